@@ -1,0 +1,166 @@
+"""Every event schema of listwatch, as faust Records (JSON on the wire, ISO dates).
+
+The monitor publishes ``ListChange`` events, the streams app turns them into ``Alert`` events, the alerts
+service delivers them. ``docs/events.md`` documents the fields with an example of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import faust
+import orjson
+
+SCHEMA_VERSION = 1
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+
+
+class AlertKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+    # The watched company was on the list before the watch (or before we first saw the list).
+    ALREADY_LISTED = "already_listed"
+
+
+class Identifier(faust.Record, serializer="json"):
+    """An identifier of a listed party: ``scheme`` is e.g. ``uscc``, ``lei``, ``imo``, ``reg``."""
+
+    scheme: str
+    value: str
+
+
+class Entry(faust.Record, serializer="json", isodates=True):
+    """One normalised entry of a list, as the monitor parsed it."""
+
+    # The entry's key on its list (documented per source); stable across snapshots.
+    key: str
+    # Primary name, in the script the list gives it.
+    name: str
+    aliases: list[str] = []  # noqa: RUF012 - copied in __post_init__
+    # "entity", "individual", "vessel", "aircraft" or "unknown".
+    entity_type: str = "unknown"
+    identifiers: list[Identifier] = []  # noqa: RUF012
+    countries: list[str] = []  # noqa: RUF012
+    addresses: list[str] = []  # noqa: RUF012
+    # Sanctions programmes, debarment grounds or the list's own sub-list names.
+    programs: list[str] = []  # noqa: RUF012
+    # ISO dates (YYYY-MM-DD) as published; None when the list does not say.
+    listed_on: str | None = None
+    end_date: str | None = None
+    remarks: str | None = None
+    source_url: str | None = None
+    # The record as published, for auditors and for fields we do not normalise yet.
+    raw: dict[str, Any] = {}  # noqa: RUF012
+
+    def __post_init__(self) -> None:
+        # faust shares mutable defaults between instances: give each entry its own containers.
+        self.aliases = list(self.aliases)
+        self.identifiers = list(self.identifiers)
+        self.countries = list(self.countries)
+        self.addresses = list(self.addresses)
+        self.programs = list(self.programs)
+        self.raw = dict(self.raw)
+
+    def content(self) -> dict[str, Any]:
+        """The entry as plain JSON-able data without faust's metadata."""
+        data: dict[str, Any] = self.asdict()
+        data["identifiers"] = [{"scheme": i.scheme, "value": i.value} for i in self.identifiers]
+        return data
+
+
+class FieldChange(faust.Record, serializer="json"):
+    """One field of an entry that differs between two snapshots."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class ListChange(faust.Record, serializer="json", isodates=True):
+    """An entry that was added to, removed from or modified on a list between two snapshots."""
+
+    # Deterministic: the same change observed twice (two replicas, a retry) has the same id.
+    event_id: str
+    source: str
+    entry_key: str
+    change: str  # a ChangeKind value
+    before: Entry | None
+    after: Entry | None
+    fields: list[FieldChange]
+    # Content hashes of the two snapshots; snapshot_before is None for a baseline.
+    snapshot_before: str | None
+    snapshot_after: str
+    observed_at: datetime
+    # True for the entries of the first snapshot ever seen of a source: they describe the current list
+    # and must never be alerted as "added".
+    baseline: bool = False
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def current(self) -> Entry:
+        """The entry as it stands after the change (before it, for a removal)."""
+        entry = self.after if self.after is not None else self.before
+        if entry is None:
+            raise ValueError(f"change {self.event_id} carries no entry")
+        return entry
+
+
+class Alert(faust.Record, serializer="json", isodates=True):
+    """A change on a list that concerns a company a subscriber watches."""
+
+    # Deterministic: hash of subscriber, watch entry and the change's event id.
+    alert_id: str
+    subscriber_id: str
+    watch_id: str
+    watch_name: str
+    source: str
+    entry_key: str
+    entry_name: str
+    kind: str  # an AlertKind value
+    before: Entry | None
+    after: Entry | None
+    fields: list[FieldChange]
+    score: float
+    reasons: list[str]
+    change_event_id: str
+    observed_at: datetime
+    created_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+
+def canonical_json(value: Any) -> bytes:
+    """Stable bytes for hashing: sorted keys, no whitespace."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+def digest(*parts: str | bytes, size: int = 32) -> str:
+    """Hex digest of the parts, each length-prefixed so that ("ab", "c") != ("a", "bc")."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()[:size]
+
+
+def entry_hash(entry: Entry | None) -> str:
+    return "-" if entry is None else digest(canonical_json(entry.content()))
+
+
+def change_event_id(
+    source: str, entry_key: str, change: str, before: Entry | None, after: Entry | None
+) -> str:
+    return digest("change", source, entry_key, change, entry_hash(before), entry_hash(after))
+
+
+def alert_id(subscriber_id: str, watch_id: str, change_event_id: str) -> str:
+    return digest("alert", subscriber_id, watch_id, change_event_id)

@@ -1,0 +1,66 @@
+"""Every Kafka topic name and message key, defined once.
+
+Topic names carry the namespace (``LISTWATCH_NAMESPACE``) so that deployments and test runs sharing a
+broker never meet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from streams.settings import CommonSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    # ListChange events from the monitor, keyed by change_key(): all changes of one entry stay ordered.
+    changes: str
+    # Alert events for subscribers, keyed by alert_key(): one subscriber's alerts stay ordered.
+    alerts: str
+    # Alerts whose delivery failed for good, keyed like alerts.
+    dead_letters: str
+
+    @classmethod
+    def for_settings(cls, settings: CommonSettings) -> Topics:
+        ns = settings.namespace
+        return cls(
+            changes=f"{ns}.changes.v1",
+            alerts=f"{ns}.alerts.v1",
+            dead_letters=f"{ns}.alerts.dead.v1",
+        )
+
+    def all(self) -> tuple[str, ...]:
+        return (self.changes, self.alerts, self.dead_letters)
+
+
+def change_key(source: str, entry_key: str) -> bytes:
+    """Key of the changes topic: the list and the entry's key on it."""
+    return f"{source}\x1f{entry_key}".encode()
+
+
+def alert_key(subscriber_id: str) -> bytes:
+    """Key of the alerts and dead-letter topics."""
+    return subscriber_id.encode()
+
+
+async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
+    """Create our topics with the configured partitions (faust would too, but the monitor may come first)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=settings.kafka_partitions, replication_factor=1)
+            for name in topics.all()
+            if name not in existing
+        ]
+        if missing:
+            # Another process may create one between our list and our create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()

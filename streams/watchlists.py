@@ -1,0 +1,135 @@
+"""Subscribers' watchlists, stored durably in Redis (AOF), with the indexes the matcher reads.
+
+Layout (every key under the namespace):
+- ``watch:{subscriber}``: hash, watch id -> WatchEntry JSON (the source of truth);
+- ``watchidx:name:{normalised name}`` and ``watchidx:id:{scheme}:{value}``: sets of
+  ``subscriber<US>watch id`` members.
+The indexes are rewritten with the entry in one MULTI/EXEC transaction, so they never drift from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from streams.names import normalise_name
+from streams.settings import CommonSettings
+
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEntry:
+    """A company one subscriber watches."""
+
+    subscriber_id: str
+    id: str
+    name: str
+    alt_names: tuple[str, ...] = ()
+    country: str | None = None
+    uscc: str | None = None
+    lei: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.alt_names)
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        ids = []
+        if self.uscc:
+            ids.append(("uscc", self.uscc))
+        if self.lei:
+            ids.append(("lei", self.lei))
+        return ids
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> WatchEntry:
+        raw: dict[str, Any] = orjson.loads(data)
+        raw["alt_names"] = tuple(raw.get("alt_names") or ())
+        raw["tags"] = tuple(raw.get("tags") or ())
+        return cls(**raw)
+
+
+class WatchlistStore:
+    def __init__(self, redis: Redis, settings: CommonSettings) -> None:
+        self._redis = redis
+        self._settings = settings
+
+    def _entries_key(self, subscriber_id: str) -> str:
+        return self._settings.redis_key("watch", subscriber_id)
+
+    def _index_keys(self, entry: WatchEntry) -> set[str]:
+        keys = {
+            self._settings.redis_key("watchidx", "name", n) for n in map(normalise_name, entry.names()) if n
+        }
+        keys.update(self._settings.redis_key("watchidx", "id", s, v) for s, v in entry.identifiers())
+        return keys
+
+    async def put(self, entry: WatchEntry) -> None:
+        """Insert or replace a watch entry and its index rows atomically."""
+        member = entry.subscriber_id + _SEP + entry.id
+        old = await self.get(entry.subscriber_id, entry.id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if old is not None:
+                for key in self._index_keys(old):
+                    pipe.srem(key, member)
+            pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
+            for key in self._index_keys(entry):
+                pipe.sadd(key, member)
+            await pipe.execute()
+
+    async def remove(self, subscriber_id: str, watch_id: str) -> bool:
+        old = await self.get(subscriber_id, watch_id)
+        if old is None:
+            return False
+        member = subscriber_id + _SEP + watch_id
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key in self._index_keys(old):
+                pipe.srem(key, member)
+            pipe.hdel(self._entries_key(subscriber_id), watch_id)
+            await pipe.execute()
+        return True
+
+    async def get(self, subscriber_id: str, watch_id: str) -> WatchEntry | None:
+        raw = await self._redis.hget(self._entries_key(subscriber_id), watch_id)
+        return None if raw is None else WatchEntry.from_json(raw)
+
+    async def entries(self, subscriber_id: str) -> list[WatchEntry]:
+        raw = await self._redis.hgetall(self._entries_key(subscriber_id))
+        return sorted((WatchEntry.from_json(v) for v in raw.values()), key=lambda e: e.id)
+
+    async def candidates(
+        self, names: Iterable[str], identifiers: Iterable[tuple[str, str]]
+    ) -> list[tuple[WatchEntry, str]]:
+        """Watch entries sharing a normalised name or an identifier, with the reason found."""
+        lookups: list[tuple[str, str]] = []
+        for name in names:
+            norm = normalise_name(name)
+            if norm:
+                lookups.append((self._settings.redis_key("watchidx", "name", norm), f"name:{norm}"))
+        for scheme, value in identifiers:
+            lookups.append((self._settings.redis_key("watchidx", "id", scheme, value), f"{scheme}:{value}"))
+        if not lookups:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, _ in lookups:
+                pipe.smembers(key)
+            results: list[set[bytes]] = await pipe.execute()
+        found: dict[str, str] = {}
+        for (_, reason), members in zip(lookups, results, strict=True):
+            for member in members:
+                found.setdefault(member.decode(), reason)
+        out: list[tuple[WatchEntry, str]] = []
+        for text, reason in sorted(found.items()):
+            subscriber_id, watch_id = text.split(_SEP, 1)
+            entry = await self.get(subscriber_id, watch_id)
+            if entry is not None:
+                out.append((entry, reason))
+        return out

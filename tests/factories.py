@@ -1,0 +1,40 @@
+"""Small builders for events used across tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from streams.models import ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
+
+
+def entry(key: str = "36", name: str = "AEROCARIBBEAN AIRLINES", **kw: object) -> Entry:
+    return Entry(key=key, name=name, **kw)  # type: ignore[arg-type]
+
+
+def change(
+    kind: ChangeKind = ChangeKind.ADDED,
+    before: Entry | None = None,
+    after: Entry | None = None,
+    source: str = "ofac_sdn",
+    baseline: bool = False,
+    fields: list[FieldChange] | None = None,
+) -> ListChange:
+    if before is None and after is None:
+        after = entry()
+    key = (after or before).key  # type: ignore[union-attr]
+    return ListChange(
+        event_id=change_event_id(source, key, kind.value, before, after),
+        source=source,
+        entry_key=key,
+        change=kind.value,
+        before=before,
+        after=after,
+        fields=fields or [],
+        snapshot_before=None if baseline else "before-hash",
+        snapshot_after="after-hash",
+        observed_at=datetime(2021, 11, 12, 18, 47, tzinfo=UTC),
+        baseline=baseline,
+    )
+
+
+__all__ = ["Identifier", "change", "entry"]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from streams.models import Alert, ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
+from tests.factories import change, entry
+
+
+def test_list_change_round_trips_through_json() -> None:
+    original = change(
+        ChangeKind.MODIFIED,
+        before=entry(programs=["CUBA"]),
+        after=entry(programs=["CUBA", "SDGT"], identifiers=[Identifier(scheme="uscc", value="X")]),
+        fields=[FieldChange(field="programs", before=["CUBA"], after=["CUBA", "SDGT"])],
+    )
+    loaded = ListChange.loads(original.dumps())
+    assert loaded == original
+    assert isinstance(loaded.after, Entry)
+    assert loaded.after.identifiers[0].value == "X"
+    assert loaded.observed_at.tzinfo is not None
+    assert loaded.fields[0].after == ["CUBA", "SDGT"]
+
+
+def test_event_id_is_deterministic_and_content_sensitive() -> None:
+    a = entry(programs=["CUBA"])
+    same = entry(programs=["CUBA"])
+    other = entry(programs=["IRAN"])
+    assert change_event_id("s", "36", "added", None, a) == change_event_id("s", "36", "added", None, same)
+    assert change_event_id("s", "36", "added", None, a) != change_event_id("s", "36", "added", None, other)
+    assert change_event_id("s", "36", "added", None, a) != change_event_id("s", "36", "removed", a, None)
+    assert change_event_id("s", "36", "added", None, a) != change_event_id("t", "36", "added", None, a)
+
+
+def test_entry_defaults_are_not_shared() -> None:
+    first, second = Entry(key="1", name="A"), Entry(key="2", name="B")
+    first.aliases.append("alias")
+    first.raw["x"] = 1
+    assert second.aliases == []
+    assert second.raw == {}
+
+
+def test_current_prefers_after_then_before() -> None:
+    removed = change(ChangeKind.REMOVED, before=entry(name="OLD"), after=None)
+    assert removed.current.name == "OLD"
+
+
+def test_alert_schema_names_every_documented_field() -> None:
+    documented = {
+        "alert_id", "subscriber_id", "watch_id", "watch_name", "source", "entry_key", "entry_name", "kind",
+        "before", "after", "fields", "score", "reasons", "change_event_id", "observed_at", "created_at",
+        "schema_version",
+    }  # fmt: skip
+    assert set(Alert._options.fields) == documented
