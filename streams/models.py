@@ -156,9 +156,7 @@ def entry_hash(entry: Entry | None) -> str:
     return "-" if entry is None else digest(canonical_json(entry.content()))
 
 
-def change_event_id(
-    source: str, entry_key: str, change: str, before: Entry | None, after: Entry | None
-) -> str:
+def change_event_id(source: str, entry_key: str, change: str, before: Entry | None, after: Entry | None) -> str:
     return digest("change", source, entry_key, change, entry_hash(before), entry_hash(after))
 
 

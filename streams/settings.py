@@ -80,8 +80,7 @@ class CommonSettings:
         namespace = env_str(env, "NAMESPACE", cls.namespace)
         if not _NAMESPACE_RE.match(namespace):
             raise SettingsError(
-                f"{PREFIX}NAMESPACE must be lowercase letters, digits, '.', '_' or '-' "
-                f"(at most 63), got {namespace!r}"
+                f"{PREFIX}NAMESPACE must be lowercase letters, digits, '.', '_' or '-' (at most 63), got {namespace!r}"
             )
         return cls(
             kafka_bootstrap=env_str(env, "KAFKA_BOOTSTRAP", cls.kafka_bootstrap),

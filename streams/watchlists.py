@@ -66,9 +66,7 @@ class WatchlistStore:
         return self._settings.redis_key("watch", subscriber_id)
 
     def _index_keys(self, entry: WatchEntry) -> set[str]:
-        keys = {
-            self._settings.redis_key("watchidx", "name", n) for n in map(normalise_name, entry.names()) if n
-        }
+        keys = {self._settings.redis_key("watchidx", "name", n) for n in map(normalise_name, entry.names()) if n}
         keys.update(self._settings.redis_key("watchidx", "id", s, v) for s, v in entry.identifiers())
         return keys
 

@@ -16,9 +16,7 @@ from streams.watchlists import WatchlistStore
 log = logging.getLogger(__name__)
 
 
-def register_match_agent(
-    app: faust.App, changes: faust.TopicT, alerts: faust.TopicT, store: WatchlistStore
-) -> None:
+def register_match_agent(app: faust.App, changes: faust.TopicT, alerts: faust.TopicT, store: WatchlistStore) -> None:
     async def match_changes(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
         async for change in stream:
             candidates = await store.candidates(entry_names(change), entry_identifiers(change))

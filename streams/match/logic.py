@@ -24,9 +24,7 @@ def entry_names(change: ListChange) -> list[str]:
     return names
 
 
-def build_alerts(
-    change: ListChange, candidates: Iterable[tuple[WatchEntry, str]], now: datetime
-) -> list[Alert]:
+def build_alerts(change: ListChange, candidates: Iterable[tuple[WatchEntry, str]], now: datetime) -> list[Alert]:
     """One alert per watch entry concerned. Baseline entries never alert as "added"."""
     if change.baseline:
         return []

@@ -6,9 +6,7 @@ from streams.settings import CommonSettings
 from streams.watchlists import WatchEntry, WatchlistStore
 
 
-async def test_candidates_by_name_and_identifier_on_real_redis(
-    redis: Redis, settings: CommonSettings
-) -> None:
+async def test_candidates_by_name_and_identifier_on_real_redis(redis: Redis, settings: CommonSettings) -> None:
     store = WatchlistStore(redis, settings)
     acme = WatchEntry(subscriber_id="s1", id="w1", name="ACME Trading Co.", alt_names=("艾克米贸易",))
     huawei = WatchEntry(subscriber_id="s2", id="w9", name="Huawei", uscc="914403001922038216")

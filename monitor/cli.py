@@ -1,0 +1,115 @@
+"""The ``listwatch`` command line: offline tools and the services' entry points."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from monitor.diff import SnapshotRejected, check_shrink, diff, read_snapshot
+from monitor.snapshot import from_path
+from monitor.sources import registry
+from monitor.sources.base import SnapshotError
+from streams.models import ListChange
+
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+
+
+def change_json(change: ListChange) -> dict[str, Any]:
+    """The stable, documented shape printed by ``listwatch diff``."""
+    out: dict[str, Any] = {
+        "change": change.change,
+        "source": change.source,
+        "key": change.entry_key,
+        "name": change.current.name,
+        "event_id": change.event_id,
+    }
+    if change.baseline:
+        out["baseline"] = True
+    if change.fields:
+        out["fields"] = {f.field: [f.before, f.after] for f in change.fields}
+    return out
+
+
+def cmd_sources(_: argparse.Namespace) -> int:
+    for source in registry().values():
+        info = source.info
+        print(f"{info.id:<14} {info.kind.value:<15} {info.publisher} | {info.title}")
+        print(f"{'':<14} url: {info.primary.url}")
+        print(f"{'':<14} key: {info.key}; every {info.schedule_s}s")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    sources = registry()
+    source = sources.get(args.source)
+    if source is None:
+        print(f"listwatch diff: unknown source {args.source!r}; see `listwatch sources`", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        old_files = from_path(source.info, Path(args.old))
+        new_files = from_path(source.info, Path(args.new))
+    except SnapshotError as exc:
+        print(f"listwatch diff: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        old = read_snapshot(source, old_files, old_files.snapshot_id())
+    except SnapshotRejected as exc:
+        print(f"listwatch diff: OLD snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        new = read_snapshot(source, new_files, new_files.snapshot_id())
+        check_shrink(source.info, len(old.entries), new)
+    except SnapshotRejected as exc:
+        print(f"listwatch diff: NEW snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    out = sys.stdout.buffer
+    for change in diff(source.info.id, old.entries, old.snapshot_id, new, datetime.now(UTC)):
+        out.write(orjson.dumps(change_json(change)) + b"\n")
+    out.flush()
+    return 0
+
+
+def cmd_streams(_: argparse.Namespace) -> int:
+    from streams.__main__ import main as streams_main
+
+    sys.argv = [sys.argv[0], "worker"]
+    streams_main()
+    return 0
+
+
+def cmd_alerts(_: argparse.Namespace) -> int:
+    from alerts.__main__ import main as alerts_main
+
+    alerts_main()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="listwatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("sources", help="list the sources with id, kind, publisher and URL").set_defaults(func=cmd_sources)
+    p = sub.add_parser("diff", help="compare two snapshots of one source offline, one JSON line per change")
+    p.add_argument("source", help="source id (see `listwatch sources`)")
+    p.add_argument("old", help="the older snapshot: a file, or a directory holding the source's files")
+    p.add_argument("new", help="the newer snapshot, likewise")
+    p.set_defaults(func=cmd_diff)
+    sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)
+    sub.add_parser("alerts", help="run the alert delivery service").set_defaults(func=cmd_alerts)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

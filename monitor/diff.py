@@ -1,0 +1,172 @@
+"""Reading a snapshot into comparable form, guarding it, and diffing it against the last good one.
+
+Pure functions: no I/O beyond reading the snapshot's files through the source's parser.
+Entries are held as canonical JSON bytes (one compact copy per entry), so a large list costs about its
+own size once, and only changed entries are ever decoded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from monitor.sources.base import RecordError, SnapshotError, SnapshotFiles, Source, SourceInfo
+from streams.models import (
+    ChangeKind,
+    Entry,
+    FieldChange,
+    Identifier,
+    ListChange,
+    canonical_json,
+    change_event_id,
+)
+
+
+class Rejection(StrEnum):
+    """Why a snapshot was refused (a bounded label set for metrics)."""
+
+    EMPTY = "empty"
+    UNPARSABLE = "unparsable"
+    ERROR_RATE = "error_rate"
+    SHRUNK = "shrunk"
+
+
+class SnapshotRejected(SnapshotError):
+    def __init__(self, reason: Rejection, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class ParsedSnapshot:
+    snapshot_id: str
+    # Entry key -> canonical JSON of the entry, in the order the list gives them.
+    entries: dict[str, bytes]
+    error_count: int = 0
+    # The first few record errors, for the log line.
+    errors: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def encode_entry(entry: Entry) -> bytes:
+    return canonical_json(entry.content())
+
+
+def decode_entry(data: bytes) -> Entry:
+    raw: dict[str, Any] = orjson.loads(data)
+    raw["identifiers"] = [Identifier(**i) for i in raw.get("identifiers", [])]
+    return Entry(**raw)
+
+
+def read_snapshot(source: Source, files: SnapshotFiles, snapshot_id: str) -> ParsedSnapshot:
+    """Parse every record and apply the guards that need no history: empty, unparsable, error rate."""
+    info = source.info
+    if not files.size(info.primary.name):
+        raise SnapshotRejected(Rejection.EMPTY, f"{info.id}: {info.primary.name} is empty")
+    parsed = ParsedSnapshot(snapshot_id=snapshot_id, entries={})
+    try:
+        for item in source.parse(files):
+            if isinstance(item, RecordError):
+                parsed.error_count += 1
+                if len(parsed.errors) < 5:
+                    parsed.errors.append(str(item))
+                continue
+            if item.key in parsed.entries:
+                # Two records with one key: keep the first, count it, so the diff stays stable.
+                parsed.duplicates += 1
+                continue
+            parsed.entries[item.key] = encode_entry(item)
+    except SnapshotRejected:
+        raise
+    except SnapshotError as exc:
+        raise SnapshotRejected(Rejection.UNPARSABLE, f"{info.id}: {exc}") from exc
+    total = len(parsed.entries) + parsed.error_count
+    if not parsed.entries:
+        raise SnapshotRejected(Rejection.EMPTY, f"{info.id}: no entries parsed ({parsed.error_count} errors)")
+    if parsed.error_count / total > info.max_error_rate:
+        raise SnapshotRejected(
+            Rejection.ERROR_RATE,
+            f"{info.id}: {parsed.error_count} of {total} records unreadable "
+            f"(limit {info.max_error_rate:.1%}); first: {'; '.join(parsed.errors[:2])}",
+        )
+    return parsed
+
+
+def check_shrink(info: SourceInfo, previous_count: int, parsed: ParsedSnapshot) -> None:
+    """A sharply shrunken list is far likelier a broken download than mass delistings."""
+    if previous_count and len(parsed.entries) < previous_count * info.min_ratio:
+        raise SnapshotRejected(
+            Rejection.SHRUNK,
+            f"{info.id}: {len(parsed.entries)} entries against {previous_count} before "
+            f"(below {info.min_ratio:.0%}); keeping the previous snapshot",
+        )
+
+
+def field_changes(before: Entry, after: Entry) -> list[FieldChange]:
+    """Top-level fields that differ; the raw record is compared key by key as ``raw.<key>``."""
+    old, new = before.content(), after.content()
+    changes = [
+        FieldChange(field=name, before=old.get(name), after=new.get(name))
+        for name in new
+        if name != "raw" and old.get(name) != new.get(name)
+    ]
+    old_raw, new_raw = old.get("raw", {}), new.get("raw", {})
+    changes.extend(
+        FieldChange(field=f"raw.{key}", before=old_raw.get(key), after=new_raw.get(key))
+        for key in sorted(old_raw.keys() | new_raw.keys())
+        if old_raw.get(key) != new_raw.get(key)
+    )
+    return changes
+
+
+def _change(
+    source: str, key: str, kind: ChangeKind, before: Entry | None, after: Entry | None,
+    fields: list[FieldChange], snapshot_before: str | None, snapshot_after: str, observed_at: datetime,
+    baseline: bool = False,
+) -> ListChange:  # fmt: skip
+    return ListChange(
+        event_id=change_event_id(source, key, kind.value, before, after),
+        source=source,
+        entry_key=key,
+        change=kind.value,
+        before=before,
+        after=after,
+        fields=fields,
+        snapshot_before=snapshot_before,
+        snapshot_after=snapshot_after,
+        observed_at=observed_at,
+        baseline=baseline,
+    )
+
+
+def diff(
+    source: str,
+    previous: Mapping[str, bytes] | None,
+    previous_id: str | None,
+    current: ParsedSnapshot,
+    observed_at: datetime,
+) -> Iterator[ListChange]:
+    """Changes from ``previous`` to ``current``; with no previous snapshot every entry is a baseline."""
+    if previous is None:
+        for key, data in current.entries.items():
+            yield _change(source, key, ChangeKind.ADDED, None, decode_entry(data), [], None,
+                          current.snapshot_id, observed_at, baseline=True)  # fmt: skip
+        return
+    for key, data in current.entries.items():
+        old = previous.get(key)
+        if old is None:
+            yield _change(source, key, ChangeKind.ADDED, None, decode_entry(data), [], previous_id,
+                          current.snapshot_id, observed_at)  # fmt: skip
+        elif old != data:
+            before, after = decode_entry(old), decode_entry(data)
+            yield _change(source, key, ChangeKind.MODIFIED, before, after, field_changes(before, after),
+                          previous_id, current.snapshot_id, observed_at)  # fmt: skip
+    for key, old in previous.items():
+        if key not in current.entries:
+            yield _change(source, key, ChangeKind.REMOVED, decode_entry(old), None, [], previous_id,
+                          current.snapshot_id, observed_at)  # fmt: skip

@@ -1,0 +1,82 @@
+"""Settings of the monitor service, built once at its entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.settings import PREFIX, CommonSettings, SettingsError, env_float, env_int, env_str
+
+
+@dataclass(frozen=True)
+class SourceOverride:
+    # LISTWATCH_SOURCE_<ID>_URL: where to fetch instead of the publisher (a base ending in "/" for
+    # multi-file sources); tests and the demo point it at the local list server.
+    url: str | None = None
+    # LISTWATCH_SOURCE_<ID>_SCHEDULE_S: poll interval in seconds.
+    schedule_s: int | None = None
+    # LISTWATCH_SOURCE_<ID>_MIN_RATIO: shrink guard, fraction of the previous entry count.
+    min_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    common: CommonSettings
+    # LISTWATCH_MONITOR_SOURCES: comma-separated source ids to run ("" = all).
+    sources: tuple[str, ...] = ()
+    overrides: Mapping[str, SourceOverride] = field(default_factory=dict)
+    # LISTWATCH_HTTP_TIMEOUT_S: total time for one file download.
+    http_timeout_s: float = 300.0
+    # LISTWATCH_HTTP_RETRIES: attempts after the first, with exponential backoff and jitter.
+    http_retries: int = 4
+    # LISTWATCH_HTTP_BACKOFF_S: first backoff delay; doubles each retry (capped at 5 minutes).
+    http_backoff_s: float = 2.0
+    # LISTWATCH_HTTP_MAX_BYTES: refuse bodies above this size (defends against runaway downloads).
+    http_max_bytes: int = 512 * 1024 * 1024
+    # LISTWATCH_HTTP_CONCURRENCY: sources fetched at the same time.
+    http_concurrency: int = 4
+    # LISTWATCH_HTTP_USER_AGENT: sent with every request.
+    user_agent: str = "listwatch/0.1 (+https://github.com/listwatch)"
+    # LISTWATCH_SCHEDULE_JITTER: each poll interval is stretched by up to this fraction, at random.
+    schedule_jitter: float = 0.1
+    # LISTWATCH_LEASE_TTL_S: a replica owns a source for this long unless it renews; a dead replica's
+    # sources are taken over within about this time.
+    lease_ttl_s: float = 30.0
+    # LISTWATCH_MONITOR_WORK_DIR: downloads are spooled here (not kept in memory).
+    work_dir: Path = Path(".state/monitor")
+    # LISTWATCH_MONITOR_PORT: /metrics, /healthz, /readyz on 127.0.0.1 (0 disables).
+    port: int = 9101
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
+        from monitor.sources import registry
+
+        known = registry()
+        wanted = tuple(s.strip() for s in env.get(PREFIX + "MONITOR_SOURCES", "").split(",") if s.strip())
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            raise SettingsError(f"{PREFIX}MONITOR_SOURCES names unknown source(s): {', '.join(unknown)}")
+        overrides = {}
+        for source_id in known:
+            name = f"SOURCE_{source_id.upper()}"
+            url = env.get(f"{PREFIX}{name}_URL", "").strip() or None
+            schedule = env_int(env, f"{name}_SCHEDULE_S", 0, minimum=0) or None
+            ratio = env_float(env, f"{name}_MIN_RATIO", 0.0) or None
+            if url or schedule or ratio:
+                overrides[source_id] = SourceOverride(url=url, schedule_s=schedule, min_ratio=ratio)
+        return cls(
+            common=CommonSettings.from_env(env),
+            sources=wanted or tuple(known),
+            overrides=overrides,
+            http_timeout_s=env_float(env, "HTTP_TIMEOUT_S", cls.http_timeout_s, minimum=1),
+            http_retries=env_int(env, "HTTP_RETRIES", cls.http_retries),
+            http_backoff_s=env_float(env, "HTTP_BACKOFF_S", cls.http_backoff_s),
+            http_max_bytes=env_int(env, "HTTP_MAX_BYTES", cls.http_max_bytes, minimum=1),
+            http_concurrency=env_int(env, "HTTP_CONCURRENCY", cls.http_concurrency, minimum=1),
+            user_agent=env_str(env, "HTTP_USER_AGENT", cls.user_agent),
+            schedule_jitter=env_float(env, "SCHEDULE_JITTER", cls.schedule_jitter),
+            lease_ttl_s=env_float(env, "LEASE_TTL_S", cls.lease_ttl_s, minimum=1),
+            work_dir=Path(env_str(env, "MONITOR_WORK_DIR", str(cls.work_dir))),
+            port=env_int(env, "MONITOR_PORT", cls.port),
+        )

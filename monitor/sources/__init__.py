@@ -1,0 +1,14 @@
+"""Every list source, one module each. Add a list: a new module here plus its entry in ``registry()``."""
+
+from __future__ import annotations
+
+from monitor.sources.base import Source
+
+
+def registry() -> dict[str, Source]:
+    """Source id -> source, in the order `listwatch sources` shows them."""
+    from monitor.sources.ofac_cons import OfacCons
+    from monitor.sources.ofac_sdn import OfacSdn
+
+    sources: list[Source] = [OfacSdn(), OfacCons()]
+    return {s.info.id: s for s in sources}

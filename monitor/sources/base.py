@@ -1,0 +1,84 @@
+"""The one protocol every list source implements, and what a source says about itself.
+
+A source splits its work like moov-io/watchman: the service downloads the files named in ``info.files``
+(I/O only, shared code in monitor/fetch.py), then ``parse`` turns those files into normalised entries
+(pure, synchronous, streaming), so every parser is tested from fixture files alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import IO, Protocol
+
+from streams.models import Entry
+
+
+class ListKind(StrEnum):
+    SANCTION = "sanction"
+    DEBARMENT = "debarment"
+    EXPORT_CONTROL = "export-control"
+    COUNTERMEASURE = "countermeasure"
+    RED_LIST = "red list"
+    BLACK_LIST = "black list"
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    """One published file of a source. A snapshot is the set of a source's files fetched together."""
+
+    name: str
+    url: str
+    # An optional file missing from an offline snapshot directory is simply absent; a required one
+    # missing makes the snapshot unusable.
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    id: str
+    publisher: str
+    title: str
+    kind: ListKind
+    files: tuple[FileSpec, ...]
+    # How the record key is built, and why it is stable (shown by `listwatch sources`).
+    key: str
+    # Default poll interval; each run adds jitter.
+    schedule_s: int = 3600
+    # Guard: reject a snapshot with fewer than this fraction of the previous one's entries.
+    min_ratio: float = 0.8
+    # Guard: reject a snapshot where more than this fraction of records failed to parse.
+    max_error_rate: float = 0.01
+
+    @property
+    def primary(self) -> FileSpec:
+        return self.files[0]
+
+
+class RecordError(Exception):
+    """One record could not be read: counted against ``max_error_rate``, the rest goes on."""
+
+
+class SnapshotError(Exception):
+    """The snapshot as a whole cannot be used (empty, truncated, unparsable, missing a file)."""
+
+
+class SnapshotFiles(Protocol):
+    """Read access to the files of one snapshot."""
+
+    def open(self, name: str) -> IO[bytes] | None:
+        """The file's bytes, or None when an optional file is absent."""
+
+    def size(self, name: str) -> int | None:
+        """The file's size in bytes, or None when absent."""
+
+
+class Source(Protocol):
+    info: SourceInfo
+
+    def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
+        """Yield every entry of the snapshot, and a RecordError for each unreadable record.
+
+        Raise SnapshotError when the snapshot as a whole is unusable (e.g. a truncated last record).
+        """
