@@ -76,6 +76,70 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor(_: argparse.Namespace) -> int:
+    from monitor.__main__ import main as monitor_main
+
+    monitor_main()
+    return 0
+
+
+def cmd_listserver(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from monitor.listserver import ListServer, parse_sequences, run
+
+    try:
+        server = ListServer(Path(args.root), parse_sequences(args.sequence))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"listwatch listserver: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"list server on http://{args.host}:{args.port}/ serving {server.status()}", flush=True)
+        await run(server, args.host, args.port, args.advance_every, stop)
+
+    asyncio.run(_run())
+    return 0
+
+
+def cmd_watch_import(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from redis.asyncio import Redis
+
+    from streams.settings import CommonSettings
+    from streams.watchlists import WatchlistStore, parse_watchlist_csv
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"listwatch watch import: cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    entries, errors = parse_watchlist_csv(text, args.subscriber)
+    for error in errors:
+        print(f"{args.file}:{error.row}: {error.reason}", file=sys.stderr)
+    settings = CommonSettings.from_env(os.environ)
+
+    async def _store() -> None:
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            store = WatchlistStore(redis, settings)
+            for entry in entries:
+                await store.put(entry)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(_store())
+    print(f"imported {len(entries)} watch entries for {args.subscriber}; {len(errors)} rows rejected")
+    return 0
+
+
 def cmd_streams(_: argparse.Namespace) -> int:
     from streams.__main__ import main as streams_main
 
@@ -100,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", help="the older snapshot: a file, or a directory holding the source's files")
     p.add_argument("new", help="the newer snapshot, likewise")
     p.set_defaults(func=cmd_diff)
+    sub.add_parser("monitor", help="run the monitor service").set_defaults(func=cmd_monitor)
+    p = sub.add_parser("listserver", help="serve real snapshots locally as a changing list source")
+    p.add_argument("--root", required=True, help="directory of {source}/{snapshot}/{file}[.gz]")
+    p.add_argument("--sequence", action="append", default=[], help="SOURCE=SNAP1,SNAP2,... (repeatable)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8700)
+    p.add_argument("--advance-every", type=float, default=0.0, help="seconds between snapshots (0: on request)")
+    p.set_defaults(func=cmd_listserver)
+    p = sub.add_parser("watch", help="manage watchlists")
+    watch = p.add_subparsers(dest="watch_command", required=True)
+    p = watch.add_parser("import", help="import a watchlist CSV (id,name,alt_names,country,uscc,lei,tags)")
+    p.add_argument("--subscriber", required=True)
+    p.add_argument("file")
+    p.set_defaults(func=cmd_watch_import)
     sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)
     sub.add_parser("alerts", help="run the alert delivery service").set_defaults(func=cmd_alerts)
     return parser

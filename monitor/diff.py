@@ -34,6 +34,7 @@ class Rejection(StrEnum):
     UNPARSABLE = "unparsable"
     ERROR_RATE = "error_rate"
     SHRUNK = "shrunk"
+    MISSING_FILE = "missing_file"
 
 
 class SnapshotRejected(SnapshotError):

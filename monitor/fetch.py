@@ -24,6 +24,10 @@ class FetchError(Exception):
     """The file could not be downloaded (after retries, or a status that retrying cannot fix)."""
 
 
+class NotFound(FetchError):
+    """HTTP 404 or 410: the publisher does not (or no longer) serve this file."""
+
+
 @dataclass(frozen=True, slots=True)
 class Validators:
     """What the server said last time, for a conditional GET."""
@@ -132,6 +136,8 @@ class Fetcher:
                 return FetchResult(not_modified=True, validators=validators or Validators(), attempts=attempt)
             if resp.status in _RETRY_STATUS:
                 raise _Retryable(f"HTTP {resp.status}", retry_after_seconds(resp.headers.get("Retry-After")))
+            if resp.status in {404, 410}:
+                raise NotFound(f"{url}: HTTP {resp.status} {resp.reason}")
             if resp.status != 200:
                 raise FetchError(f"{url}: HTTP {resp.status} {resp.reason}")
             declared = resp.content_length

@@ -131,3 +131,77 @@ class WatchlistStore:
             if entry is not None:
                 out.append((entry, reason))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int  # 1-based line number in the file, header = 1
+    reason: str
+
+
+WATCHLIST_COLUMNS = ("id", "name", "alt_names", "country", "uscc", "lei", "tags")
+
+
+def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry], list[RowError]]:
+    """The watchlist CSV: header row; ``id`` and ``name`` required; ``alt_names`` and ``tags`` are
+    ``;``-separated. Bad rows are reported with their line number and reason; the rest is kept."""
+    import csv
+    import io
+
+    from stdnum import lei as stdnum_lei
+    from stdnum.cn import uscc as stdnum_uscc
+    from stdnum.exceptions import ValidationError
+
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("id", "name") if c not in header]
+    if missing:
+        return [], [RowError(1, f"header lacks required column(s): {', '.join(missing)}")]
+    unknown = [h for h in header if h not in WATCHLIST_COLUMNS]
+    if unknown:
+        return [], [RowError(1, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(WATCHLIST_COLUMNS)}")]
+    reader.fieldnames = header
+    entries: list[WatchEntry] = []
+    errors: list[RowError] = []
+    seen: set[str] = set()
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            errors.append(RowError(line, "more fields than header columns"))
+            continue
+        get = {k: (v or "").strip() for k, v in row.items()}
+        if not get["id"]:
+            errors.append(RowError(line, "missing id"))
+            continue
+        if not get["name"]:
+            errors.append(RowError(line, f"id {get['id']!r}: missing name"))
+            continue
+        if get["id"] in seen:
+            errors.append(RowError(line, f"duplicate id {get['id']!r}"))
+            continue
+        uscc = get.get("uscc") or None
+        lei = get.get("lei") or None
+        try:
+            uscc = stdnum_uscc.validate(uscc) if uscc else None
+        except ValidationError as exc:
+            errors.append(RowError(line, f"id {get['id']!r}: invalid USCC {uscc!r} ({exc})"))
+            continue
+        try:
+            lei = stdnum_lei.validate(lei) if lei else None
+        except ValidationError as exc:
+            errors.append(RowError(line, f"id {get['id']!r}: invalid LEI {lei!r} ({exc})"))
+            continue
+        seen.add(get["id"])
+        entries.append(
+            WatchEntry(
+                subscriber_id=subscriber_id,
+                id=get["id"],
+                name=get["name"],
+                alt_names=tuple(a.strip() for a in get.get("alt_names", "").split(";") if a.strip()),
+                country=get.get("country") or None,
+                uscc=uscc,
+                lei=lei,
+                tags=tuple(t.strip() for t in get.get("tags", "").split(";") if t.strip()),
+            )
+        )
+    return entries, errors

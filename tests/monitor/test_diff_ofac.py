@@ -124,3 +124,17 @@ def test_event_ids_repeat_across_runs(tmp_path: Path) -> None:
     second = [c.event_id for c in diff("ofac_sdn", p_old.entries, "a", p_new, datetime.now(UTC))]
     assert first == second
     assert len(set(first)) == len(first) == 70
+
+
+def test_docs_example_event_id_is_what_the_differ_computes(tmp_path: Path) -> None:
+    """docs/events.md quotes this real change; event ids must stay stable across releases (dedupe)."""
+    source = OfacSdn()
+    old = from_path(source.info, materialise("ofac_sdn", "gitscrape_2021-11-10", tmp_path) / "sdn.csv")
+    new = from_path(source.info, materialise("ofac_sdn", "gitscrape_2021-11-12", tmp_path) / "sdn.csv")
+    p_old, p_new = read_snapshot(source, old, old.snapshot_id()), read_snapshot(source, new, new.snapshot_id())
+    changes = {c.entry_key: c for c in diff("ofac_sdn", p_old.entries, p_old.snapshot_id, p_new, NOW)}
+    assert changes["20290"].event_id == "30b74ceea0f72dee23d3dc197b6c2d1d"
+    assert changes["33918"].event_id == "6457c547eb3d56f0e9aa719a97762a19"
+    assert p_old.snapshot_id == "15578738e3d4fcb89386034ceba9554e972ae8c86f6bdee3479be700df3d560e"
+    docs = (Path(__file__).parents[2] / "docs" / "events.md").read_text()
+    assert "30b74ceea0f72dee23d3dc197b6c2d1d" in docs

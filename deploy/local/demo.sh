@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The whole product in miniature on the local stack: a list server replaying real OFAC snapshots, the
+# monitor, a stream worker and the alerts service, with a demo subscriber's watchlist.
+# Usage: demo.sh start|stop|status. `make demo` runs `start` after `make up`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+DEMO_DIR="$LISTWATCH_STATE_DIR/demo"
+BIN="$REPO_ROOT/.venv/bin"
+LIST_PORT="${LISTWATCH_DEMO_LIST_PORT:-8700}"
+ADVANCE_S="${LISTWATCH_DEMO_ADVANCE_S:-20}"
+SHOW_S="${LISTWATCH_DEMO_SHOW_S:-75}"
+PROCS=(listserver monitor streams alerts)
+
+start_proc() {  # name, command...
+  local name="$1"; shift
+  nohup "$@" > "$DEMO_DIR/$name.log" 2>&1 < /dev/null &
+  echo $! > "$DEMO_DIR/$name.pid"
+}
+
+start() {
+  for p in "${PROCS[@]}"; do
+    if pid_alive "$DEMO_DIR/$p.pid"; then log "demo already running ($p); \`make down\` first"; exit 1; fi
+  done
+  rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
+  # A fresh namespace per run: new topics, groups and Redis keys, so every demo starts from a baseline.
+  export LISTWATCH_NAMESPACE="demo-$(date +%s)"
+  export LISTWATCH_KAFKA_BOOTSTRAP="127.0.0.1:$LISTWATCH_KAFKA_PORT"
+  export LISTWATCH_REDIS_URL="redis://127.0.0.1:$LISTWATCH_REDIS_PORT/0"
+  echo "$LISTWATCH_NAMESPACE" > "$DEMO_DIR/namespace"
+
+  start_proc listserver "$BIN/listwatch" listserver --root "$REPO_ROOT/tests/fixtures" --port "$LIST_PORT" \
+    --advance-every "$ADVANCE_S" \
+    --sequence ofac_sdn=gitscrape_2021-11-10,gitscrape_2021-11-12,gitscrape_2024-05-04
+  "$BIN/listwatch" watch import --subscriber demo-importer "$LOCAL_DIR/demo/watchlist.csv"
+  LISTWATCH_STREAMS_WEB_PORT=6066 start_proc streams "$BIN/listwatch" streams
+  LISTWATCH_ALERTS_FILE="$DEMO_DIR/alerts.jsonl" start_proc alerts "$BIN/listwatch" alerts
+  LISTWATCH_MONITOR_SOURCES=ofac_sdn \
+    LISTWATCH_SOURCE_OFAC_SDN_URL="http://127.0.0.1:$LIST_PORT/ofac_sdn/" \
+    LISTWATCH_SOURCE_OFAC_SDN_SCHEDULE_S=5 LISTWATCH_LEASE_TTL_S=10 \
+    LISTWATCH_MONITOR_WORK_DIR="$DEMO_DIR/work" LISTWATCH_MONITOR_PORT=9101 \
+    start_proc monitor "$BIN/listwatch" monitor
+
+  cat <<INFO
+
+listwatch demo (namespace $LISTWATCH_NAMESPACE)
+  list server   http://127.0.0.1:$LIST_PORT/_status   real OFAC SDN snapshots 2021-11-10 -> 2021-11-12 -> 2024-05-04 (0 bytes), every ${ADVANCE_S}s
+  monitor       http://127.0.0.1:9101/metrics  /healthz  /readyz
+  streams       http://127.0.0.1:6066/  (faust web)
+  watchlist     deploy/local/demo/watchlist.csv (subscriber demo-importer)
+  logs          $DEMO_DIR/*.log; alerts as JSON lines in $DEMO_DIR/alerts.jsonl
+The first snapshot is the baseline (no alerts); the next one brings real additions, removals and changes.
+Showing alerts for ${SHOW_S}s; everything keeps running until \`make down\`.
+
+INFO
+  local deadline=$((SECONDS + SHOW_S)) shown=0 lines
+  while ((SECONDS < deadline)); do
+    for p in "${PROCS[@]}"; do
+      if ! pid_alive "$DEMO_DIR/$p.pid"; then log "demo: $p exited; last lines:"; tail -n 20 "$DEMO_DIR/$p.log" >&2; exit 1; fi
+    done
+    lines=$(grep -c '^ALERT' "$DEMO_DIR/alerts.log" 2>/dev/null || true)
+    if ((lines > shown)); then grep '^ALERT' "$DEMO_DIR/alerts.log" | sed -n "$((shown + 1)),${lines}p"; shown=$lines; fi
+    if grep -q "REJECTED" "$DEMO_DIR/monitor.log" 2>/dev/null && [ ! -f "$DEMO_DIR/.rejected_shown" ]; then
+      touch "$DEMO_DIR/.rejected_shown"
+      echo "GUARD $(grep -m1 REJECTED "$DEMO_DIR/monitor.log" | sed 's/.*monitor.service: //')"
+    fi
+    sleep 1
+  done
+  echo
+  echo "$shown alerts in ${SHOW_S}s. Services still running: \`make status\`, \`make down\` to stop."
+}
+
+stop() {
+  for p in monitor alerts streams listserver; do stop_pid "demo $p" "$DEMO_DIR/$p.pid" 30; done
+}
+
+status() {
+  for p in "${PROCS[@]}"; do
+    if pid_alive "$DEMO_DIR/$p.pid"; then echo "demo $p: running (pid $(cat "$DEMO_DIR/$p.pid"))"; else echo "demo $p: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

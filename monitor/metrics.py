@@ -1,0 +1,44 @@
+"""The monitor's Prometheus metrics, on a registry the service owns (no module-level collectors)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class MonitorMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.fetch_duration = Histogram(
+            "listwatch_fetch_duration_seconds", "Time to download all files of one snapshot.", ["source"],
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600), registry=r,
+        )  # fmt: skip
+        self.fetch_bytes = Counter(
+            "listwatch_fetch_bytes_total", "Bytes downloaded (after decompression).", ["source"], registry=r
+        )
+        self.fetches = Counter(
+            "listwatch_fetches_total",
+            "Snapshot checks by outcome: changed, unchanged, not_modified, rejected, failed.",
+            ["source", "outcome"], registry=r,
+        )  # fmt: skip
+        self.last_success = Gauge(
+            "listwatch_source_last_success_timestamp_seconds",
+            "When the source was last checked successfully (changed or not).", ["source"], registry=r,
+        )  # fmt: skip
+        self.entries = Gauge(
+            "listwatch_source_entries", "Entries in the source's current good snapshot.", ["source"], registry=r
+        )
+        self.changes = Counter(
+            "listwatch_changes_published_total", "Changes published, by kind (baseline counted apart).",
+            ["source", "change"], registry=r,
+        )  # fmt: skip
+        self.rejections = Counter(
+            "listwatch_snapshot_rejections_total", "Snapshots refused by a guard, by reason.",
+            ["source", "reason"], registry=r,
+        )  # fmt: skip
+        self.schedule = Gauge(
+            "listwatch_source_schedule_seconds", "Configured poll interval of the source.", ["source"], registry=r
+        )
+        self.leases = Gauge(
+            "listwatch_source_lease_held", "1 when this replica polls the source.", ["source"], registry=r
+        )

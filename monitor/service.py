@@ -1,0 +1,233 @@
+"""The monitor service: polls each source it holds a lease for, publishes changes, keeps state.
+
+One check of a source: download its files (conditional GET) -> same content id as last time? stop ->
+parse and guard -> diff against the last good snapshot -> publish (acked) -> save the new state.
+Publishing comes before saving: a crash in between republishes the same changes with the same
+deterministic event ids, which the streams dedupe drops; saving first could lose them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import shutil
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urljoin
+
+from monitor.diff import Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
+from monitor.fetch import Fetcher, FetchError, NotFound, Validators
+from monitor.metrics import MonitorMetrics
+from monitor.publisher import ChangePublisher
+from monitor.settings import MonitorSettings, SourceOverride
+from monitor.snapshot import DiskSnapshot
+from monitor.sources.base import FileSpec, Source, SourceInfo
+from monitor.state import LeaseLost, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not_modified"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+def resolve(info: SourceInfo, override: SourceOverride | None) -> SourceInfo:
+    """The source's metadata with the operator's URL, schedule and guard overrides applied."""
+    if override is None:
+        return info
+    files = info.files
+    if override.url:
+        if len(files) == 1 and not override.url.endswith("/"):
+            files = (replace(files[0], url=override.url),)
+        else:
+            base = override.url if override.url.endswith("/") else override.url + "/"
+            files = tuple(replace(f, url=urljoin(base, f.name)) for f in files)
+    return replace(
+        info,
+        files=files,
+        schedule_s=override.schedule_s or info.schedule_s,
+        min_ratio=override.min_ratio or info.min_ratio,
+    )
+
+
+@dataclass(slots=True)
+class _Tracked:
+    source: Source
+    info: SourceInfo
+    next_due: float = 0.0
+    task: asyncio.Task[Outcome] | None = None
+
+
+class MonitorService:
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        sources: Sequence[Source],
+        fetcher: Fetcher,
+        store: SnapshotStore,
+        publisher: ChangePublisher,
+        metrics: MonitorMetrics,
+    ) -> None:
+        self._settings = settings
+        self._fetcher = fetcher
+        self._store = store
+        self._publisher = publisher
+        self.metrics = metrics
+        self._tracked = {s.info.id: _Tracked(s, resolve(s.info, settings.overrides.get(s.info.id))) for s in sources}
+        self._held: set[str] = set()
+        for t in self._tracked.values():
+            metrics.schedule.labels(t.info.id).set(t.info.schedule_s)
+
+    @property
+    def held(self) -> frozenset[str]:
+        return frozenset(self._held)
+
+    async def check(self, source_id: str) -> Outcome:
+        """Check one source now (the caller holds its lease)."""
+        tracked = self._tracked[source_id]
+        info = tracked.info
+        m = self.metrics
+        work = self._settings.work_dir / info.id / uuid.uuid4().hex
+        try:
+            outcome = await self._check(tracked.source, info, work)
+        except SnapshotRejected as exc:
+            log.error("source %s: snapshot REJECTED (%s): %s; previous state kept", info.id, exc.reason, exc)
+            m.rejections.labels(info.id, exc.reason.value).inc()
+            await self._store.mark_checked(info.id)
+            outcome = Outcome.REJECTED
+        except FetchError as exc:
+            log.error("source %s: fetch failed: %s", info.id, exc)
+            outcome = Outcome.FAILED
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        m.fetches.labels(info.id, outcome.value).inc()
+        if outcome not in {Outcome.REJECTED, Outcome.FAILED}:
+            m.last_success.labels(info.id).set(time.time())
+        return outcome
+
+    async def _check(self, source: Source, info: SourceInfo, work: Path) -> Outcome:
+        meta = await self._store.meta(info.id)
+        started = time.monotonic()
+        paths, validators, all_not_modified = await self._download(info, work, meta.validators)
+        self.metrics.fetch_duration.labels(info.id).observe(time.monotonic() - started)
+        if all_not_modified:
+            await self._store.mark_checked(info.id)
+            log.info("source %s: not modified", info.id)
+            return Outcome.NOT_MODIFIED
+        snapshot = DiskSnapshot(paths)
+        snapshot_id = await asyncio.to_thread(snapshot.snapshot_id)
+        if snapshot_id == meta.snapshot_id:
+            await self._store.mark_checked(info.id, validators)
+            log.info("source %s: unchanged (%s)", info.id, snapshot_id[:12])
+            return Outcome.UNCHANGED
+        parsed = await asyncio.to_thread(read_snapshot, source, snapshot, snapshot_id)
+        check_shrink(info, meta.count, parsed)
+        previous = await self._store.entries(info.id) if meta.snapshot_id else None
+        changes = await asyncio.to_thread(
+            lambda: list(diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC)))
+        )
+        await self._publisher.publish(changes)
+        await self._store.save(info.id, snapshot_id, parsed.entries, validators)
+        for change in changes:
+            self.metrics.changes.labels(info.id, "baseline" if change.baseline else change.change).inc()
+        self.metrics.entries.labels(info.id).set(len(parsed.entries))
+        log.info(
+            "source %s: snapshot %s, %d entries, %d changes%s (%d unreadable records)",
+            info.id, snapshot_id[:12], len(parsed.entries), len(changes),
+            " (baseline)" if previous is None else "", parsed.error_count,
+        )  # fmt: skip
+        return Outcome.CHANGED
+
+    async def _download(
+        self, info: SourceInfo, work: Path, known: Mapping[str, Validators]
+    ) -> tuple[dict[str, Path], dict[str, Validators], bool]:
+        work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir, not worth a thread
+
+        async def one(spec: FileSpec, conditional: bool) -> tuple[FileSpec, bool, Validators] | None:
+            try:
+                result = await self._fetcher.fetch(
+                    spec.url, work / spec.name, known.get(spec.name) if conditional else None
+                )
+            except NotFound:
+                if spec.required:
+                    raise
+                if spec.name in known:
+                    # A file the last good snapshot had: losing it would rewrite every entry.
+                    raise SnapshotRejected(
+                        Rejection.MISSING_FILE, f"{info.id}: {spec.name} was published before, now 404"
+                    ) from None
+                return None  # an optional file this publisher does not serve
+            self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+            return spec, result.not_modified, result.validators
+
+        fetched = [r for r in await asyncio.gather(*(one(spec, True) for spec in info.files)) if r is not None]
+        if all(not_modified for _, not_modified, _ in fetched):
+            return {}, {}, True
+        # A snapshot needs every file: fetch again in full what the server said was unchanged.
+        stale = [spec for spec, not_modified, _ in fetched if not_modified]
+        refetched = [r for r in await asyncio.gather(*(one(s, False) for s in stale)) if r is not None]
+        results = [r for r in fetched if not r[1]] + refetched
+        paths = {spec.name: work / spec.name for spec, _, _ in results}
+        return paths, {spec.name: v for spec, _, v in results}, False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Hold leases, run due checks, renew; until ``stop`` is set. Releases leases on the way out."""
+        ttl = self._settings.lease_ttl_s
+        tick = max(0.2, min(5.0, ttl / 3))
+        try:
+            while not stop.is_set():
+                await self._tick(ttl)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=tick)
+        finally:
+            tasks = [t.task for t in self._tracked.values() if t.task is not None and not t.task.done()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for source_id in list(self._held):
+                await self._store.release(source_id)
+            self._held.clear()
+
+    async def _tick(self, ttl: float) -> None:
+        now = time.time()
+        for source_id, tracked in self._tracked.items():
+            owned = await self._store.acquire(source_id, ttl)
+            self.metrics.leases.labels(source_id).set(1 if owned else 0)
+            if not owned:
+                if source_id in self._held:
+                    log.warning("source %s: lease lost to another replica", source_id)
+                    self._held.discard(source_id)
+                continue
+            if source_id not in self._held:
+                self._held.add(source_id)
+                meta = await self._store.meta(source_id)
+                # Take over where the previous owner left off rather than re-polling at once.
+                tracked.next_due = (meta.checked_at or 0.0) + tracked.info.schedule_s
+                log.info("source %s: lease acquired by %s", source_id, self._store.owner)
+            if tracked.task is not None and tracked.task.done():
+                self._finish(tracked)
+            if tracked.task is None and now >= tracked.next_due:
+                tracked.task = asyncio.create_task(self.check(source_id), name=f"check:{source_id}")
+
+    def _finish(self, tracked: _Tracked) -> None:
+        task, tracked.task = tracked.task, None
+        assert task is not None  # noqa: S101 - only called for a finished task
+        exc = task.exception()
+        if isinstance(exc, LeaseLost):
+            log.warning("%s", exc)
+        elif exc is not None:
+            log.error("source %s: check crashed", tracked.info.id, exc_info=exc)
+            self.metrics.fetches.labels(tracked.info.id, Outcome.FAILED.value).inc()
+        jitter = 1 + random.uniform(0, self._settings.schedule_jitter)  # noqa: S311 - not cryptographic
+        tracked.next_due = time.time() + tracked.info.schedule_s * jitter

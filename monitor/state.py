@@ -1,0 +1,130 @@
+"""The last good snapshot of every source, and the per-source leases that keep replicas apart.
+
+Where it lives: Redis (AOF on, fsync every second), under ``{namespace}:monitor:{source}:*``:
+- ``:entries`` hash, entry key -> canonical JSON of the entry: what the next diff compares against;
+- ``:meta`` hash: snapshot id, entry count, when it was saved and last checked, HTTP validators;
+- ``:lease`` string: the replica that polls this source now, with a TTL it keeps renewing.
+Redis rather than local disk, because every monitor replica must see the same state and take over a
+dead replica's sources. A new snapshot is written beside the old one and swapped in with one atomic
+RENAME, and only by the replica that still holds the lease (fencing), so a crash mid-save keeps the old
+state and a replica that lost its lease cannot overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from monitor.fetch import Validators
+from streams.settings import CommonSettings
+
+_BATCH = 2000
+
+# KEYS: lease, next entries, entries, meta. ARGV: owner, then meta field/value pairs.
+_SWAP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('RENAME', KEYS[2], KEYS[3])
+redis.call('HSET', KEYS[4], unpack(ARGV, 2))
+return 1
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotMeta:
+    snapshot_id: str | None
+    count: int
+    saved_at: float | None
+    checked_at: float | None
+    validators: Mapping[str, Validators]
+
+
+class LeaseLost(Exception):
+    """Another replica owns the source now; this replica's result is discarded."""
+
+
+class SnapshotStore:
+    def __init__(self, redis: Redis, settings: CommonSettings, owner: str) -> None:
+        self._redis = redis
+        self._settings = settings
+        self.owner = owner
+
+    def _key(self, source: str, part: str) -> str:
+        return self._settings.redis_key("monitor", source, part)
+
+    async def meta(self, source: str) -> SnapshotMeta:
+        stored = await self._redis.hgetall(self._key(source, "meta"))
+        raw = {_text(k): _text(v) for k, v in stored.items()}
+        validators: dict[str, Any] = orjson.loads(raw.get("validators", "{}"))
+        return SnapshotMeta(
+            snapshot_id=raw.get("snapshot_id"),
+            count=int(raw.get("count", 0)),
+            saved_at=float(raw["saved_at"]) if "saved_at" in raw else None,
+            checked_at=float(raw["checked_at"]) if "checked_at" in raw else None,
+            validators={name: Validators(**v) for name, v in validators.items()},
+        )
+
+    async def entries(self, source: str) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        async for key, value in self._redis.hscan_iter(self._key(source, "entries"), count=_BATCH):
+            out[_text(key)] = value
+        return out
+
+    async def mark_checked(self, source: str, validators: Mapping[str, Validators] | None = None) -> None:
+        mapping: dict[Any, Any] = {"checked_at": repr(time.time())}
+        if validators is not None:
+            mapping["validators"] = _validators_json(validators)
+        await self._redis.hset(self._key(source, "meta"), mapping=mapping)
+
+    async def save(
+        self, source: str, snapshot_id: str, entries: Mapping[str, bytes], validators: Mapping[str, Validators]
+    ) -> None:
+        """Replace the source's state atomically; raises LeaseLost when this replica no longer owns it."""
+        staging = self._key(source, f"entries:next:{self.owner}")
+        await self._redis.delete(staging)
+        items = list(entries.items())
+        for start in range(0, len(items), _BATCH):
+            await self._redis.hset(staging, mapping=dict[Any, Any](items[start : start + _BATCH]))
+        now = repr(time.time())
+        meta = ["snapshot_id", snapshot_id, "count", str(len(entries)), "saved_at", now, "checked_at", now,
+                "validators", _validators_json(validators)]  # fmt: skip
+        keys = [self._key(source, "lease"), staging, self._key(source, "entries"), self._key(source, "meta")]
+        swapped = await self._redis.eval(_SWAP, len(keys), *keys, self.owner, *meta)
+        if not swapped:
+            await self._redis.delete(staging)
+            raise LeaseLost(f"{source}: lease lost before the snapshot could be saved")
+
+    async def acquire(self, source: str, ttl_s: float) -> bool:
+        key = self._key(source, "lease")
+        if await self._redis.set(key, self.owner, nx=True, px=int(ttl_s * 1000)):
+            return True
+        return await self.renew(source, ttl_s)
+
+    async def renew(self, source: str, ttl_s: float) -> bool:
+        result = await self._redis.eval(_RENEW, 1, self._key(source, "lease"), self.owner, int(ttl_s * 1000))
+        return bool(result)
+
+    async def release(self, source: str) -> None:
+        await self._redis.eval(_RELEASE, 1, self._key(source, "lease"), self.owner)
+
+
+def _validators_json(validators: Mapping[str, Validators]) -> str:
+    return orjson.dumps(
+        {name: {"etag": v.etag, "last_modified": v.last_modified} for name, v in validators.items()}
+    ).decode()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
