@@ -9,6 +9,7 @@ def registry() -> dict[str, Source]:
     """Source id -> source, in the order `listwatch sources` shows them."""
     from monitor.sources.ofac_cons import OfacCons
     from monitor.sources.ofac_sdn import OfacSdn
+    from monitor.sources.un_sc import UnSc
 
-    sources: list[Source] = [OfacSdn(), OfacCons()]
+    sources: list[Source] = [OfacSdn(), OfacCons(), UnSc()]
     return {s.info.id: s for s in sources}

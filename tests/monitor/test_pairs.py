@@ -1,0 +1,40 @@
+"""Every real before/after pair in tests/fixtures gives the counts its provenance records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.diff import check_shrink, diff, read_snapshot
+from monitor.snapshot import from_path
+from monitor.sources import registry
+from tests.snapshots import materialise
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+# source, before, after, (added, removed, modified): PROVENANCE.md of the shared real data.
+PAIRS = [
+    ("ofac_sdn", "gitscrape_2021-11-10", "gitscrape_2021-11-12", (6, 43, 21)),
+    ("un_sc", "2018-06-08", "2018-06-22", (2, 0, 0)),
+    ("un_sc", "2018-06-22", "2018-08-24", (6, 8, 14)),
+]
+
+
+def counts(source_id: str, before: str, after: str, tmp_path: Path) -> tuple[int, int, int]:
+    source = registry()[source_id]
+    old = from_path(source.info, materialise(source_id, before, tmp_path))
+    new = from_path(source.info, materialise(source_id, after, tmp_path))
+    p_old = read_snapshot(source, old, old.snapshot_id())
+    p_new = read_snapshot(source, new, new.snapshot_id())
+    check_shrink(source.info, len(p_old.entries), p_new)
+    kinds = Counter(c.change for c in diff(source_id, p_old.entries, p_old.snapshot_id, p_new, NOW))
+    return kinds["added"], kinds["removed"], kinds["modified"]
+
+
+@pytest.mark.parametrize(("source_id", "before", "after", "expected"), PAIRS)
+def test_real_pair_counts(source_id: str, before: str, after: str, expected: tuple[int, int, int],
+                          tmp_path: Path) -> None:  # fmt: skip
+    assert counts(source_id, before, after, tmp_path) == expected
