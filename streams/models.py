@@ -68,7 +68,8 @@ class Entry(faust.Record, serializer="json", isodates=True):
         self.countries = list(self.countries)
         self.addresses = list(self.addresses)
         self.programs = list(self.programs)
-        self.raw = dict(self.raw)
+        # Empty raw fields are dropped, so a publisher adding an empty column changes no entry.
+        self.raw = {k: v for k, v in self.raw.items() if v is not None}
 
     def content(self) -> dict[str, Any]:
         """The entry as plain JSON-able data without faust's metadata."""

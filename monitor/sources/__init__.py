@@ -7,9 +7,14 @@ from monitor.sources.base import Source
 
 def registry() -> dict[str, Source]:
     """Source id -> source, in the order `listwatch sources` shows them."""
+    from monitor.sources.afdb import Afdb
+    from monitor.sources.cn_sanctions import CnSanctions
+    from monitor.sources.ebrd import Ebrd
+    from monitor.sources.idb import Idb
     from monitor.sources.ofac_cons import OfacCons
     from monitor.sources.ofac_sdn import OfacSdn
     from monitor.sources.un_sc import UnSc
+    from monitor.sources.worldbank import WorldBank
 
-    sources: list[Source] = [OfacSdn(), OfacCons(), UnSc()]
+    sources: list[Source] = [OfacSdn(), OfacCons(), UnSc(), WorldBank(), Ebrd(), Afdb(), Idb(), CnSanctions()]
     return {s.info.id: s for s in sources}
