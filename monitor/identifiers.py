@@ -66,3 +66,33 @@ def nationality_from_remarks(text: str | None) -> list[str]:
         return []
     pattern = r"(?:^|;\s*)(?:nationality|citizen|Nationality of Registration)\s+([A-Z][A-Za-z ,.'()-]+?)(?=;|\.?$)"
     return list(dict.fromkeys(m.strip() for m in re.findall(pattern, text)))
+
+
+# Identifier types of structured lists (US CSL ``ids``, UK, EU) that are not identifiers of the party.
+_NOT_IDS = ("issuer name", "target type", "equity ticker", "date", "website", "email", "phone", "gender",
+            "organization type", "secondary sanctions risk", "transactions prohibited")  # fmt: skip
+
+
+def scheme_for_label(label: str) -> str | None:
+    """Our scheme for a published identifier type, None when the type names no identifier."""
+    clean = " ".join(label.split())
+    if clean in _LABELS:
+        return _LABELS[clean]
+    lowered = clean.lower()
+    if any(word in lowered for word in _NOT_IDS):
+        return None
+    if "uscc" in lowered or "unified social credit" in lowered:
+        return "uscc"
+    if "legal entity" in lowered or lowered == "lei":
+        return "lei"
+    if "imo" in lowered:
+        return "imo"
+    if lowered == "isin":
+        return "isin"
+    if "swift" in lowered or "bic" in lowered:
+        return "swift"
+    if "registration" in lowered or "company number" in lowered:
+        return "registration"
+    if "tax" in lowered or lowered == "inn":
+        return "tax"
+    return re.sub(r"[^a-z0-9]+", "_", lowered).strip("_") or None

@@ -14,7 +14,8 @@ def registry() -> dict[str, Source]:
     from monitor.sources.ofac_cons import OfacCons
     from monitor.sources.ofac_sdn import OfacSdn
     from monitor.sources.un_sc import UnSc
+    from monitor.sources.us_csl import UsCsl
     from monitor.sources.worldbank import WorldBank
 
-    sources: list[Source] = [OfacSdn(), OfacCons(), UnSc(), WorldBank(), Ebrd(), Afdb(), Idb(), CnSanctions()]
+    sources: list[Source] = [OfacSdn(), OfacCons(), UsCsl(), UnSc(), WorldBank(), Ebrd(), Afdb(), Idb(), CnSanctions()]
     return {s.info.id: s for s in sources}
