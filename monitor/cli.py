@@ -14,7 +14,7 @@ import orjson
 from monitor.diff import SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
-from monitor.sources.base import SnapshotError
+from monitor.sources.base import LinkedFiles, SnapshotError
 from streams.models import ListChange
 
 EXIT_USAGE = 2
@@ -53,8 +53,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"listwatch diff: unknown source {args.source!r}; see `listwatch sources`", file=sys.stderr)
         return EXIT_USAGE
     try:
-        old_files = from_path(source.info, Path(args.old))
-        new_files = from_path(source.info, Path(args.new))
+        linked = isinstance(source, LinkedFiles)
+        old_files = from_path(source.info, Path(args.old), linked=linked)
+        new_files = from_path(source.info, Path(args.new), linked=linked)
     except SnapshotError as exc:
         print(f"listwatch diff: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -67,7 +67,8 @@ def decode_entry(data: bytes) -> Entry:
 def read_snapshot(source: Source, files: SnapshotFiles, snapshot_id: str) -> ParsedSnapshot:
     """Parse every record and apply the guards that need no history: empty, unparsable, error rate."""
     info = source.info
-    if not files.size(info.primary.name):
+    primary = files.size(info.primary.name)
+    if primary == 0 or (primary is None and not any(files.size(n) for n in files.names())):
         raise SnapshotRejected(Rejection.EMPTY, f"{info.id}: {info.primary.name} is empty")
     parsed = ParsedSnapshot(snapshot_id=snapshot_id, entries={})
     try:

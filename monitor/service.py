@@ -28,10 +28,13 @@ from monitor.metrics import MonitorMetrics
 from monitor.publisher import ChangePublisher
 from monitor.settings import MonitorSettings, SourceOverride
 from monitor.snapshot import DiskSnapshot
-from monitor.sources.base import FileSpec, Source, SourceInfo
+from monitor.sources.base import FileSpec, LinkedFiles, Source, SourceInfo
 from monitor.state import LeaseLost, SnapshotStore
 
 log = logging.getLogger(__name__)
+
+# A bound on crawling: an index page or a paged API never makes one snapshot of more files than this.
+_MAX_LINKED_FILES = 2000
 
 
 class Outcome(StrEnum):
@@ -119,7 +122,7 @@ class MonitorService:
     async def _check(self, source: Source, info: SourceInfo, work: Path) -> Outcome:
         meta = await self._store.meta(info.id)
         started = time.monotonic()
-        paths, validators, all_not_modified = await self._download(info, work, meta.validators)
+        paths, validators, all_not_modified = await self._download(source, info, work, meta.validators)
         self.metrics.fetch_duration.labels(info.id).observe(time.monotonic() - started)
         if all_not_modified:
             await self._store.mark_checked(info.id)
@@ -150,7 +153,7 @@ class MonitorService:
         return Outcome.CHANGED
 
     async def _download(
-        self, info: SourceInfo, work: Path, known: Mapping[str, Validators]
+        self, source: Source, info: SourceInfo, work: Path, known: Mapping[str, Validators]
     ) -> tuple[dict[str, Path], dict[str, Validators], bool]:
         work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir, not worth a thread
 
@@ -178,8 +181,32 @@ class MonitorService:
         stale = [spec for spec, not_modified, _ in fetched if not_modified]
         refetched = [r for r in await asyncio.gather(*(one(s, False) for s in stale)) if r is not None]
         results = [r for r in fetched if not r[1]] + refetched
+        results += await self._follow(source, info, work, [spec for spec, _, _ in results])
         paths = {spec.name: work / spec.name for spec, _, _ in results}
         return paths, {spec.name: v for spec, _, v in results}, False
+
+    async def _follow(
+        self, source: Source, info: SourceInfo, work: Path, fetched: list[FileSpec]
+    ) -> list[tuple[FileSpec, bool, Validators]]:
+        """Files linked from the downloaded ones (notice pages, next pages), breadth first, bounded."""
+        if not isinstance(source, LinkedFiles):
+            return []
+        seen = {spec.name for spec in fetched}
+        queue, out = list(fetched), []
+        while queue:
+            spec = queue.pop(0)
+            data = await asyncio.to_thread((work / spec.name).read_bytes)
+            for link in source.linked_files(spec.name, data, spec.url):
+                if link.name in seen:
+                    continue
+                if len(seen) >= _MAX_LINKED_FILES:
+                    raise FetchError(f"{info.id}: more than {_MAX_LINKED_FILES} linked files; refusing to crawl on")
+                seen.add(link.name)
+                result = await self._fetcher.fetch(link.url, work / link.name)
+                self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+                out.append((link, False, result.validators))
+                queue.append(link)
+        return out
 
     async def run(self, stop: asyncio.Event) -> None:
         """Hold leases, run due checks, renew; until ``stop`` is set. Releases leases on the way out."""

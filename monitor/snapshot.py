@@ -25,6 +25,9 @@ class DiskSnapshot:
         path = self.paths.get(name)
         return None if path is None else path.stat().st_size
 
+    def names(self) -> list[str]:
+        return sorted(self.paths)
+
     def snapshot_id(self) -> str:
         """sha256 over each file's name and content: equal ids mean nothing changed."""
         total = hashlib.sha256()
@@ -37,15 +40,20 @@ class DiskSnapshot:
         return total.hexdigest()
 
 
-def from_path(info: SourceInfo, path: Path) -> DiskSnapshot:
-    """A snapshot given on the command line: one file (the source's primary file) or a directory."""
+def from_path(info: SourceInfo, path: Path, *, linked: bool = False) -> DiskSnapshot:
+    """A snapshot given on the command line: one file (the source's primary file) or a directory.
+    With ``linked`` (sources whose snapshot includes linked files) every file of the directory counts."""
     if path.is_dir():
         paths = {spec.name: path / spec.name for spec in info.files if (path / spec.name).is_file()}
+        if linked:
+            paths.update({p.name: p for p in sorted(path.iterdir()) if p.is_file()})
         missing = [s.name for s in info.files if s.required and s.name not in paths]
-        if missing:
+        if missing and not linked:
             raise SnapshotError(f"{path}: missing required file(s) {', '.join(missing)} for {info.id}")
         return DiskSnapshot(paths)
     if path.is_file():
+        if linked:
+            return DiskSnapshot({path.name: path})
         required = [s.name for s in info.files[1:] if s.required]
         if required:
             raise SnapshotError(f"{path}: {info.id} needs a directory with {', '.join(required)} too")

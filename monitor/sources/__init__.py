@@ -8,6 +8,7 @@ from monitor.sources.base import Source
 def registry() -> dict[str, Source]:
     """Source id -> source, in the order `listwatch sources` shows them."""
     from monitor.sources.afdb import Afdb
+    from monitor.sources.cn_mofcom import CnMofcom
     from monitor.sources.cn_sanctions import CnSanctions
     from monitor.sources.ebrd import Ebrd
     from monitor.sources.idb import Idb
@@ -17,5 +18,16 @@ def registry() -> dict[str, Source]:
     from monitor.sources.us_csl import UsCsl
     from monitor.sources.worldbank import WorldBank
 
-    sources: list[Source] = [OfacSdn(), OfacCons(), UsCsl(), UnSc(), WorldBank(), Ebrd(), Afdb(), Idb(), CnSanctions()]
+    sources: list[Source] = [
+        OfacSdn(),
+        OfacCons(),
+        UsCsl(),
+        UnSc(),
+        WorldBank(),
+        Ebrd(),
+        Afdb(),
+        Idb(),
+        CnSanctions(),
+        CnMofcom(),
+    ]
     return {s.info.id: s for s in sources}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO, Protocol
+from typing import IO, Protocol, runtime_checkable
 
 from streams.models import Entry
 
@@ -73,6 +73,9 @@ class SnapshotFiles(Protocol):
     def size(self, name: str) -> int | None:
         """The file's size in bytes, or None when absent."""
 
+    def names(self) -> list[str]:
+        """Every file of the snapshot, sorted."""
+
 
 class Source(Protocol):
     info: SourceInfo
@@ -82,3 +85,12 @@ class Source(Protocol):
 
         Raise SnapshotError when the snapshot as a whole is unusable (e.g. a truncated last record).
         """
+
+
+@runtime_checkable
+class LinkedFiles(Protocol):
+    """A source whose snapshot is more than its fixed files: an index page linking notices, or a paged
+    API. After each download the service asks for the further files it links to, and fetches them too."""
+
+    def linked_files(self, name: str, data: bytes, url: str) -> list[FileSpec]:
+        """Files that the downloaded file ``name`` (from ``url``) links to; names must be unique."""
