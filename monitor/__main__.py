@@ -26,7 +26,7 @@ from streams.topics import Topics, ensure_topics
 async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     common = settings.common
     topics = Topics.for_settings(common)
-    sources = [registry()[s] for s in settings.sources]
+    sources = [registry(settings.feeds)[s] for s in settings.sources]
     metrics = MonitorMetrics()
     async with AsyncExitStack() as stack:
         redis = Redis.from_url(common.redis_url)

@@ -14,7 +14,7 @@ import orjson
 from monitor.diff import SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
-from monitor.sources.base import LinkedFiles, SnapshotError
+from monitor.sources.base import LinkedFiles, SnapshotError, Source
 from streams.models import ListChange
 
 EXIT_USAGE = 2
@@ -37,8 +37,17 @@ def change_json(change: ListChange) -> dict[str, Any]:
     return out
 
 
+def _registry() -> dict[str, Source]:
+    """Built-in sources plus the feeds configured in the environment."""
+    import os
+
+    from monitor.sources.feed import feeds_from_env
+
+    return registry(feeds_from_env(os.environ))
+
+
 def cmd_sources(_: argparse.Namespace) -> int:
-    for source in registry().values():
+    for source in _registry().values():
         info = source.info
         print(f"{info.id:<14} {info.kind.value:<15} {info.publisher} | {info.title}")
         print(f"{'':<14} url: {info.primary.url}")
@@ -47,7 +56,7 @@ def cmd_sources(_: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    sources = registry()
+    sources = _registry()
     source = sources.get(args.source)
     if source is None:
         print(f"listwatch diff: unknown source {args.source!r}; see `listwatch sources`", file=sys.stderr)
@@ -185,8 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from streams.settings import SettingsError
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except SettingsError as exc:
+        print(f"listwatch: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return result
 
 

@@ -96,7 +96,9 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
-    async def fetch(self, url: str, dest: Path, validators: Validators | None = None) -> FetchResult:
+    async def fetch(
+        self, url: str, dest: Path, validators: Validators | None = None, headers: tuple[tuple[str, str], ...] = ()
+    ) -> FetchResult:
         """Download ``url`` into ``dest``; a 304 leaves ``dest`` untouched and says not_modified."""
         if self._session is None:
             raise RuntimeError("Fetcher.fetch() before start()")
@@ -106,7 +108,7 @@ class Fetcher:
             retry_after: float | None = None
             try:
                 async with self._limit:
-                    return await self._once(self._session, url, dest, validators, attempt)
+                    return await self._once(self._session, url, dest, validators, attempt, headers)
             except _Retryable as exc:
                 retry_after = exc.retry_after
                 reason = str(exc)
@@ -125,8 +127,9 @@ class Fetcher:
         dest: Path,
         validators: Validators | None,
         attempt: int,
+        extra: tuple[tuple[str, str], ...],
     ) -> FetchResult:
-        headers = {}
+        headers = dict(extra)
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:

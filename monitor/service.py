@@ -56,6 +56,8 @@ def resolve(info: SourceInfo, override: SourceOverride | None) -> SourceInfo:
         else:
             base = override.url if override.url.endswith("/") else override.url + "/"
             files = tuple(replace(f, url=urljoin(base, f.name)) for f in files)
+    if override.headers:
+        files = tuple(replace(f, headers=f.headers + override.headers) for f in files)
     return replace(
         info,
         files=files,
@@ -160,7 +162,7 @@ class MonitorService:
         async def one(spec: FileSpec, conditional: bool) -> tuple[FileSpec, bool, Validators] | None:
             try:
                 result = await self._fetcher.fetch(
-                    spec.url, work / spec.name, known.get(spec.name) if conditional else None
+                    spec.url, work / spec.name, known.get(spec.name) if conditional else None, spec.headers
                 )
             except NotFound:
                 if spec.required:
@@ -202,7 +204,7 @@ class MonitorService:
                 if len(seen) >= _MAX_LINKED_FILES:
                     raise FetchError(f"{info.id}: more than {_MAX_LINKED_FILES} linked files; refusing to crawl on")
                 seen.add(link.name)
-                result = await self._fetcher.fetch(link.url, work / link.name)
+                result = await self._fetcher.fetch(link.url, work / link.name, None, link.headers or spec.headers)
                 self.metrics.fetch_bytes.labels(info.id).inc(result.size)
                 out.append((link, False, result.validators))
                 queue.append(link)

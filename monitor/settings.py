@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.sources.feed import FeedConfig
 from streams.settings import PREFIX, CommonSettings, SettingsError, env_float, env_int, env_str
 
 
@@ -18,6 +19,8 @@ class SourceOverride:
     schedule_s: int | None = None
     # LISTWATCH_SOURCE_<ID>_MIN_RATIO: shrink guard, fraction of the previous entry count.
     min_ratio: float | None = None
+    # LISTWATCH_SOURCE_<ID>_HEADERS: extra request headers, "Name: value; Name2: value2" (API keys).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class MonitorSettings:
     # LISTWATCH_MONITOR_SOURCES: comma-separated source ids to run ("" = all).
     sources: tuple[str, ...] = ()
     overrides: Mapping[str, SourceOverride] = field(default_factory=dict)
+    # LISTWATCH_FEEDS and LISTWATCH_FEED_<NAME>_*: user-supplied lists (monitor/sources/feed.py).
+    feeds: tuple[FeedConfig, ...] = ()
     # LISTWATCH_HTTP_TIMEOUT_S: total time for one file download.
     http_timeout_s: float = 300.0
     # LISTWATCH_HTTP_RETRIES: attempts after the first, with exponential backoff and jitter.
@@ -51,8 +56,10 @@ class MonitorSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
         from monitor.sources import registry
+        from monitor.sources.feed import feeds_from_env
 
-        known = registry()
+        feeds = tuple(feeds_from_env(env))
+        known = registry(feeds)
         wanted = tuple(s.strip() for s in env.get(PREFIX + "MONITOR_SOURCES", "").split(",") if s.strip())
         unknown = [s for s in wanted if s not in known]
         if unknown:
@@ -61,14 +68,24 @@ class MonitorSettings:
         for source_id in known:
             name = f"SOURCE_{source_id.upper()}"
             url = env.get(f"{PREFIX}{name}_URL", "").strip() or None
+            headers = env.get(f"{PREFIX}{name}_HEADERS", "").strip()
             schedule = env_int(env, f"{name}_SCHEDULE_S", 0, minimum=0) or None
             ratio = env_float(env, f"{name}_MIN_RATIO", 0.0) or None
-            if url or schedule or ratio:
-                overrides[source_id] = SourceOverride(url=url, schedule_s=schedule, min_ratio=ratio)
+            pairs = []
+            for item in (h.strip() for h in headers.split(";") if h.strip()):
+                header, sep, value = item.partition(":")
+                if not sep or not header.strip():
+                    raise SettingsError(f"{PREFIX}{name}_HEADERS: {item!r} is not 'Name: value'")
+                pairs.append((header.strip(), value.strip()))
+            if url or schedule or ratio or pairs:
+                overrides[source_id] = SourceOverride(
+                    url=url, schedule_s=schedule, min_ratio=ratio, headers=tuple(pairs)
+                )
         return cls(
             common=CommonSettings.from_env(env),
             sources=wanted or tuple(known),
             overrides=overrides,
+            feeds=feeds,
             http_timeout_s=env_float(env, "HTTP_TIMEOUT_S", cls.http_timeout_s, minimum=1),
             http_retries=env_int(env, "HTTP_RETRIES", cls.http_retries),
             http_backoff_s=env_float(env, "HTTP_BACKOFF_S", cls.http_backoff_s),

@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from monitor.sources.base import Source
 
+if TYPE_CHECKING:
+    from monitor.sources.feed import FeedConfig
 
-def registry() -> dict[str, Source]:
-    """Source id -> source, in the order `listwatch sources` shows them."""
+
+def registry(feeds: Sequence[FeedConfig] = ()) -> dict[str, Source]:
+    """Source id -> source, in the order `listwatch sources` shows them, then the configured feeds."""
+    from monitor.sources.adb import Adb
     from monitor.sources.afdb import Afdb
     from monitor.sources.cn_mofcom import CnMofcom
     from monitor.sources.cn_sanctions import CnSanctions
     from monitor.sources.ebrd import Ebrd
+    from monitor.sources.eu_fsf import EuFsf
+    from monitor.sources.feed import Feed
     from monitor.sources.idb import Idb
     from monitor.sources.ofac_cons import OfacCons
     from monitor.sources.ofac_sdn import OfacSdn
+    from monitor.sources.uk_fcdo import UkFcdo
     from monitor.sources.un_sc import UnSc
     from monitor.sources.us_csl import UsCsl
     from monitor.sources.worldbank import WorldBank
 
     sources: list[Source] = [
-        OfacSdn(),
-        OfacCons(),
-        UsCsl(),
-        UnSc(),
-        WorldBank(),
-        Ebrd(),
-        Afdb(),
-        Idb(),
-        CnSanctions(),
-        CnMofcom(),
-    ]
+        OfacSdn(), OfacCons(), UsCsl(), UnSc(), EuFsf(), UkFcdo(),
+        WorldBank(), Adb(), Ebrd(), Afdb(), Idb(),
+        CnSanctions(), CnMofcom(),
+    ]  # fmt: skip
+    sources.extend(Feed(config) for config in feeds)
     return {s.info.id: s for s in sources}

@@ -33,6 +33,8 @@ class FileSpec:
     # An optional file missing from an offline snapshot directory is simply absent; a required one
     # missing makes the snapshot unusable.
     required: bool = True
+    # Extra request headers (an API key); set from LISTWATCH_SOURCE_<ID>_HEADERS.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
