@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import shutil
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 # A bound on crawling: an index page or a paged API never makes one snapshot of more files than this.
 _MAX_LINKED_FILES = 2000
+_PUBLISH_BATCH = 2000
 
 
 class Outcome(StrEnum):
@@ -139,17 +141,20 @@ class MonitorService:
         parsed = await asyncio.to_thread(read_snapshot, source, snapshot, snapshot_id)
         check_shrink(info, meta.count, parsed)
         previous = await self._store.entries(info.id) if meta.snapshot_id else None
-        changes = await asyncio.to_thread(
-            lambda: list(diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC)))
-        )
-        await self._publisher.publish(changes)
+        changes = diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC))
+        published = 0
+        # Published in batches as the diff produces them: a baseline of a million entries is never a
+        # million events in memory at once.
+        while batch := await asyncio.to_thread(lambda: list(itertools.islice(changes, _PUBLISH_BATCH))):
+            await self._publisher.publish(batch)
+            published += len(batch)
+            for change in batch:
+                self.metrics.changes.labels(info.id, "baseline" if change.baseline else change.change).inc()
         await self._store.save(info.id, snapshot_id, parsed.entries, validators)
-        for change in changes:
-            self.metrics.changes.labels(info.id, "baseline" if change.baseline else change.change).inc()
         self.metrics.entries.labels(info.id).set(len(parsed.entries))
         log.info(
             "source %s: snapshot %s, %d entries, %d changes%s (%d unreadable records)",
-            info.id, snapshot_id[:12], len(parsed.entries), len(changes),
+            info.id, snapshot_id[:12], len(parsed.entries), published,
             " (baseline)" if previous is None else "", parsed.error_count,
         )  # fmt: skip
         return Outcome.CHANGED

@@ -21,6 +21,7 @@ import orjson
 from redis.asyncio import Redis
 
 from monitor.fetch import Validators
+from monitor.spool import EntrySpool
 from streams.settings import CommonSettings
 
 _BATCH = 2000
@@ -76,10 +77,11 @@ class SnapshotStore:
             validators={name: Validators(**v) for name, v in validators.items()},
         )
 
-    async def entries(self, source: str) -> dict[str, bytes]:
-        out: dict[str, bytes] = {}
+    async def entries(self, source: str) -> EntrySpool:
+        """The last good snapshot's entries, streamed from Redis into a spool (not held in memory)."""
+        out = EntrySpool()
         async for key, value in self._redis.hscan_iter(self._key(source, "entries"), count=_BATCH):
-            out[_text(key)] = value
+            out.add(_text(key), value)
         return out
 
     async def mark_checked(self, source: str, validators: Mapping[str, Validators] | None = None) -> None:
@@ -94,9 +96,14 @@ class SnapshotStore:
         """Replace the source's state atomically; raises LeaseLost when this replica no longer owns it."""
         staging = self._key(source, f"entries:next:{self.owner}")
         await self._redis.delete(staging)
-        items = list(entries.items())
-        for start in range(0, len(items), _BATCH):
-            await self._redis.hset(staging, mapping=dict[Any, Any](items[start : start + _BATCH]))
+        batch: dict[Any, Any] = {}
+        for key in entries:
+            batch[key] = entries[key]
+            if len(batch) >= _BATCH:
+                await self._redis.hset(staging, mapping=batch)
+                batch = {}
+        if batch:
+            await self._redis.hset(staging, mapping=batch)
         now = repr(time.time())
         meta = ["snapshot_id", snapshot_id, "count", str(len(entries)), "saved_at", now, "checked_at", now,
                 "validators", _validators_json(validators)]  # fmt: skip
