@@ -138,3 +138,11 @@ def test_docs_example_event_id_is_what_the_differ_computes(tmp_path: Path) -> No
     assert p_old.snapshot_id == "15578738e3d4fcb89386034ceba9554e972ae8c86f6bdee3479be700df3d560e"
     docs = (Path(__file__).parents[2] / "docs" / "events.md").read_text()
     assert "b778fb4f2afc0a95a06fb80faaffb808" in docs
+
+
+def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = materialise("ofac_sdn", "gitscrape_2021-11-10", tmp_path) / "sdn.csv"
+    assert main(["diff", "no_such_list", str(snap), str(snap)]) == 2
+    assert "unknown source" in capsys.readouterr().err
+    assert main(["diff", "ofac_sdn", str(tmp_path / "missing.csv"), str(snap)]) == 2
+    assert "no such file" in capsys.readouterr().err
