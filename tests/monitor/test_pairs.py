@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,3 +53,18 @@ def test_idb_scope_change_is_refused_not_mass_removed(tmp_path: Path) -> None:
     with pytest.raises(SnapshotRejected) as info:
         counts("idb", "2023-11-10", "2024-06-04", tmp_path)
     assert info.value.reason is Rejection.SHRUNK
+
+
+def test_ofac_cons_pair_counts_once_the_shrink_is_accepted(tmp_path: Path) -> None:
+    """639 -> 442 entries over seven years trips the shrink guard; with it lowered, the published counts."""
+    with pytest.raises(SnapshotRejected):
+        counts("ofac_cons", "perchrh_2018-05", "watchman_2025-12", tmp_path)
+    source = registry()["ofac_cons"]
+    relaxed = type(source)()
+    relaxed.info = replace(source.info, min_ratio=0.5)
+    old = from_path(relaxed.info, materialise("ofac_cons", "perchrh_2018-05", tmp_path))
+    new = from_path(relaxed.info, materialise("ofac_cons", "watchman_2025-12", tmp_path))
+    p_old, p_new = read_snapshot(relaxed, old, "a"), read_snapshot(relaxed, new, "b")
+    check_shrink(relaxed.info, len(p_old.entries), p_new)
+    kinds = Counter(c.change for c in diff("ofac_cons", p_old.entries, "a", p_new, NOW))
+    assert (kinds["added"], kinds["removed"], kinds["modified"]) == (78, 275, 288)

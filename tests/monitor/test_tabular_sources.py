@@ -91,3 +91,15 @@ def test_html_page_without_the_table_is_rejected(tmp_path: Path) -> None:
     page.write_text("<html><body><h1>Please enable JavaScript</h1></body></html>")
     with pytest.raises(SnapshotRejected, match="no table"):
         read_snapshot(source, from_path(source.info, page), "x")
+
+
+def test_worldbank_json_api(tmp_path: Path) -> None:
+    cccc, person = entries("worldbank", "handmade_json", tmp_path)
+    assert (cccc.key, cccc.name, cccc.aliases) == (
+        "1000123",
+        "CHINA COMMUNICATIONS CONSTRUCTION COMPANY LTD.",
+        ["CCCC"],
+    )
+    assert (cccc.listed_on, cccc.end_date, cccc.entity_type) == ("2009-01-12", "2017-01-12", "entity")
+    assert person.end_date is None  # 2999-12-31 means permanent
+    assert person.entity_type == "individual"
