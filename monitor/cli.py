@@ -80,7 +80,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"listwatch diff: NEW snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
         return EXIT_REJECTED
     out = sys.stdout.buffer
-    for change in diff(source.info.id, old.entries, old.snapshot_id, new, datetime.now(UTC)):
+    for change in diff(source.info.id, old.entries, old.snapshot_id, new, datetime.now(UTC), source.info):
         out.write(orjson.dumps(change_json(change)) + b"\n")
     out.flush()
     return 0
@@ -124,6 +124,7 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
     from streams.settings import CommonSettings
+    from streams.watch_events import publish_watch_events, watch_event
     from streams.watchlists import WatchlistStore, parse_watchlist_csv
 
     try:
@@ -144,6 +145,9 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
                 await store.put(entry)
         finally:
             await redis.aclose()
+        if not args.no_screen:
+            # Stream workers screen each new entry against the current lists ("already listed").
+            await publish_watch_events(settings, [watch_event(e.subscriber_id, e.id) for e in entries])
 
     asyncio.run(_store())
     print(f"imported {len(entries)} watch entries for {args.subscriber}; {len(errors)} rows rejected")
@@ -186,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch = p.add_subparsers(dest="watch_command", required=True)
     p = watch.add_parser("import", help="import a watchlist CSV (id,name,alt_names,country,uscc,lei,tags)")
     p.add_argument("--subscriber", required=True)
+    p.add_argument("--no-screen", action="store_true", help="do not ask the stream workers to screen the entries")
     p.add_argument("file")
     p.set_defaults(func=cmd_watch_import)
     sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)

@@ -130,9 +130,12 @@ def field_changes(before: Entry, after: Entry) -> list[FieldChange]:
 def _change(
     source: str, key: str, kind: ChangeKind, before: Entry | None, after: Entry | None,
     fields: list[FieldChange], snapshot_before: str | None, snapshot_after: str, observed_at: datetime,
-    baseline: bool = False,
+    baseline: bool = False, info: SourceInfo | None = None,
 ) -> ListChange:  # fmt: skip
     return ListChange(
+        list_kind=info.kind.value if info else None,
+        list_title=info.title if info else None,
+        publisher=info.publisher if info else None,
         event_id=change_event_id(source, key, kind.value, before, after),
         source=source,
         entry_key=key,
@@ -153,23 +156,24 @@ def diff(
     previous_id: str | None,
     current: ParsedSnapshot,
     observed_at: datetime,
+    info: SourceInfo | None = None,
 ) -> Iterator[ListChange]:
     """Changes from ``previous`` to ``current``; with no previous snapshot every entry is a baseline."""
     if previous is None:
         for key, data in current.entries.items():
             yield _change(source, key, ChangeKind.ADDED, None, decode_entry(data), [], None,
-                          current.snapshot_id, observed_at, baseline=True)  # fmt: skip
+                          current.snapshot_id, observed_at, baseline=True, info=info)  # fmt: skip
         return
     for key in current.entries:
         old_digest = digest_of(previous, key)
         if old_digest is None:
             yield _change(source, key, ChangeKind.ADDED, None, decode_entry(current.entries[key]), [],
-                          previous_id, current.snapshot_id, observed_at)  # fmt: skip
+                          previous_id, current.snapshot_id, observed_at, info=info)  # fmt: skip
         elif old_digest != current.entries.digest(key):
             before, after = decode_entry(previous[key]), decode_entry(current.entries[key])
             yield _change(source, key, ChangeKind.MODIFIED, before, after, field_changes(before, after),
-                          previous_id, current.snapshot_id, observed_at)  # fmt: skip
+                          previous_id, current.snapshot_id, observed_at, info=info)  # fmt: skip
     for key in previous:
         if key not in current.entries:
             yield _change(source, key, ChangeKind.REMOVED, decode_entry(previous[key]), None, [], previous_id,
-                          current.snapshot_id, observed_at)  # fmt: skip
+                          current.snapshot_id, observed_at, info=info)  # fmt: skip

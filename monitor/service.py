@@ -141,7 +141,7 @@ class MonitorService:
         parsed = await asyncio.to_thread(read_snapshot, source, snapshot, snapshot_id)
         check_shrink(info, meta.count, parsed)
         previous = await self._store.entries(info.id) if meta.snapshot_id else None
-        changes = diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC))
+        changes = diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC), info)
         published = 0
         # Published in batches as the diff produces them: a baseline of a million entries is never a
         # million events in memory at once.

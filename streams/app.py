@@ -1,14 +1,25 @@
-"""The faust application: built by a factory from settings, never a module global."""
+"""The faust application: built by a factory from settings, never a module global.
+
+Topology (every topic in streams/topics.py):
+    changes --[listwatch.enrich: dedupe, enrich]--> changes.enriched --[listwatch.match: list state,
+    candidates, score]--> alerts;   watches --[listwatch.screen: already listed?]--> alerts
+Keys keep each list entry's changes in one partition, so workers share partitions and order holds.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
-from streams.match.agents import register_match_agent
-from streams.models import Alert, ListChange
+from streams.dedupe.store import DedupeStore
+from streams.lists import ListStateStore
+from streams.match.agents import register_agents
+from streams.metrics import StreamsMetrics
+from streams.models import Alert, EnrichedChange, ListChange, WatchEvent
+from streams.pipeline import Stages
 from streams.settings import StreamsSettings
 from streams.topics import Topics
 from streams.watchlists import WatchlistStore
@@ -19,6 +30,7 @@ class StreamsApp:
     app: faust.App
     topics: Topics
     redis: Redis
+    stages: Stages
 
 
 def build_app(settings: StreamsSettings) -> StreamsApp:
@@ -26,7 +38,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
     topics = Topics.for_settings(common)
     app = faust.App(
         f"{common.namespace}.streams",
-        broker=f"kafka://{common.kafka_bootstrap.split(',')[0]}",
+        broker=[f"kafka://{b.strip()}" for b in common.kafka_bootstrap.split(",")],
         store="memory://",
         topic_partitions=common.kafka_partitions,
         topic_replication_factor=1,
@@ -37,20 +49,41 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         web_host="127.0.0.1",
         web_bind="127.0.0.1",
     )
-    changes = app.topic(
-        topics.changes,
-        key_type=bytes,
-        value_type=ListChange,
-        key_serializer="raw",
-        partitions=common.kafka_partitions,
-    )
-    alerts = app.topic(
-        topics.alerts,
-        key_type=bytes,
-        value_type=Alert,
-        key_serializer="raw",
-        partitions=common.kafka_partitions,
-    )
+
+    def topic(name: str, value_type: type[faust.Record]) -> faust.TopicT:
+        return app.topic(
+            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions
+        )
+
     redis = Redis.from_url(common.redis_url)
-    register_match_agent(app, changes, alerts, WatchlistStore(redis, common))
-    return StreamsApp(app=app, topics=topics, redis=redis)
+    metrics = StreamsMetrics()
+    stages = Stages(
+        watches=WatchlistStore(redis, common),
+        lists=ListStateStore(redis, common),
+        enrich_dedupe=DedupeStore(redis, common, "enrich"),
+        match_dedupe=DedupeStore(redis, common, "match"),
+        metrics=metrics,
+        default_threshold=settings.threshold,
+    )
+    register_agents(
+        app, topic(topics.changes, ListChange), topic(topics.enriched, EnrichedChange),
+        topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
+    )  # fmt: skip
+
+    @app.page("/metrics")
+    async def metrics_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return view.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/healthz")
+    async def healthz(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return view.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        try:
+            redis_ok = bool(await redis.ping())
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            redis_ok = False
+        return view.json({"ready": redis_ok, "checks": {"redis": redis_ok}}, status=200 if redis_ok else 503)
+
+    return StreamsApp(app=app, topics=topics, redis=redis, stages=stages)

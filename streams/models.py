@@ -105,6 +105,10 @@ class ListChange(faust.Record, serializer="json", isodates=True):
     # and must never be alerted as "added".
     baseline: bool = False
     schema_version: int = SCHEMA_VERSION
+    # What the list is, as the monitor's source says (ListKind value, title, publisher).
+    list_kind: str | None = None
+    list_title: str | None = None
+    publisher: str | None = None
 
     @property
     def current(self) -> Entry:
@@ -113,6 +117,47 @@ class ListChange(faust.Record, serializer="json", isodates=True):
         if entry is None:
             raise ValueError(f"change {self.event_id} carries no entry")
         return entry
+
+
+class NameVariant(faust.Record, serializer="json"):
+    """One name of an entry in the forms the matcher compares (streams/enrich/names.py)."""
+
+    original: str
+    normalised: str
+    core: str
+    script: str
+    ascii: str
+
+
+class CheckedIdentifier(faust.Record, serializer="json"):
+    """An identifier after validation; ``detail`` says what it encodes (e.g. the USCC's region)."""
+
+    scheme: str
+    value: str
+    valid: bool
+    detail: str | None = None
+
+
+class Enrichment(faust.Record, serializer="json"):
+    names: list[NameVariant]
+    identifiers: list[CheckedIdentifier]
+    # ISO 3166-1 alpha-2 codes.
+    countries: list[str]
+    list_kind: str | None = None
+    # "red" (rewarded: A-grade taxpayers, AEO) or "black" (punished: sanctions, debarment, dishonesty).
+    list_colour: str = "black"
+    jurisdiction: str | None = None
+    authority: str | None = None
+    # Per-entry enrichment failures, kept for operators; the change still goes on.
+    errors: list[str] = []  # noqa: RUF012 - copied in __post_init__
+
+    def __post_init__(self) -> None:
+        self.errors = list(self.errors)
+
+
+class EnrichedChange(faust.Record, serializer="json", isodates=True):
+    change: ListChange
+    enrichment: Enrichment
 
 
 class Alert(faust.Record, serializer="json", isodates=True):
@@ -136,6 +181,9 @@ class Alert(faust.Record, serializer="json", isodates=True):
     observed_at: datetime
     created_at: datetime
     schema_version: int = SCHEMA_VERSION
+    list_kind: str | None = None
+    list_colour: str | None = None
+    jurisdiction: str | None = None
 
 
 def canonical_json(value: Any) -> bytes:
@@ -163,3 +211,12 @@ def change_event_id(source: str, entry_key: str, change: str, before: Entry | No
 
 def alert_id(subscriber_id: str, watch_id: str, change_event_id: str) -> str:
     return digest("alert", subscriber_id, watch_id, change_event_id)
+
+
+class WatchEvent(faust.Record, serializer="json", isodates=True):
+    """A subscriber's watch entry was added, changed or removed: screen it against the current lists."""
+
+    subscriber_id: str
+    watch_id: str
+    action: str  # "put" or "remove"
+    at: datetime

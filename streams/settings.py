@@ -99,10 +99,16 @@ class StreamsSettings:
     common: CommonSettings
     # LISTWATCH_STREAMS_WEB_PORT: faust's web server (health, metrics) on 127.0.0.1; 0 disables it.
     web_port: int = 6066
+    # LISTWATCH_MATCH_THRESHOLD: default match score for an alert (subscribers may set their own).
+    threshold: float = 0.88
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StreamsSettings:
+        threshold = env_float(env, "MATCH_THRESHOLD", cls.threshold)
+        if not 0 < threshold <= 1:
+            raise SettingsError(f"{PREFIX}MATCH_THRESHOLD must be in (0, 1], got {threshold}")
         return cls(
             common=CommonSettings.from_env(env),
             web_port=env_int(env, "STREAMS_WEB_PORT", cls.web_port),
+            threshold=threshold,
         )

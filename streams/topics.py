@@ -16,6 +16,10 @@ from streams.settings import CommonSettings
 class Topics:
     # ListChange events from the monitor, keyed by change_key(): all changes of one entry stay ordered.
     changes: str
+    # EnrichedChange events after dedupe and enrichment, keyed like changes.
+    enriched: str
+    # WatchEvent events from the API and the CLI, keyed by alert_key(subscriber).
+    watches: str
     # Alert events for subscribers, keyed by alert_key(): one subscriber's alerts stay ordered.
     alerts: str
     # Alerts whose delivery failed for good, keyed like alerts.
@@ -26,12 +30,14 @@ class Topics:
         ns = settings.namespace
         return cls(
             changes=f"{ns}.changes.v1",
+            enriched=f"{ns}.changes.enriched.v1",
+            watches=f"{ns}.watches.v1",
             alerts=f"{ns}.alerts.v1",
             dead_letters=f"{ns}.alerts.dead.v1",
         )
 
     def all(self) -> tuple[str, ...]:
-        return (self.changes, self.alerts, self.dead_letters)
+        return (self.changes, self.enriched, self.watches, self.alerts, self.dead_letters)
 
 
 def change_key(source: str, entry_key: str) -> bytes:

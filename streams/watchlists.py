@@ -1,10 +1,10 @@
-"""Subscribers' watchlists, stored durably in Redis (AOF), with the indexes the matcher reads.
+"""Subscribers' watchlists, stored durably in Redis (AOF), with the index the matcher reads.
 
 Layout (every key under the namespace):
 - ``watch:{subscriber}``: hash, watch id -> WatchEntry JSON (the source of truth);
-- ``watchidx:name:{normalised name}`` and ``watchidx:id:{scheme}:{value}``: sets of
-  ``subscriber<US>watch id`` members.
-The indexes are rewritten with the entry in one MULTI/EXEC transaction, so they never drift from it.
+- ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
+- ``subscriber:{id}``: hash with the subscriber's match ``threshold``.
+The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from streams.names import normalise_name
+from streams.enrich.names import name_form
+from streams.index import RedisIndex
+from streams.match.keys import name_keys
 from streams.settings import CommonSettings
 
 _SEP = "\x1f"
@@ -57,41 +59,39 @@ class WatchEntry:
         return cls(**raw)
 
 
+def watch_keys(entry: WatchEntry) -> set[str]:
+    """Index keys of a watch entry: its names' keys and ``id:{scheme}:{value}`` per identifier."""
+    keys: set[str] = set()
+    for name in entry.names():
+        keys |= name_keys(name_form(name))
+    keys.update(f"id:{scheme}:{value}" for scheme, value in entry.identifiers())
+    return keys
+
+
 class WatchlistStore:
+    """Watch entries per subscriber, indexed for candidate retrieval, and per-subscriber thresholds."""
+
     def __init__(self, redis: Redis, settings: CommonSettings) -> None:
         self._redis = redis
         self._settings = settings
+        self._index = RedisIndex(redis, settings, "widx")
 
     def _entries_key(self, subscriber_id: str) -> str:
         return self._settings.redis_key("watch", subscriber_id)
 
-    def _index_keys(self, entry: WatchEntry) -> set[str]:
-        keys = {self._settings.redis_key("watchidx", "name", n) for n in map(normalise_name, entry.names()) if n}
-        keys.update(self._settings.redis_key("watchidx", "id", s, v) for s, v in entry.identifiers())
-        return keys
-
     async def put(self, entry: WatchEntry) -> None:
         """Insert or replace a watch entry and its index rows atomically."""
-        member = entry.subscriber_id + _SEP + entry.id
-        old = await self.get(entry.subscriber_id, entry.id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            if old is not None:
-                for key in self._index_keys(old):
-                    pipe.srem(key, member)
             pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
-            for key in self._index_keys(entry):
-                pipe.sadd(key, member)
+            await self._index.replace(member(entry.subscriber_id, entry.id), watch_keys(entry), pipe)
             await pipe.execute()
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:
-        old = await self.get(subscriber_id, watch_id)
-        if old is None:
+        if await self.get(subscriber_id, watch_id) is None:
             return False
-        member = subscriber_id + _SEP + watch_id
         async with self._redis.pipeline(transaction=True) as pipe:
-            for key in self._index_keys(old):
-                pipe.srem(key, member)
             pipe.hdel(self._entries_key(subscriber_id), watch_id)
+            await self._index.replace(member(subscriber_id, watch_id), (), pipe)
             await pipe.execute()
         return True
 
@@ -103,34 +103,28 @@ class WatchlistStore:
         raw = await self._redis.hgetall(self._entries_key(subscriber_id))
         return sorted((WatchEntry.from_json(v) for v in raw.values()), key=lambda e: e.id)
 
-    async def candidates(
-        self, names: Iterable[str], identifiers: Iterable[tuple[str, str]]
-    ) -> list[tuple[WatchEntry, str]]:
-        """Watch entries sharing a normalised name or an identifier, with the reason found."""
-        lookups: list[tuple[str, str]] = []
-        for name in names:
-            norm = normalise_name(name)
-            if norm:
-                lookups.append((self._settings.redis_key("watchidx", "name", norm), f"name:{norm}"))
-        for scheme, value in identifiers:
-            lookups.append((self._settings.redis_key("watchidx", "id", scheme, value), f"{scheme}:{value}"))
-        if not lookups:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key, _ in lookups:
-                pipe.smembers(key)
-            results: list[set[bytes]] = await pipe.execute()
-        found: dict[str, str] = {}
-        for (_, reason), members in zip(lookups, results, strict=True):
-            for member in members:
-                found.setdefault(member.decode(), reason)
-        out: list[tuple[WatchEntry, str]] = []
-        for text, reason in sorted(found.items()):
+    async def candidates(self, keys: Iterable[str], limit: int = 200) -> list[WatchEntry]:
+        """Watch entries sharing index keys with a list entry, most shared keys first."""
+        out: list[WatchEntry] = []
+        for text, _ in await self._index.lookup(keys, limit):
             subscriber_id, watch_id = text.split(_SEP, 1)
             entry = await self.get(subscriber_id, watch_id)
             if entry is not None:
-                out.append((entry, reason))
+                out.append(entry)
         return out
+
+    async def threshold(self, subscriber_id: str, default: float) -> float:
+        raw = await self._redis.hget(self._settings.redis_key("subscriber", subscriber_id), "threshold")
+        return float(raw) if raw is not None else default
+
+    async def set_threshold(self, subscriber_id: str, value: float) -> None:
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {value}")
+        await self._redis.hset(self._settings.redis_key("subscriber", subscriber_id), "threshold", repr(value))
+
+
+def member(subscriber_id: str, watch_id: str) -> str:
+    return subscriber_id + _SEP + watch_id
 
 
 @dataclass(frozen=True, slots=True)

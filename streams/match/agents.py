@@ -1,34 +1,44 @@
-"""The match agent: a thin loop over the changes topic; the work is in logic.py."""
+"""The agents: short loops over their topics; the work is in streams/pipeline.py."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import faust
 
-from streams.match.logic import build_alerts, entry_identifiers, entry_names
-from streams.models import ListChange
-from streams.topics import alert_key
-from streams.watchlists import WatchlistStore
-
-log = logging.getLogger(__name__)
+from streams.models import Alert, EnrichedChange, ListChange, WatchEvent
+from streams.pipeline import Stages
+from streams.topics import alert_key, change_key
 
 
-def register_match_agent(app: faust.App, changes: faust.TopicT, alerts: faust.TopicT, store: WatchlistStore) -> None:
-    async def match_changes(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
+def register_agents(
+    app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
+    stages: Stages,
+) -> None:  # fmt: skip
+    async def send_enriched(item: EnrichedChange) -> None:
+        fut = await enriched.send(key=change_key(item.change.source, item.change.entry_key), value=item)
+        await fut
+
+    async def send_alert(alert: Alert) -> None:
+        # Awaited to the broker's ack before the stage marks its event done.
+        fut = await alerts.send(key=alert_key(alert.subscriber_id), value=alert)
+        await fut
+
+    async def dedupe_enrich(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
         async for change in stream:
-            candidates = await store.candidates(entry_names(change), entry_identifiers(change))
-            for alert in build_alerts(change, candidates, datetime.now(UTC)):
-                await alerts.send(key=alert_key(alert.subscriber_id), value=alert)
-                log.info(
-                    "alert %s for %s/%s on %s",
-                    alert.alert_id,
-                    alert.subscriber_id,
-                    alert.watch_id,
-                    alert.source,
-                )
+            await stages.dedupe_and_enrich(change, send_enriched)
             yield None
 
-    app.agent(changes, name="listwatch.match")(match_changes)
+    async def match(stream: faust.StreamT[EnrichedChange]) -> AsyncIterator[None]:
+        async for item in stream:
+            await stages.match(item, send_alert)
+            yield None
+
+    async def screen(stream: faust.StreamT[WatchEvent]) -> AsyncIterator[None]:
+        async for event in stream:
+            await stages.screen(event, send_alert)
+            yield None
+
+    app.agent(changes, name="listwatch.enrich")(dedupe_enrich)
+    app.agent(enriched, name="listwatch.match")(match)
+    app.agent(watches, name="listwatch.screen")(screen)

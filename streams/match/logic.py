@@ -1,53 +1,109 @@
-"""Turning one list change into alerts: pure functions, no I/O."""
+"""Matching changes and watch entries: pure functions, no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from streams.models import Alert, AlertKind, ListChange, alert_id
+from streams.enrich.names import NameForm, name_form
+from streams.match.keys import name_keys
+from streams.match.score import Score, score
+from streams.models import (
+    Alert,
+    AlertKind,
+    EnrichedChange,
+    Enrichment,
+    Entry,
+    FieldChange,
+    NameVariant,
+    alert_id,
+)
 from streams.watchlists import WatchEntry
 
 
-def entry_identifiers(change: ListChange) -> list[tuple[str, str]]:
-    entry = change.current
-    return [(i.scheme, i.value) for i in entry.identifiers]
+def forms(variants: Iterable[NameVariant]) -> list[NameForm]:
+    return [NameForm(v.original, v.normalised, v.core, v.script, v.ascii) for v in variants]
 
 
-def entry_names(change: ListChange) -> list[str]:
-    """Names of the entry before and after: a renamed entry still reaches those who watched the old name."""
-    names: list[str] = []
-    for entry in (change.before, change.after):
-        if entry is not None:
-            names.append(entry.name)
-            names.extend(entry.aliases)
-    return names
+def enrichment_keys(enrichment: Enrichment) -> set[str]:
+    """Index keys of a list entry: its names' keys and its valid identifiers."""
+    keys: set[str] = set()
+    for form in forms(enrichment.names):
+        keys |= name_keys(form)
+    keys.update(f"id:{i.scheme}:{i.value}" for i in enrichment.identifiers if i.valid)
+    return keys
 
 
-def build_alerts(change: ListChange, candidates: Iterable[tuple[WatchEntry, str]], now: datetime) -> list[Alert]:
-    """One alert per watch entry concerned. Baseline entries never alert as "added"."""
-    if change.baseline:
-        return []
+def enrichment_ids(enrichment: Enrichment) -> list[tuple[str, str]]:
+    return [(i.scheme, i.value) for i in enrichment.identifiers if i.valid]
+
+
+def score_watch(watch: WatchEntry, enrichment: Enrichment) -> Score:
+    return score(
+        [name_form(n) for n in watch.names()],
+        forms(enrichment.names),
+        watch.identifiers(),
+        enrichment_ids(enrichment),
+        watch.country,
+        enrichment.countries,
+    )
+
+
+def make_alert(
+    watch: WatchEntry, s: Score, kind: AlertKind, source: str, entry_key: str, entry_name: str,
+    before: Entry | None, after: Entry | None, fields: list[FieldChange], event_id: str, observed_at: datetime,
+    enrichment: Enrichment, now: datetime,
+) -> Alert:  # fmt: skip
+    return Alert(
+        alert_id=alert_id(watch.subscriber_id, watch.id, event_id),
+        subscriber_id=watch.subscriber_id,
+        watch_id=watch.id,
+        watch_name=watch.name,
+        source=source,
+        entry_key=entry_key,
+        entry_name=entry_name,
+        kind=kind.value,
+        before=before,
+        after=after,
+        fields=fields,
+        score=s.value,
+        reasons=list(s.reasons),
+        change_event_id=event_id,
+        observed_at=observed_at,
+        created_at=now,
+        list_kind=enrichment.list_kind,
+        list_colour=enrichment.list_colour,
+        jurisdiction=enrichment.jurisdiction,
+    )
+
+
+def match_change(
+    enriched: EnrichedChange, candidates: Iterable[WatchEntry], thresholds: Mapping[str, float], now: datetime
+) -> list[Alert]:
+    """One alert per watch entry scoring at or above its subscriber's threshold. A baseline entry is
+    "already listed" (the list was seen for the first time), never "added"."""
+    change, enrichment = enriched.change, enriched.enrichment
+    kind = AlertKind.ALREADY_LISTED if change.baseline else AlertKind(change.change)
     alerts = []
-    for watch, reason in candidates:
-        alerts.append(
-            Alert(
-                alert_id=alert_id(watch.subscriber_id, watch.id, change.event_id),
-                subscriber_id=watch.subscriber_id,
-                watch_id=watch.id,
-                watch_name=watch.name,
-                source=change.source,
-                entry_key=change.entry_key,
-                entry_name=change.current.name,
-                kind=AlertKind(change.change).value,
-                before=change.before,
-                after=change.after,
-                fields=change.fields,
-                score=1.0,
-                reasons=[reason],
-                change_event_id=change.event_id,
-                observed_at=change.observed_at,
-                created_at=now,
-            )
-        )
+    for watch in candidates:
+        s = score_watch(watch, enrichment)
+        if s.value >= thresholds[watch.subscriber_id]:
+            alerts.append(make_alert(
+                watch, s, kind, change.source, change.entry_key, change.current.name, change.before,
+                change.after, change.fields, change.event_id, change.observed_at, enrichment, now,
+            ))  # fmt: skip
+    return alerts
+
+
+def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichment, str]], threshold: float,
+                 now: datetime) -> list[Alert]:  # fmt: skip
+    """A newly watched company against the current lists: "already listed" where it matches."""
+    alerts = []
+    for source, entry, enrichment, event_id in listed:
+        s = score_watch(watch, enrichment)
+        if s.value >= threshold:
+            alerts.append(make_alert(
+                watch, s, AlertKind.ALREADY_LISTED, source, entry.key, entry.name, None, entry, [], event_id,
+                now, enrichment, now,
+            ))  # fmt: skip
     return alerts

@@ -3,87 +3,88 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from redis.asyncio import Redis
 
-from alerts.service import DeliveryService
-from alerts.settings import AlertsSettings
-from alerts.sinks.console import FileSink
 from monitor.publisher import ChangePublisher
-from streams.models import Alert, ChangeKind
+from streams.models import Alert, ChangeKind, ListChange
 from streams.settings import CommonSettings
 from streams.topics import Topics, ensure_topics
+from streams.watch_events import publish_watch_events, watch_event
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import wait_for
 from tests.factories import change, entry
+from tests.integration.conftest import Worker
 
 
-@pytest.fixture
-def worker(kafka: str, env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streams", "worker", "--datadir", str(tmp_path / "faust")],
-        env={**os.environ, **env, "LISTWATCH_STREAMS_WEB_PORT": "0"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture
-async def delivery(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Path]:
-    path = tmp_path / "alerts.jsonl"
-    service = DeliveryService(AlertsSettings.from_env(env), [FileSink(path)])
-    await service.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        yield path
-    finally:
-        stop.set()
-        await task
-        await service.stop()
-
-
-async def test_change_about_watched_company_reaches_the_sink(
-    worker: subprocess.Popen[bytes], delivery: Path, redis: Redis, settings: CommonSettings, topics: Topics
-) -> None:
-    store = WatchlistStore(redis, settings)
-    await store.put(WatchEntry(subscriber_id="acme", id="supplier-1", name="Aerocaribbean Airlines"))
+async def publish(settings: CommonSettings, topics: Topics, changes: list[ListChange]) -> None:
     await ensure_topics(settings, topics)
-
-    watched = change(ChangeKind.ADDED, after=entry(key="36", name="AEROCARIBBEAN AIRLINES"))
-    unwatched = change(ChangeKind.ADDED, after=entry(key="37", name="SOMEBODY ELSE LTD"))
     publisher = ChangePublisher(settings, topics)
     await publisher.start()
     try:
-        await publisher.publish([unwatched, watched])
+        await publisher.publish(changes)
     finally:
         await publisher.stop()
 
-    lines = await wait_for(lambda: delivery.exists() and delivery.read_bytes().splitlines(), within=90)
-    assert worker.poll() is None, "stream worker died"
-    [alert] = [Alert.loads(line) for line in lines]
-    assert (alert.subscriber_id, alert.watch_id, alert.entry_key, alert.kind) == (
-        "acme",
-        "supplier-1",
-        "36",
-        "added",
-    )
+
+def alerts(read: Callable[[], list[bytes]]) -> list[Alert]:
+    return [Alert.loads(line) for line in read()]
+
+
+async def test_watched_change_reaches_only_its_subscribers_once(
+    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
+) -> None:
+    store = WatchlistStore(redis, settings)
+    await store.put(WatchEntry(subscriber_id="acme", id="supplier-1", name="Aerocaribbean Airlines"))
+    await store.put(WatchEntry(subscriber_id="globex", id="c-7", name="Globex Unrelated Holdings"))
+    watched = change(ChangeKind.ADDED, after=entry(key="36", name="AEROCARIBBEAN AIRLINES"))
+    unwatched = change(ChangeKind.ADDED, after=entry(key="37", name="SOMEBODY ELSE LTD"))
+    # The watched change twice (a second monitor replica, a retried publish): one alert.
+    await publish(settings, topics, [unwatched, watched, watched])
+    await wait_for(lambda: alerts(delivered), within=90)
+    await asyncio.sleep(3)  # room for a wrong second alert to arrive
+    assert worker.alive(), "stream worker died"
+    [alert] = alerts(delivered)
+    assert (alert.subscriber_id, alert.watch_id, alert.entry_key, alert.kind) == ("acme", "supplier-1", "36", "added")
     assert alert.change_event_id == watched.event_id
+    assert alert.jurisdiction is None or isinstance(alert.jurisdiction, str)
+
+
+async def test_new_watch_for_an_already_listed_company(
+    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
+) -> None:
+    # The list's baseline arrives first: nobody watches yet, so no alert.
+    listed = change(ChangeKind.ADDED, after=entry(key="306", name="BANCO NACIONAL DE CUBA",
+                                                  aliases=["NATIONAL BANK OF CUBA"]), baseline=True)  # fmt: skip
+    await publish(settings, topics, [listed])
+    lists_key = f"{settings.namespace}:list:ofac_sdn"
+    await wait_for(lambda: redis.hexists(lists_key, "306"), within=90)
+    assert alerts(delivered) == []
+    # Now a subscriber starts watching the bank under its English name.
+    await WatchlistStore(redis, settings).put(WatchEntry(subscriber_id="s1", id="bank", name="National Bank of Cuba"))
+    await publish_watch_events(settings, [watch_event("s1", "bank")])
+    [alert] = await wait_for(lambda: alerts(delivered), within=60)
+    assert (alert.kind, alert.entry_key, alert.watch_id, alert.before) == ("already_listed", "306", "bank", None)
+
+
+async def test_worker_crash_loses_and_duplicates_nothing(
+    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
+) -> None:
+    store = WatchlistStore(redis, settings)
+    names = [f"Zetaquorp Number{i} Logistics" for i in range(12)]
+    for i, name in enumerate(names):
+        await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
+    first = [change(ChangeKind.ADDED, after=entry(key=str(100 + i), name=n.upper())) for i, n in enumerate(names[:6])]
+    second = [change(ChangeKind.ADDED, after=entry(key=str(200 + i), name=n.upper())) for i, n in enumerate(names[6:])]
+    await publish(settings, topics, first)
+    await wait_for(lambda: len(alerts(delivered)) >= 6, within=90)
+    worker.stop(signal.SIGKILL)  # a crash: no graceful commit
+    await publish(settings, topics, second + first)  # new changes, and the old ones redelivered
+    worker.start()
+    await wait_for(lambda: len(alerts(delivered)) >= 12, within=120)
+    await asyncio.sleep(5)
+    got = alerts(delivered)
+    assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(12))
+    assert len({a.alert_id for a in got}) == len(got) == 12

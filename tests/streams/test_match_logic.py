@@ -2,8 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streams.match.logic import build_alerts, entry_names
-from streams.models import ChangeKind, alert_id
+import pytest
+
+from streams.enrich.names import name_form
+from streams.enrich.pipeline import enrich
+from streams.match.logic import match_change, score_watch
+from streams.match.score import DEFAULT_THRESHOLD, name_score
+from streams.models import ChangeKind, Identifier, alert_id
 from streams.watchlists import WatchEntry
 from tests.factories import change, entry
 
@@ -11,22 +16,67 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 WATCH = WatchEntry(subscriber_id="s1", id="w1", name="Aerocaribbean Airlines")
 
 
-def test_one_alert_per_candidate_with_deterministic_id() -> None:
+def test_one_alert_per_watch_at_or_above_threshold_with_deterministic_id() -> None:
     c = change(ChangeKind.ADDED)
-    [alert] = build_alerts(c, [(WATCH, "name:aerocaribbean airlines")], NOW)
+    other = WatchEntry(subscriber_id="s2", id="w2", name="Unrelated Shipping")
+    [alert] = match_change(enrich(c), [WATCH, other], {"s1": 0.88, "s2": 0.88}, NOW)
     assert alert.alert_id == alert_id("s1", "w1", c.event_id)
-    assert (alert.kind, alert.entry_name, alert.reasons) == (
-        "added",
-        "AEROCARIBBEAN AIRLINES",
-        ["name:aerocaribbean airlines"],
-    )
-    assert build_alerts(c, [(WATCH, "x")], NOW)[0].alert_id == alert.alert_id
+    assert (alert.kind, alert.entry_name, alert.score) == ("added", "AEROCARIBBEAN AIRLINES", 1.0)
+    assert alert.reasons
 
 
-def test_baseline_changes_never_alert() -> None:
-    assert build_alerts(change(ChangeKind.ADDED, baseline=True), [(WATCH, "x")], NOW) == []
+def test_baseline_entries_alert_as_already_listed_never_added() -> None:
+    [alert] = match_change(enrich(change(ChangeKind.ADDED, baseline=True)), [WATCH], {"s1": 0.88}, NOW)
+    assert alert.kind == "already_listed"
 
 
-def test_renamed_entry_is_looked_up_under_both_names() -> None:
-    c = change(ChangeKind.MODIFIED, before=entry(name="OLD CO"), after=entry(name="NEW CO", aliases=["N"]))
-    assert entry_names(c) == ["OLD CO", "NEW CO", "N"]
+def test_subscriber_threshold_applies() -> None:
+    c = change(ChangeKind.ADDED, after=entry(name="AEROCARIBBEAN AIRLINES GROUP HOLDINGS"))
+    assert match_change(enrich(c), [WATCH], {"s1": 0.99}, NOW) == []
+
+
+def test_identifier_equality_wins_whatever_the_names() -> None:
+    watch = WatchEntry(subscriber_id="s", id="w", name="Totally Different Name", uscc="914403001922038216")
+    listed = entry(name="HUAWEI TECHNOLOGIES", identifiers=[Identifier(scheme="uscc", value="914403001922038216")])
+    s = score_watch(watch, enrich(change(after=listed)).enrichment)
+    assert s.value == 1.0
+    assert s.reasons == ("identifier: uscc 914403001922038216 equal",)
+
+
+def test_country_conflict_penalises() -> None:
+    listed = entry(name="ALPHA OMEGA TRADING", countries=["Russia"])
+    same = score_watch(WatchEntry(subscriber_id="s", id="w", name="Alpha Omega Trading", country="RU"),
+                       enrich(change(after=listed)).enrichment)  # fmt: skip
+    other = score_watch(WatchEntry(subscriber_id="s", id="w", name="Alpha Omega Trading", country="DE"),
+                        enrich(change(after=listed)).enrichment)  # fmt: skip
+    assert same.value == 1.0
+    assert other.value < DEFAULT_THRESHOLD
+    assert "country conflict" in other.reasons[-1]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "matches"),
+    [
+        ("Huawei Technologies Co., Ltd.", "HUAWEI TECHNOLOGIES COMPANY LIMITED", True),
+        ("華為技術有限公司", "华为技术有限公司", True),
+        ("ＡＣＭＥ　Ｔｒａｄｉｎｇ　ＧｍｂＨ", "ACME Trading GmbH", True),
+        ("大疆创新科技有限公司", "深圳市大疆创新科技有限公司", True),
+        ("Mohammed Al Rashid Trading", "Muhammad Al-Rashid Trading", True),
+        ("Joint Stock Company Nobility", "Nobility JSC", True),
+        ("China Telecom Corporation Limited", "China Mobile Limited", False),
+        ("Siemens AG", "Siemens Energy AG", False),
+        ("Bank Melli Iran", "Bank Mellat", False),
+        ("China Railway Tunnel Group", "China Railway Construction Group", False),
+        ("Zetaquorp Number1 Logistics", "Zetaquorp Number2 Logistics", False),
+        ("1st Construction Branch of Weihai", "2nd Construction Branch of Weihai", False),
+    ],
+)
+def test_name_scores(a: str, b: str, matches: bool) -> None:
+    assert (name_score(name_form(a), name_form(b))[0] >= DEFAULT_THRESHOLD) is matches
+
+
+def test_renamed_entry_reaches_watchers_of_the_old_name() -> None:
+    c = change(ChangeKind.MODIFIED, before=entry(name="OLDNAME SHIPPING CO"), after=entry(name="NEWNAME CO"))
+    watch = WatchEntry(subscriber_id="s", id="w", name="Oldname Shipping")
+    [alert] = match_change(enrich(c), [watch], {"s": 0.88}, NOW)
+    assert alert.kind == "modified"

@@ -1,40 +1,82 @@
 from __future__ import annotations
 
+import pytest
 from redis.asyncio import Redis
 
+from streams.enrich.names import name_form
+from streams.match.keys import name_keys
 from streams.settings import CommonSettings
-from streams.watchlists import WatchEntry, WatchlistStore
+from streams.watchlists import WatchEntry, WatchlistStore, parse_watchlist_csv, watch_keys
 
 
-async def test_candidates_by_name_and_identifier_on_real_redis(redis: Redis, settings: CommonSettings) -> None:
+def keys(name: str) -> set[str]:
+    return name_keys(name_form(name))
+
+
+async def test_candidates_by_name_and_identifier(redis: Redis, settings: CommonSettings) -> None:
     store = WatchlistStore(redis, settings)
-    acme = WatchEntry(subscriber_id="s1", id="w1", name="ACME Trading Co.", alt_names=("艾克米贸易",))
+    acme = WatchEntry(subscriber_id="s1", id="w1", name="ACME Trading Co.", alt_names=("艾克米贸易有限公司",))
     huawei = WatchEntry(subscriber_id="s2", id="w9", name="Huawei", uscc="914403001922038216")
     await store.put(acme)
     await store.put(huawei)
 
-    by_name = await store.candidates(["acme  trading co"], [])
-    assert by_name == [(acme, "name:acme trading co")]
-    assert await store.candidates(["艾克米贸易"], []) == [(acme, "name:艾克米贸易")]
-    by_id = await store.candidates(["Unrelated Name"], [("uscc", "914403001922038216")])
-    assert by_id == [(huawei, "uscc:914403001922038216")]
-    assert await store.candidates(["Nobody"], []) == []
+    assert await store.candidates(keys("ACME TRADING COMPANY LIMITED")) == [acme]
+    assert await store.candidates(keys("艾克米貿易有限公司")) == [acme]  # traditional form
+    assert await store.candidates({"id:uscc:914403001922038216"}) == [huawei]
+    assert await store.candidates(keys("Nobody Else Ltd")) == []
 
 
-async def test_replace_and_remove_keep_indexes_in_step(redis: Redis, settings: CommonSettings) -> None:
+async def test_replace_and_remove_keep_the_index_in_step(redis: Redis, settings: CommonSettings) -> None:
     store = WatchlistStore(redis, settings)
-    await store.put(WatchEntry(subscriber_id="s1", id="w1", name="Old Name"))
-    await store.put(WatchEntry(subscriber_id="s1", id="w1", name="New Name"))
-    assert await store.candidates(["Old Name"], []) == []
-    assert [e.name for e, _ in await store.candidates(["New Name"], [])] == ["New Name"]
+    await store.put(WatchEntry(subscriber_id="s1", id="w1", name="Oldname Industries"))
+    await store.put(WatchEntry(subscriber_id="s1", id="w1", name="Newname Industries"))
+    assert await store.candidates(keys("Oldname")) == []
+    assert [e.name for e in await store.candidates(keys("Newname"))] == ["Newname Industries"]
     assert await store.remove("s1", "w1") is True
     assert await store.remove("s1", "w1") is False
-    assert await store.candidates(["New Name"], []) == []
+    assert await store.candidates(keys("Newname")) == []
     assert await store.entries("s1") == []
 
 
 async def test_namespaces_do_not_see_each_other(redis: Redis, settings: CommonSettings) -> None:
     other = CommonSettings(redis_url=settings.redis_url, namespace=settings.namespace + "-other")
-    await WatchlistStore(redis, settings).put(WatchEntry(subscriber_id="s1", id="w1", name="Shared"))
-    assert await WatchlistStore(redis, other).candidates(["Shared"], []) == []
-    await redis.delete(*[k async for k in redis.scan_iter(match=f"{other.namespace}:*")] or ["none"])
+    await WatchlistStore(redis, settings).put(WatchEntry(subscriber_id="s1", id="w1", name="Sharedname"))
+    assert await WatchlistStore(redis, other).candidates(keys("Sharedname")) == []
+
+
+async def test_thresholds(redis: Redis, settings: CommonSettings) -> None:
+    store = WatchlistStore(redis, settings)
+    assert await store.threshold("s1", 0.88) == 0.88
+    await store.set_threshold("s1", 0.95)
+    assert await store.threshold("s1", 0.88) == 0.95
+    with pytest.raises(ValueError, match="threshold"):
+        await store.set_threshold("s1", 1.5)
+
+
+def test_watch_keys_cover_names_and_identifiers() -> None:
+    entry = WatchEntry(subscriber_id="s", id="w", name="Huawei Technologies", uscc="914403001922038216")
+    assert {"t:huawei", "id:uscc:914403001922038216"} <= watch_keys(entry)
+
+
+def test_watchlist_csv_reports_bad_rows_and_keeps_the_rest() -> None:
+    text = (
+        "id,name,alt_names,country,uscc,lei,tags\n"
+        "w1,Huawei Technologies Co. Ltd.,华为技术有限公司;Huawei,CN,914403001922038216,,supplier;telecom\n"
+        "w2,,,,,,\n"
+        "w3,Bad Code Ltd,,,91440300MA5F00000X,,\n"
+        "w1,Duplicate,,,,,\n"
+        ",No Id,,,,,\n"
+        "w4,Good LEI AG,,DE,,5493001KJTIIGC8Y1R12,\n"
+    )
+    entries, errors = parse_watchlist_csv(text, "s1")
+    assert [e.id for e in entries] == ["w1", "w4"]
+    assert entries[0].alt_names == ("华为技术有限公司", "Huawei")
+    assert entries[0].tags == ("supplier", "telecom")
+    assert [(e.row, e.reason.split(":")[0]) for e in errors] == [
+        (3, "id 'w2'"), (4, "id 'w3'"), (5, "duplicate id 'w1'"), (6, "missing id")]  # fmt: skip
+    assert "invalid USCC" in errors[1].reason
+
+
+def test_watchlist_csv_header_errors() -> None:
+    assert parse_watchlist_csv("name\nx\n", "s")[1][0].reason.startswith("header lacks")
+    assert "unknown column" in parse_watchlist_csv("id,name,colour\n1,x,red\n", "s")[1][0].reason

@@ -1,0 +1,61 @@
+"""Identifier enricher: validate and normalise with python-stdnum; decode what a USCC says.
+
+USCC (统一社会信用代码): 18 characters, mod-31 check character; characters 3–8 are the administrative-
+division code of the registering authority, decoded with python-stdnum's GB/T 2260 table
+(``stdnum/cn/loc.dat``, the division codes as published by the National Bureau of Statistics).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+from stdnum import imo, isin, lei, numdb
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
+
+from streams.enrich.base import EnrichmentAbort
+from streams.models import CheckedIdentifier, Identifier
+
+_VALIDATORS = {"uscc": uscc.validate, "lei": lei.validate, "isin": isin.validate, "imo": imo.validate}
+
+
+@functools.cache
+def _divisions() -> numdb.NumDB:
+    try:
+        return numdb.get("cn/loc")
+    except (OSError, ImportError) as exc:  # the data file ships with python-stdnum
+        raise EnrichmentAbort(f"python-stdnum's cn/loc division table is unavailable: {exc}") from exc
+
+
+def uscc_region(code: str) -> str | None:
+    """ "广东省 深圳市" for a USCC registered in Shenzhen; None when the division is unknown."""
+    division = code[2:8]
+    if not division.isdigit():
+        return None
+    names: list[str] = []
+    for _, info in _divisions().info(division):
+        names.extend(info[k] for k in ("province", "prefecture", "county") if k in info)
+    return " ".join(dict.fromkeys(names)) or None
+
+
+def check(identifier: Identifier) -> CheckedIdentifier:
+    scheme = identifier.scheme.lower()
+    value = "".join(identifier.value.split()).upper()
+    validate = _VALIDATORS.get(scheme)
+    if validate is None:
+        return CheckedIdentifier(scheme=scheme, value=value, valid=True)
+    try:
+        value = validate(value)
+    except ValidationError as exc:
+        return CheckedIdentifier(scheme=scheme, value=value, valid=False, detail=str(exc))
+    detail = uscc_region(value) if scheme == "uscc" else None
+    return CheckedIdentifier(scheme=scheme, value=value, valid=True, detail=detail)
+
+
+def enrich_identifiers(identifiers: Iterable[Identifier]) -> list[CheckedIdentifier]:
+    out: dict[tuple[str, str], CheckedIdentifier] = {}
+    for identifier in identifiers:
+        checked = check(identifier)
+        out.setdefault((checked.scheme, checked.value), checked)
+    return list(out.values())

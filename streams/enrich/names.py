@@ -1,0 +1,97 @@
+"""Name forms for matching, across scripts.
+
+``name_form(text)`` gives: the normalised name (NFKC, so full-width folds; case-folded; traditional
+Chinese folded to simplified with OpenCC; punctuation to spaces), the *core* name (legal forms removed:
+rigour's org-type data for Latin and Cyrillic forms such as Co., Ltd. / Company Limited / GmbH / OOO /
+S.A.S., plus the Chinese forms below, which rigour's data does not cover), its script, and an ASCII
+transliteration (rigour / ICU: pinyin for Chinese, Latin for Cyrillic) for cross-script candidates.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rigour.names import remove_org_types
+from rigour.text import ascii_text
+
+# Chinese legal forms, longest first (有限责任公司 before 有限公司 before 公司). rigour's org-type data
+# (v2.6) leaves them in place, so they are listed here.
+_ZH_LEGAL_FORMS = (
+    "股份有限公司", "有限责任公司", "有限公司", "集团公司", "集团有限公司", "总公司", "分公司", "公司",
+    "株式会社", "有限合伙", "合伙企业", "集团", "厂",
+)  # fmt: skip
+_ZH_FORMS_RE = re.compile("|".join(sorted(map(re.escape, _ZH_LEGAL_FORMS), key=len, reverse=True)))
+# rigour removes one legal-form phrase; chains such as "Company Limited" or "Corp." leave a generic word
+# at the end, which is dropped here, repeatedly.
+_TRAILING_FORMS = frozenset(
+    ["company", "co", "corp", "corporation", "limited", "ltd", "inc", "incorporated", "llc", "plc", "sa", "ag", "gmbh"]
+)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NameForm:
+    original: str
+    normalised: str
+    core: str
+    script: str  # "cjk", "latin" or "other"
+    ascii: str
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.core.split()
+
+
+@functools.cache
+def _t2s() -> object:
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    converter = _t2s()
+    return str(converter.convert(text))  # type: ignore[attr-defined]
+
+
+def script_of(text: str) -> str:
+    if _CJK.search(text):
+        return "cjk"
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and all(unicodedata.name(ch, "").startswith("LATIN") for ch in letters):
+        return "latin"
+    return "other" if letters else "latin"
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width and compatibility forms fold), case-fold, simplified Chinese, no punctuation."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if _CJK.search(folded):
+        folded = to_simplified(folded)
+    return " ".join(_NON_WORD.sub(" ", folded).replace("_", " ").split())
+
+
+def strip_legal_forms(normalised: str, script: str) -> str:
+    if script == "cjk":
+        core = _ZH_FORMS_RE.sub(" ", normalised)
+        # Latin words inside a Chinese name (e.g. "brinc无人机公司") go through rigour as well.
+        core = remove_org_types(core)
+    else:
+        core = remove_org_types(normalised)
+    words = core.split()
+    while len(words) > 1 and words[-1] in _TRAILING_FORMS:
+        words.pop()
+    return " ".join(words) or normalised
+
+
+@functools.lru_cache(maxsize=65536)
+def name_form(text: str) -> NameForm:
+    normalised = normalise(text)
+    script = script_of(normalised)
+    core = strip_legal_forms(normalised, script)
+    ascii_form = " ".join(_NON_WORD.sub(" ", ascii_text(core).casefold()).split()) if script != "latin" else core
+    return NameForm(original=text, normalised=normalised, core=core, script=script, ascii=ascii_form)

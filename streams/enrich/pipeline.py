@@ -1,0 +1,64 @@
+"""All enrichers over one change: pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from streams.enrich.base import EnrichmentError
+from streams.enrich.countries import enrich_countries
+from streams.enrich.identifiers import enrich_identifiers
+from streams.enrich.lists import list_metadata
+from streams.enrich.names import name_form
+from streams.models import EnrichedChange, Enrichment, Entry, ListChange, NameVariant
+
+
+def entry_names(entry: Entry) -> list[str]:
+    return list(dict.fromkeys(n for n in (entry.name, *entry.aliases) if n and n.strip()))
+
+
+def variants(names: Iterable[str]) -> list[NameVariant]:
+    out = []
+    for name in dict.fromkeys(names):
+        form = name_form(name)
+        out.append(NameVariant(original=form.original, normalised=form.normalised, core=form.core,
+                               script=form.script, ascii=form.ascii))  # fmt: skip
+    return out
+
+
+def enrich_entries(entries: Iterable[Entry], source: str, list_kind: str | None, publisher: str | None) -> Enrichment:
+    """Names, identifiers and countries of the entries together, with the list's metadata."""
+    errors: list[str] = []
+    names: list[str] = []
+    identifiers = []
+    countries: list[str] = []
+    for entry in entries:
+        names.extend(entry_names(entry))
+        identifiers.extend(entry.identifiers)
+        countries.extend(entry.countries)
+    try:
+        name_variants = variants(names)
+    except Exception as exc:  # noqa: BLE001 - one entry's bad name must not stop the stream
+        errors.append(f"names: {EnrichmentError(exc)}")
+        name_variants = []
+    codes, unknown = enrich_countries(countries)
+    errors.extend(f"country not recognised: {u!r}" for u in unknown)
+    jurisdiction, colour, authority = list_metadata(source, list_kind, publisher)
+    return Enrichment(
+        names=name_variants,
+        identifiers=enrich_identifiers(identifiers),
+        countries=codes,
+        list_kind=list_kind,
+        list_colour=colour,
+        jurisdiction=jurisdiction,
+        authority=authority,
+        errors=errors,
+    )
+
+
+def enrich(change: ListChange) -> EnrichedChange:
+    """The change with both its before and after entries enriched together, so that a renamed entry
+    still reaches those who watch the old name."""
+    entries = [e for e in (change.before, change.after) if e is not None]
+    return EnrichedChange(
+        change=change, enrichment=enrich_entries(entries, change.source, change.list_kind, change.publisher)
+    )

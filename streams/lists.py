@@ -1,0 +1,72 @@
+"""The current state of every list, materialised from the changes stream (baselines included), with an
+index over its entries so that a newly watched company can be screened at once.
+
+Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSON; ``lidx:*`` the index
+(streams/index.py) with members ``{source}<US>{entry key}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import faust
+from redis.asyncio import Redis
+
+from streams.enrich.pipeline import enrich_entries
+from streams.index import RedisIndex
+from streams.match.logic import enrichment_keys
+from streams.models import EnrichedChange, Enrichment, Entry
+from streams.settings import CommonSettings
+
+_SEP = "\x1f"
+
+
+class ListedEntry(faust.Record, serializer="json"):
+    """What is kept of a list entry: the entry, its enrichment, and the change that last set it."""
+
+    source: str
+    entry: Entry
+    enrichment: Enrichment
+    event_id: str
+
+
+class ListStateStore:
+    def __init__(self, redis: Redis, settings: CommonSettings) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._index = RedisIndex(redis, settings, "lidx")
+
+    def _hash(self, source: str) -> str:
+        return self._settings.redis_key("list", source)
+
+    async def apply(self, enriched: EnrichedChange) -> None:
+        """Make the stored list reflect the change: removed entries go, others are (re)indexed."""
+        change = enriched.change
+        member = change.source + _SEP + change.entry_key
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if change.change == "removed" or change.after is None:
+                pipe.hdel(self._hash(change.source), change.entry_key)
+                await self._index.replace(member, (), pipe)
+            else:
+                # Indexed as the entry now stands: a renamed entry must not match its old name any more.
+                current = enrich_entries([change.after], change.source, change.list_kind, change.publisher)
+                listed = ListedEntry(change.source, change.after, current, change.event_id)
+                pipe.hset(self._hash(change.source), change.entry_key, listed.dumps())
+                await self._index.replace(member, enrichment_keys(current), pipe)
+            await pipe.execute()
+
+    async def get(self, source: str, entry_key: str) -> ListedEntry | None:
+        raw = await self._redis.hget(self._hash(source), entry_key)
+        return None if raw is None else ListedEntry.loads(raw if isinstance(raw, bytes) else raw.encode())
+
+    async def count(self, source: str) -> int:
+        return int(await self._redis.hlen(self._hash(source)))
+
+    async def candidates(self, keys: Iterable[str], limit: int = 200) -> list[ListedEntry]:
+        out = []
+        for text, _ in await self._index.lookup(keys, limit):
+            source, entry_key = text.split(_SEP, 1)
+            listed = await self.get(source, entry_key)
+            if listed is not None:
+                out.append(listed)
+        return out

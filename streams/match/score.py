@@ -1,0 +1,133 @@
+"""Scoring a watched company against a list entry: pure functions, with the reasons recorded.
+
+- identifiers: an equal valid USCC / LEI (or other scheme) scores 1.0 and wins;
+- names, same script: weighted token similarity (rapidfuzz per token; distinctive tokens weigh 1.0, common
+  words 0.3, single letters 0.2, legal forms are gone already; tokens with digits must be equal), at least
+  one distinctive token must agree;
+  Chinese names: rapidfuzz on the simplified core, with containment for names of 4+ characters;
+- across scripts: the Latin name's distinctive tokens spelled by the pinyin of the Chinese one;
+- a country conflict (both sides name countries, none shared) multiplies the score by 0.85.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from rigour.text import metaphone
+
+from streams.enrich.names import NameForm
+from streams.match.keys import token_weight
+
+DEFAULT_THRESHOLD = 0.88
+_TOKEN_MATCH = 85.0
+_COUNTRY_PENALTY = 0.85
+_CROSS_SCRIPT_CAP = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    value: float
+    reasons: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=65536)
+def _phonetic(token: str) -> str:
+    return str(metaphone(token))
+
+
+def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
+    if not a or not b:
+        return 0.0
+    total = sum(map(token_weight, a)) + sum(map(token_weight, b))
+    matched = 0.0
+    distinctive = False
+    used: set[int] = set()
+    for token in a:
+        best, best_j = 0.0, -1
+        for j, other in enumerate(b):
+            if j in used:
+                continue
+            if token == other:
+                sim = 100.0
+            elif any(c.isdigit() for c in token + other):
+                sim = 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
+            else:
+                sim = fuzz.ratio(token, other)
+                close = min(len(token), len(other)) >= 4 and _phonetic(token) == _phonetic(other)
+                if sim < _TOKEN_MATCH and close:
+                    sim = 90.0  # Mohammed / Muhammad
+            if sim > best:
+                best, best_j = sim, j
+        if best >= _TOKEN_MATCH:
+            used.add(best_j)
+            weight = (token_weight(token) + token_weight(b[best_j])) / 2
+            matched += 2 * weight * best / 100
+            distinctive = distinctive or token_weight(token) == 1.0
+    score = matched / total
+    return score if distinctive else min(score, 0.5)
+
+
+def _cjk_score(a: str, b: str) -> float:
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    if a == b:
+        return 1.0
+    score = fuzz.ratio(a, b) / 100
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 4 and shorter in longer:
+        # "大疆创新科技" inside "深圳市大疆创新科技": a region prefix or a branch suffix.
+        score = max(score, 0.92)
+    return score
+
+
+def _cross_script(cjk: NameForm, latin: NameForm) -> float:
+    syllables = cjk.ascii.split()
+    spelled = {"".join(syllables[i:j]) for i in range(len(syllables)) for j in range(i + 1, len(syllables) + 1)}
+    tokens = latin.tokens
+    weights = [token_weight(t) for t in tokens]
+    if not tokens or sum(weights) == 0:
+        return 0.0
+    covered = sum(w for t, w in zip(tokens, weights, strict=True) if t in spelled)
+    return _CROSS_SCRIPT_CAP * covered / sum(weights)
+
+
+def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
+    if a.core == b.core:
+        return 1.0, f"name: {a.original!r} = {b.original!r}"
+    if a.script == "cjk" and b.script == "cjk":
+        return _cjk_score(a.core, b.core), f"name (Chinese): {a.original!r} ~ {b.original!r}"
+    if a.script == "cjk" or b.script == "cjk":
+        cjk, latin = (a, b) if a.script == "cjk" else (b, a)
+        return _cross_script(cjk, latin), f"name (transliterated): {a.original!r} ~ {b.original!r}"
+    tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
+    tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
+    return _token_score(tokens_a, tokens_b), f"name: {a.original!r} ~ {b.original!r}"
+
+
+def score(
+    watch_names: Iterable[NameForm],
+    entry_names: Iterable[NameForm],
+    watch_ids: Iterable[tuple[str, str]],
+    entry_ids: Iterable[tuple[str, str]],
+    watch_country: str | None,
+    entry_countries: Sequence[str],
+) -> Score:
+    shared_ids = set(watch_ids) & set(entry_ids)
+    if shared_ids:
+        scheme, number = sorted(shared_ids)[0]
+        return Score(1.0, (f"identifier: {scheme} {number} equal",))
+    best: float = 0.0
+    reason = ""
+    entry_list = list(entry_names)
+    for w in watch_names:
+        for e in entry_list:
+            value, why = name_score(w, e)
+            if value > best:
+                best, reason = value, why
+    reasons = [f"{reason} ({best:.2f})"] if reason else []
+    if best and watch_country and entry_countries and watch_country.upper() not in entry_countries:
+        best *= _COUNTRY_PENALTY
+        reasons.append(f"country conflict: watched {watch_country.upper()}, listed {'/'.join(entry_countries)}")
+    return Score(round(best, 4), tuple(reasons))

@@ -1,0 +1,29 @@
+"""Publishing WatchEvents, so that the stream workers screen new or changed watch entries at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+
+from streams.models import WatchEvent
+from streams.settings import CommonSettings
+from streams.topics import Topics, alert_key, ensure_topics
+
+
+def watch_event(subscriber_id: str, watch_id: str, action: str = "put") -> WatchEvent:
+    return WatchEvent(subscriber_id=subscriber_id, watch_id=watch_id, action=action, at=datetime.now(UTC))
+
+
+async def publish_watch_events(settings: CommonSettings, events: Sequence[WatchEvent]) -> None:
+    topics = Topics.for_settings(settings)
+    await ensure_topics(settings, topics)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        futures = [await producer.send(topics.watches, value=e.dumps(), key=alert_key(e.subscriber_id)) for e in events]
+        for fut in futures:
+            await fut
+    finally:
+        await producer.stop()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from streams.enrich.countries import enrich_countries
+from streams.enrich.identifiers import check
+from streams.enrich.lists import list_metadata
+from streams.enrich.names import name_form
+from streams.enrich.pipeline import enrich
+from streams.models import Identifier
+from tests.factories import change, entry
+
+
+def test_uscc_validated_and_region_decoded() -> None:
+    good = check(Identifier(scheme="uscc", value="9144 0300 1922 0382 16"))
+    assert (good.value, good.valid, good.detail) == ("914403001922038216", True, "广东省 深圳市")
+    bad = check(Identifier(scheme="uscc", value="91440300192203821X"))
+    assert bad.valid is False
+    assert bad.detail
+
+
+def test_lei_and_unknown_schemes() -> None:
+    assert check(Identifier(scheme="lei", value="5493001kjtiigc8y1r12")).valid is True
+    assert check(Identifier(scheme="lei", value="5493001KJTIIGC8Y1R13")).valid is False
+    assert check(Identifier(scheme="registration", value="123 456")).value == "123456"
+
+
+def test_names_fold_width_script_and_legal_forms() -> None:
+    assert name_form("ＡＣＭＥ　Ｔｒａｄｉｎｇ　ＧｍｂＨ").core == "acme trading"
+    assert name_form("華為技術股份有限公司").core == "华为技术"
+    assert name_form("Huawei Technologies Company Limited").core == "huawei technologies"
+    assert name_form("ООО САМПЛ СТАНКИ").ascii == "sampl stanki"
+    assert name_form("华为").ascii == "hua wei"
+
+
+def test_countries_to_iso() -> None:
+    assert enrich_countries(["People's Republic of China", "Russia", "中国", "Atlantis"]) == (
+        ["CN", "RU"],
+        ["Atlantis"],
+    )
+
+
+def test_list_metadata_colour() -> None:
+    assert list_metadata("ofac_sdn", "sanction", None) == ("US", "black", "US Treasury OFAC")
+    assert list_metadata("feed_aeo", "red list", "GACC")[1:] == ("red", "GACC")
+
+
+def test_enrichment_keeps_going_and_records_problems() -> None:
+    enriched = enrich(change(after=entry(name="X CO", countries=["Atlantis", "China"])))
+    assert enriched.enrichment.countries == ["CN"]
+    assert enriched.enrichment.errors == ["country not recognised: 'Atlantis'"]
