@@ -154,6 +154,48 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    from monitor.diff import decode_entry
+    from streams.match.score import DEFAULT_THRESHOLD
+    from streams.screen import SnapshotIndex
+    from streams.watchlists import parse_watchlist_csv
+
+    source = _registry().get(args.source)
+    if source is None:
+        print(f"listwatch screen: unknown source {args.source!r}; see `listwatch sources`", file=sys.stderr)
+        return EXIT_USAGE
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    if not 0 < threshold <= 1:
+        print(f"listwatch screen: --threshold must be in (0, 1], got {threshold}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        text = Path(args.watchlist).read_text(encoding="utf-8")
+        files = from_path(source.info, Path(args.snapshot), linked=isinstance(source, LinkedFiles))
+    except (OSError, UnicodeDecodeError, SnapshotError) as exc:
+        print(f"listwatch screen: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    watches, errors = parse_watchlist_csv(text, "cli")
+    for error in errors:
+        print(f"{args.watchlist}:{error.row}: {error.reason}", file=sys.stderr)
+    try:
+        parsed = read_snapshot(source, files, files.snapshot_id())
+    except SnapshotRejected as exc:
+        print(f"listwatch screen: snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    index = SnapshotIndex(source.info.id, source.info.kind.value, source.info.publisher)
+    for key in parsed.entries:
+        index.add(decode_entry(parsed.entries[key]))
+    out = sys.stdout.buffer
+    for hit in index.screen(watches, threshold):
+        out.write(orjson.dumps({
+            "watch_id": hit.watch.id, "watch_name": hit.watch.name, "source": hit.source,
+            "entry_key": hit.entry.key, "entry_name": hit.entry.name, "score": hit.score.value,
+            "reasons": list(hit.score.reasons),
+        }) + b"\n")  # fmt: skip
+    out.flush()
+    return 0
+
+
 def cmd_streams(_: argparse.Namespace) -> int:
     from streams.__main__ import main as streams_main
 
@@ -193,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-screen", action="store_true", help="do not ask the stream workers to screen the entries")
     p.add_argument("file")
     p.set_defaults(func=cmd_watch_import)
+    p = sub.add_parser("screen", help="screen a watchlist CSV against one snapshot offline, one JSON line per match")
+    p.add_argument("--watchlist", required=True, help="CSV: id,name[,alt_names,country,uscc,lei,tags]")
+    p.add_argument("--source", required=True, help="source id (see `listwatch sources`)")
+    p.add_argument("--snapshot", required=True, help="the snapshot: a file, or a directory of the source's files")
+    p.add_argument("--threshold", type=float, default=None, help="minimum score (default: the service's)")
+    p.set_defaults(func=cmd_screen)
     sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)
     sub.add_parser("alerts", help="run the alert delivery service").set_defaults(func=cmd_alerts)
     return parser

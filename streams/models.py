@@ -148,6 +148,8 @@ class Enrichment(faust.Record, serializer="json"):
     list_colour: str = "black"
     jurisdiction: str | None = None
     authority: str | None = None
+    # The entry's entity type ("entity", "individual", "vessel", "aircraft", "unknown").
+    entity_type: str = "unknown"
     # Per-entry enrichment failures, kept for operators; the change still goes on.
     errors: list[str] = []  # noqa: RUF012 - copied in __post_init__
 

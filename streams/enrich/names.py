@@ -27,8 +27,11 @@ _ZH_FORMS_RE = re.compile("|".join(sorted(map(re.escape, _ZH_LEGAL_FORMS), key=l
 # rigour removes one legal-form phrase; chains such as "Company Limited" or "Corp." leave a generic word
 # at the end, which is dropped here, repeatedly.
 _TRAILING_FORMS = frozenset(
-    ["company", "co", "corp", "corporation", "limited", "ltd", "inc", "incorporated", "llc", "plc", "sa", "ag", "gmbh"]
+    """company co corp corporation limited ltd inc incorporated llc plc sa ag gmbh kg pte pvt private sl srl spa
+    bv nv oy oyj ab as jsc ojsc pjsc cjsc ooo zao oao pt tbk bhd sdn""".split()  # noqa: SIM905
 )
+# Articles and legal forms written before the name ("The …", Indonesian "PT …", Russian "OOO …").
+_LEADING_FORMS = frozenset("the pt ooo oao zao pao ao tov llc jsc".split())  # noqa: SIM905
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -85,6 +88,8 @@ def strip_legal_forms(normalised: str, script: str) -> str:
     words = core.split()
     while len(words) > 1 and words[-1] in _TRAILING_FORMS:
         words.pop()
+    while len(words) > 1 and words[0] in _LEADING_FORMS:
+        words.pop(0)
     return " ".join(words) or normalised
 
 

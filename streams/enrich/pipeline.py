@@ -28,6 +28,7 @@ def variants(names: Iterable[str]) -> list[NameVariant]:
 def enrich_entries(entries: Iterable[Entry], source: str, list_kind: str | None, publisher: str | None) -> Enrichment:
     """Names, identifiers and countries of the entries together, with the list's metadata."""
     errors: list[str] = []
+    entries = list(entries)
     names: list[str] = []
     identifiers = []
     countries: list[str] = []
@@ -51,6 +52,7 @@ def enrich_entries(entries: Iterable[Entry], source: str, list_kind: str | None,
         list_colour=colour,
         jurisdiction=jurisdiction,
         authority=authority,
+        entity_type=entries[-1].entity_type if entries else "unknown",
         errors=errors,
     )
 

@@ -4,14 +4,19 @@ companies.
 
 - ``t:`` distinctive tokens of the core name (legal forms and common words are not keys);
 - ``p:`` metaphone of each longer token (spelling variants: Mohammed / Muhammad);
+- ``x:`` the first four letters of each long token (typos: Zealadn / Zealand);
+- ``a:`` the sorted letters of each token (swapped letters anywhere: Senawtec / Senwatec);
 - ``b:`` character bigrams of Chinese core names (no word boundaries in Chinese);
 - ``t:`` pinyin syllable pairs of Chinese names joined ("huawei"), meeting Latin tokens across scripts.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from rigour.text import metaphone
 
 from streams.enrich.names import NameForm
@@ -29,10 +34,41 @@ COMMON = frozenset(
 )
 
 
+# Legal-form words that a name may still carry when misspelt ("Comapny", "Libaility").
+_LEGAL_WORDS = frozenset(
+    """company limited liability partnership corporation incorporated joint stock public closed open
+    obshchestvo ogranichennoi otvetstvennostyu aktsionernoe zakrytoe otkrytoe publichnoe""".split()  # noqa: SIM905
+)
+_COMMON_OR_LEGAL = sorted(COMMON | _LEGAL_WORDS)
+_LEGAL_SORTED = sorted(_LEGAL_WORDS)
+
+
+@functools.lru_cache(maxsize=65536)
+def is_legal_word(token: str) -> bool:
+    """A legal-form word, also misspelt by a letter or two ("Comapny", "Parntership")."""
+    if token in _LEGAL_WORDS:
+        return True
+    if len(token) < 6:
+        return False
+    close = process.extractOne(token, _LEGAL_SORTED, scorer=OSA.normalized_similarity, score_cutoff=0.84)
+    return close is not None
+
+
+@functools.lru_cache(maxsize=65536)
 def token_weight(token: str) -> float:
+    """1.0 for a distinctive word (numbers included), 0.3 for a common word or a legal-form word (also
+    when misspelt by a letter or two), 0.2 for a lone letter."""
+    if any(c.isdigit() for c in token):
+        return 1.0
     if len(token) <= 1:
         return 0.2
-    return 0.3 if token in COMMON else 1.0
+    if token in COMMON or token in _LEGAL_WORDS:
+        return 0.3
+    if len(token) >= 6:
+        close = process.extractOne(token, _COMMON_OR_LEGAL, scorer=OSA.normalized_similarity, score_cutoff=0.84)
+        if close is not None:
+            return 0.3
+    return 1.0
 
 
 def name_keys(form: NameForm) -> set[str]:
@@ -51,4 +87,8 @@ def name_keys(form: NameForm) -> set[str]:
         keys.add(f"t:{token}")
         if len(token) >= 4 and token.isalpha():
             keys.add(f"p:{metaphone(token)}")
+        if len(token) >= 6:
+            keys.add(f"x:{token[:4]}")  # a typo after the fourth letter still finds the name
+        if len(token) >= 5:
+            keys.add(f"a:{''.join(sorted(token))}")  # the same letters: two of them swapped ("Senawtec")
     return keys

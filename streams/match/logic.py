@@ -46,6 +46,7 @@ def score_watch(watch: WatchEntry, enrichment: Enrichment) -> Score:
         enrichment_ids(enrichment),
         watch.country,
         enrichment.countries,
+        enrichment.entity_type,
     )
 
 

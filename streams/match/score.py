@@ -6,7 +6,8 @@
   one distinctive token must agree;
   Chinese names: rapidfuzz on the simplified core, with containment for names of 4+ characters;
 - across scripts: the Latin name's distinctive tokens spelled by the pinyin of the Chinese one;
-- a country conflict (both sides name countries, none shared) multiplies the score by 0.85.
+- a country conflict (both sides name countries, none shared) multiplies the score by 0.85, an entry
+  listed as a vessel or aircraft by 0.85, as an individual by 0.95 (watched parties are companies).
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA, Levenshtein
 from rigour.text import metaphone
 
 from streams.enrich.names import NameForm
-from streams.match.keys import token_weight
+from streams.match.keys import is_legal_word, token_weight
 
 DEFAULT_THRESHOLD = 0.88
-_TOKEN_MATCH = 85.0
+_TOKEN_MATCH = 90.0
 _COUNTRY_PENALTY = 0.85
 _CROSS_SCRIPT_CAP = 0.9
+_UNMATCHED_PENALTY = 0.92
+_TYPE_PENALTY = {"vessel": 0.85, "aircraft": 0.85, "individual": 0.95}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +45,10 @@ def _phonetic(token: str) -> str:
 def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
     if not a or not b:
         return 0.0
-    total = sum(map(token_weight, a)) + sum(map(token_weight, b))
     matched = 0.0
     distinctive = False
     used: set[int] = set()
+    matched_a: set[str] = set()
     for token in a:
         best, best_j = 0.0, -1
         for j, other in enumerate(b):
@@ -54,20 +58,49 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
                 sim = 100.0
             elif any(c.isdigit() for c in token + other):
                 sim = 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
+            elif min(len(token), len(other)) >= 5 and OSA.distance(token, other) == 1 < Levenshtein.distance(
+                token, other
+            ):
+                sim = 95.0  # two neighbouring letters swapped: a typing slip ("Zealadn"), not another word
             else:
+                # One changed letter in a short word is often another word (Zhanjiang / Zhenjiang): the
+                # Indel ratio passes _TOKEN_MATCH only from ten letters on.
                 sim = fuzz.ratio(token, other)
-                close = min(len(token), len(other)) >= 4 and _phonetic(token) == _phonetic(other)
-                if sim < _TOKEN_MATCH and close:
+                # Sounding alike counts where two or more letters differ; one changed vowel in a short
+                # word is more often another place (Zhanjiang / Zhenjiang).
+                close = (
+                    min(len(token), len(other)) >= 6
+                    and Levenshtein.distance(token, other) >= 2
+                    and _phonetic(token) == _phonetic(other)
+                )
+                if 70 <= sim < _TOKEN_MATCH and close:
                     sim = 90.0  # Mohammed / Muhammad
             if sim > best:
                 best, best_j = sim, j
         if best >= _TOKEN_MATCH:
             used.add(best_j)
+            matched_a.add(token)
             weight = (token_weight(token) + token_weight(b[best_j])) / 2
             matched += 2 * weight * best / 100
             distinctive = distinctive or token_weight(token) == 1.0
+    # A legal-form word left in a name (misspelt, or mid-name) counts only where both sides have it.
+    total = sum(token_weight(t) for t in a if not (is_legal_word(t) and t not in matched_a)) + sum(
+        token_weight(t) for j, t in enumerate(b) if not (is_legal_word(t) and j not in used)
+    )
+    if total == 0:
+        return 0.0
     score = matched / total
-    return score if distinctive else min(score, 0.5)
+    # A distinctive word on one side only ("Tangshan" in one branch's name) says "another entity".
+    unmatched = (
+        sum(1 for t in a if token_weight(t) == 1.0)
+        - sum(1 for j in used if token_weight(b[j]) == 1.0)
+        + sum(1 for j, t in enumerate(b) if j not in used and token_weight(t) == 1.0)
+    )
+    score *= _UNMATCHED_PENALTY ** max(0, unmatched)
+    # Without any distinctive word in common, a name is not identified, unless neither side has one
+    # ("International Industrial Development Bank").
+    has_distinctive = any(token_weight(t) == 1.0 for t in (*a, *b))
+    return score if distinctive or not has_distinctive else min(score, 0.5)
 
 
 def _cjk_score(a: str, b: str) -> float:
@@ -113,6 +146,7 @@ def score(
     entry_ids: Iterable[tuple[str, str]],
     watch_country: str | None,
     entry_countries: Sequence[str],
+    entry_type: str = "unknown",
 ) -> Score:
     shared_ids = set(watch_ids) & set(entry_ids)
     if shared_ids:
@@ -127,6 +161,10 @@ def score(
             if value > best:
                 best, reason = value, why
     reasons = [f"{reason} ({best:.2f})"] if reason else []
+    # Watched parties are companies: a ship, an aircraft or a person of that name is less likely them.
+    if best and entry_type in _TYPE_PENALTY:
+        best *= _TYPE_PENALTY[entry_type]
+        reasons.append(f"listed as {entry_type}")
     if best and watch_country and entry_countries and watch_country.upper() not in entry_countries:
         best *= _COUNTRY_PENALTY
         reasons.append(f"country conflict: watched {watch_country.upper()}, listed {'/'.join(entry_countries)}")

@@ -146,3 +146,26 @@ def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "unknown source" in capsys.readouterr().err
     assert main(["diff", "ofac_sdn", str(tmp_path / "missing.csv"), str(snap)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_screen_watchlist_against_a_real_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = materialise("ofac_sdn", "gitscrape_2021-11-12", tmp_path) / "sdn.csv"
+    watchlist = tmp_path / "watch.csv"
+    watchlist.write_text(
+        "id,name,alt_names,country,uscc,lei,tags\n"
+        "w1,Banco Nacional de Cuba,,,,,\n"
+        "w2,Red Sea Trading Corp,,,,,\n"
+        "w3,Siemens AG,,DE,,,\n"
+        "w4,,,,,,\n",
+        encoding="utf-8",
+    )
+    code = main(["screen", "--watchlist", str(watchlist), "--source", "ofac_sdn", "--snapshot", str(snap)])
+    captured = capsys.readouterr()
+    hits = [json.loads(line) for line in captured.out.splitlines()]
+    assert code == 0
+    assert {(h["watch_id"], h["entry_key"], h["entry_name"]) for h in hits} == {
+        ("w1", "306", "BANCO NACIONAL DE CUBA"), ("w2", "33918", "RED SEA TRADING CORPORATION")}  # fmt: skip
+    assert all(h["source"] == "ofac_sdn" and h["score"] >= 0.88 for h in hits)
+    assert "watch.csv:5: id 'w4': missing name" in captured.err
+    assert main(["screen", "--watchlist", str(watchlist), "--source", "ofac_sdn", "--snapshot", str(snap),
+                 "--threshold", "1.5"]) == 2  # fmt: skip

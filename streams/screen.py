@@ -1,0 +1,60 @@
+"""Offline screening: a watchlist against one list snapshot, in memory (``listwatch screen``).
+
+The same keys, scoring and thresholds as the stream workers, over an in-memory index of the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from streams.enrich.pipeline import enrich_entries
+from streams.match.logic import enrichment_keys, score_watch
+from streams.match.score import Score
+from streams.models import Enrichment, Entry
+from streams.watchlists import WatchEntry, watch_keys
+
+MAX_CANDIDATES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenHit:
+    watch: WatchEntry
+    source: str
+    entry: Entry
+    score: Score
+
+
+class SnapshotIndex:
+    def __init__(self, source: str, list_kind: str | None = None, publisher: str | None = None) -> None:
+        self._source = source
+        self._kind = list_kind
+        self._publisher = publisher
+        self._entries: list[tuple[Entry, Enrichment]] = []
+        self._keys: dict[str, list[int]] = defaultdict(list)
+
+    def add(self, entry: Entry) -> None:
+        enrichment = enrich_entries([entry], self._source, self._kind, self._publisher)
+        position = len(self._entries)
+        self._entries.append((entry, enrichment))
+        for key in enrichment_keys(enrichment):
+            self._keys[key].append(position)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def candidates(self, keys: Iterable[str]) -> list[tuple[Entry, Enrichment]]:
+        hits: Counter[int] = Counter()
+        for key in keys:
+            postings = self._keys.get(key, ())
+            if len(postings) <= 5000:
+                hits.update(postings)
+        return [self._entries[i] for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
+
+    def screen(self, watches: Iterable[WatchEntry], threshold: float) -> Iterator[ScreenHit]:
+        for watch in watches:
+            for entry, enrichment in self.candidates(watch_keys(watch)):
+                s = score_watch(watch, enrichment)
+                if s.value >= threshold:
+                    yield ScreenHit(watch, self._source, entry, s)
