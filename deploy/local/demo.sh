@@ -49,7 +49,8 @@ listwatch demo (namespace $LISTWATCH_NAMESPACE)
   streams       http://127.0.0.1:6066/  (faust web)
   watchlist     deploy/local/demo/watchlist.csv (subscriber demo-importer)
   logs          $DEMO_DIR/*.log; alerts as JSON lines in $DEMO_DIR/alerts.jsonl
-The first snapshot is the baseline (no alerts); the next one brings real additions, removals and changes.
+The first snapshot is the baseline: watched companies already on it alert as ALREADY_LISTED, never as
+ADDED; the next snapshot brings real additions, removals and changes, then a broken (0-byte) download.
 Showing alerts for ${SHOW_S}s; everything keeps running until \`make down\`.
 
 INFO
