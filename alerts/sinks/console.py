@@ -1,4 +1,4 @@
-"""Console and JSON-lines file sinks: for the demo and for operators."""
+"""Console and JSON-lines file sinks: for the demo and for operators (every alert, no endpoint)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from alerts.sinks.base import Message
 from streams.models import Alert
 
 
@@ -26,8 +27,9 @@ class ConsoleSink:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
 
-    async def send(self, alert: Alert) -> None:
-        print(describe(alert), file=self._stream, flush=True)
+    async def send(self, message: Message) -> None:
+        for alert in message.alerts:
+            print(describe(alert), file=self._stream, flush=True)
 
     async def aclose(self) -> None:
         return None
@@ -42,14 +44,15 @@ class FileSink:
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _append(self, line: bytes) -> None:
+    def _append(self, lines: list[bytes]) -> None:
         with self._path.open("ab") as fh:
-            fh.write(line + b"\n")
+            for line in lines:
+                fh.write(line + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
 
-    async def send(self, alert: Alert) -> None:
-        await asyncio.to_thread(self._append, alert.dumps())
+    async def send(self, message: Message) -> None:
+        await asyncio.to_thread(self._append, [a.dumps() for a in message.alerts])
 
     async def aclose(self) -> None:
         return None

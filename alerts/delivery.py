@@ -1,0 +1,204 @@
+"""Delivery that loses nothing: alerts are persisted, fanned out to the subscriber's endpoints as queued
+deliveries in Redis, attempted on a schedule, and dead-lettered after the last attempt.
+
+- An alert is recorded (idempotently, by alert id) before its Kafka offset is committed: a crash of the
+  service re-reads it and finds it recorded; a delivery id is ``{alert id}.{endpoint id}``, queued once.
+- A due delivery is *leased* (pushed into the future) while attempted: a crash hands it back to the queue.
+- Retries follow ``LISTWATCH_RETRY_SCHEDULE_S`` (about three days), or the receiver's ``Retry-After`` when
+  longer; after the last one the delivery is dead: kept for replay and published to the dead-letter topic.
+- E-mail endpoints in digest mode, and any e-mail endpoint over ``LISTWATCH_EMAIL_BURST`` alerts in a
+  window, gather alerts into one digest message per ``LISTWATCH_DIGEST_WINDOW_S``; webhooks over
+  ``LISTWATCH_WEBHOOK_RATE`` per second wait their turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from alerts.metrics import AlertsMetrics
+from alerts.settings import AlertsSettings
+from alerts.sinks.base import DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
+from alerts.store import AlertStore, Attempt, Delivery, Endpoint, now
+from streams.models import Alert, digest
+
+log = logging.getLogger(__name__)
+
+_LEASE_S = 120.0
+DeadLetter = Callable[[Alert], Awaitable[None]]
+
+
+class Deliverer:
+    def __init__(
+        self,
+        settings: AlertsSettings,
+        store: AlertStore,
+        channels: Mapping[str, Sink],
+        operator_sinks: Sequence[Sink],
+        dead_letter: DeadLetter,
+        metrics: AlertsMetrics,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._channels = channels
+        self._operators = list(operator_sinks)
+        self._dead_letter = dead_letter
+        self.metrics = metrics
+
+    async def accept(self, alert: Alert) -> None:
+        """Record an alert and queue its deliveries; safe to call again for the same alert."""
+        if await self._store.record_alert(alert):
+            self.metrics.received.inc()
+            for sink in self._operators:
+                await sink.send(Message(alert.alert_id, [alert]))
+        if await self._store.suppressing_review(alert) is not None:
+            self.metrics.suppressed.inc()
+            return
+        for endpoint in await self._store.endpoints(alert.subscriber_id):
+            if endpoint.enabled:
+                await self._route(alert, endpoint)
+
+    async def _route(self, alert: Alert, endpoint: Endpoint) -> None:
+        s = self._settings
+        if endpoint.type == "email":
+            burst = await self._store.count_in_window(
+                f"mail:{alert.subscriber_id}:{endpoint.id}", s.digest_window_s
+            )  # fmt: skip
+            if endpoint.digest or burst > s.email_burst:
+                await self._store.add_to_digest(
+                    alert.subscriber_id, endpoint.id, alert.alert_id, now() + s.digest_window_s
+                )
+                return
+        await self._store.enqueue(
+            Delivery(
+                id=f"{alert.alert_id}.{endpoint.id}",
+                subscriber_id=alert.subscriber_id,
+                alert_id=alert.alert_id,
+                endpoint_id=endpoint.id,
+                next_at=now(),
+            )
+        )
+
+    async def replay(self, sub: str, alert_ids: Sequence[str]) -> int:
+        """Queue the alerts again to every enabled endpoint: same delivery ids, attempts from zero."""
+        count = 0
+        for endpoint in await self._store.endpoints(sub):
+            if not endpoint.enabled:
+                continue
+            for alert_id in alert_ids:
+                delivery = Delivery(
+                    id=f"{alert_id}.{endpoint.id}", subscriber_id=sub, alert_id=alert_id, endpoint_id=endpoint.id
+                )
+                delivery.next_at = now()
+                await self._store.requeue(delivery)
+                count += 1
+        return count
+
+    async def replay_dead(self, sub: str) -> int:
+        count = 0
+        for delivery_id in await self._store.dead(sub):
+            delivery = await self._store.delivery(delivery_id)
+            if delivery is None:
+                continue
+            delivery.status, delivery.attempts, delivery.next_at, delivery.last_error = "pending", 0, now(), None
+            await self._store.requeue(delivery)
+            count += 1
+        return count
+
+    async def flush_digests(self) -> int:
+        built = 0
+        for sub, endpoint_id, alert_ids in await self._store.take_due_digests():
+            digest_id = "digest." + digest(sub, endpoint_id, *alert_ids, size=24)
+            delivery = Delivery(id=digest_id, subscriber_id=sub, alert_id=alert_ids[0], endpoint_id=endpoint_id)
+            delivery.next_at, delivery.digest_of = now(), alert_ids
+            await self._store.enqueue(delivery)
+            self.metrics.digests.labels("email").inc()
+            built += 1
+        return built
+
+    async def run_due(self, limit: int = 50) -> int:
+        """Attempt every delivery that is due now; returns how many were attempted."""
+        ids = await self._store.claim_due(limit, _LEASE_S)
+        for delivery_id in ids:
+            await self.attempt(delivery_id)
+        self.metrics.queue.set(await self._store.queue_length())
+        return len(ids)
+
+    async def attempt(self, delivery_id: str) -> None:
+        store = self._store
+        delivery = await store.delivery(delivery_id)
+        if delivery is None or delivery.status not in {"pending"}:
+            if delivery is not None:
+                await store.done(delivery)
+            return
+        endpoint = await store.endpoint(delivery.subscriber_id, delivery.endpoint_id)
+        alerts = [a for a in [await store.alert(delivery.subscriber_id, i)
+                              for i in (delivery.digest_of or [delivery.alert_id])] if a is not None]  # fmt: skip
+        if endpoint is None or not endpoint.enabled or not alerts:
+            delivery.status = "dropped"
+            delivery.last_error = "endpoint removed or disabled" if alerts else "alert not found"
+            self.metrics.deliveries.labels(endpoint.type if endpoint else "unknown", "dropped").inc()
+            await store.done(delivery)
+            return
+        if endpoint.type == "webhook":
+            sent = await store.count_in_window(f"webhook:{delivery.subscriber_id}", 1.0)
+            if sent > self._settings.webhook_rate:
+                await store.schedule(delivery.id, now() + 1.0 + random.random())  # noqa: S311 - jitter
+                return
+        message_id = delivery.id if delivery.digest_of else delivery.alert_id
+        started = time.monotonic()
+        outcome, status, error = "delivered", None, None
+        retry_after: float | None = None
+        try:
+            await self._channel(endpoint.type).send(Message(message_id, alerts, endpoint))
+        except DeliveryError as exc:
+            outcome, status, error = "failed", exc.status, str(exc)
+            retry_after = exc.retry_after
+        except EndpointGone as exc:
+            outcome, error = "gone", str(exc)
+        except SinkMisconfigured as exc:
+            outcome, error = "misconfigured", str(exc)
+        await store.add_attempt(delivery.id, Attempt(at=now(), outcome=outcome, status=status, error=error,
+                                                     duration_s=time.monotonic() - started))  # fmt: skip
+        self.metrics.deliveries.labels(endpoint.type, outcome).inc()
+        delivery.attempts += 1
+        delivery.last_error = error
+        if outcome == "delivered":
+            delivery.status, delivery.delivered_at = "delivered", now()
+            observed = min(a.observed_at for a in alerts)
+            self.metrics.latency.labels(endpoint.type).observe(max(0.0, (datetime.now(UTC) - observed).total_seconds()))
+            await store.done(delivery)
+            return
+        if outcome in {"gone", "misconfigured"}:
+            endpoint.enabled, endpoint.disabled_reason = False, error
+            await store.put_endpoint(delivery.subscriber_id, endpoint)
+            log.error("endpoint %s of %s disabled: %s", endpoint.id, delivery.subscriber_id, error)
+            await self._die(delivery, endpoint, alerts)
+            return
+        schedule = self._settings.retry_schedule
+        if delivery.attempts >= len(schedule):
+            await self._die(delivery, endpoint, alerts)
+            return
+        delay = max(schedule[delivery.attempts], retry_after or 0.0)
+        delivery.next_at = now() + delay
+        await store.save_delivery(delivery)
+        await store.schedule(delivery.id, delivery.next_at)
+        self.metrics.retries.labels(endpoint.type).inc()
+
+    def _channel(self, kind: str) -> Sink:
+        channel = self._channels.get(kind)
+        if channel is None:
+            raise SinkMisconfigured(f"no {kind} channel configured")
+        return channel
+
+    async def _die(self, delivery: Delivery, endpoint: Endpoint, alerts: list[Alert]) -> None:
+        delivery.status = "dead"
+        await self._store.done(delivery)
+        self.metrics.dead_letters.labels(endpoint.type).inc()
+        for alert in alerts:
+            await self._dead_letter(alert)
+        log.warning("delivery %s to %s is dead after %d attempts: %s", delivery.id, endpoint.target,
+                    delivery.attempts, delivery.last_error)  # fmt: skip

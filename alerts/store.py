@@ -1,0 +1,398 @@
+"""Everything the alerts service keeps, in Redis (AOF): subscribers and their API keys, delivery
+endpoints, alert history, reviews, and the delivery queue with every attempt.
+
+Layout under the namespace (``{ns}:…``):
+- ``subscriber:{sub}`` hash (name, created_at; the matcher's ``threshold`` lives here too), ``subscribers`` set;
+- ``apikey:{sha256 of key}`` -> ``{sub}<US>{key id}``; ``keys:{sub}`` hash key id -> ApiKey JSON (hash only);
+- ``endpoints:{sub}`` hash endpoint id -> Endpoint JSON;
+- ``alerts:{sub}`` sorted set (alert id by created time), ``alert:{sub}:{alert id}`` the Alert JSON,
+  ``acks:{sub}`` set;
+- ``reviews:{sub}`` hash review id -> Review JSON, ``reviewpair:{sub}:{watch}:{source}:{entry}`` -> review id;
+- ``delivery:{id}`` hash (one alert to one endpoint), ``deliveries:due`` sorted set (id by next attempt),
+  ``attempts:{id}`` list of Attempt JSON, ``dead:{sub}`` sorted set of dead deliveries;
+- ``digest:{sub}:{endpoint}`` list of alert ids waiting for a digest, ``digests:due`` sorted set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from streams.models import Alert, Entry
+from streams.settings import CommonSettings
+
+_SEP = "\x1f"
+KEY_PREFIX = "lw_"
+
+
+def now() -> float:
+    return time.time()
+
+
+def _s(value: Any) -> str:
+    """Redis replies are bytes here (no decode_responses); typed loosely by redis-py."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _b(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def material_hash(entry: Entry | None) -> str:
+    """What makes a change of a list entry material for a suppression: names, identifiers, programs,
+    countries and dates; not remarks wording or addresses."""
+    if entry is None:
+        return "-"
+    data = {
+        "names": sorted({entry.name, *entry.aliases}),
+        "ids": sorted(f"{i.scheme}:{i.value}" for i in entry.identifiers),
+        "programs": sorted(entry.programs),
+        "countries": sorted(entry.countries),
+        "dates": [entry.listed_on, entry.end_date],
+    }
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+@dataclass
+class ApiKey:
+    id: str
+    created_at: float
+    last4: str
+    revoked_at: float | None = None
+
+
+@dataclass
+class Endpoint:
+    id: str
+    type: str  # "webhook" or "email"
+    target: str  # URL or e-mail address
+    created_at: float
+    secret: str | None = None  # whsec_… for webhooks
+    digest: bool = False  # e-mail: always send digests
+    enabled: bool = True
+    disabled_reason: str | None = None
+    description: str = ""
+
+    def public(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("secret")
+        return data
+
+
+@dataclass
+class Review:
+    id: str
+    watch_id: str
+    source: str
+    entry_key: str
+    action: str  # "acknowledge", "false_positive" or "suppress"
+    reason: str
+    created_at: float
+    expires_at: float | None
+    entry_hash: str
+
+
+@dataclass
+class Delivery:
+    id: str
+    subscriber_id: str
+    alert_id: str
+    endpoint_id: str
+    status: str = "pending"  # pending, delivered, dead, dropped
+    attempts: int = 0
+    next_at: float = 0.0
+    created_at: float = field(default_factory=now)
+    delivered_at: float | None = None
+    last_error: str | None = None
+    # The alert ids of a digest delivery; empty for a single alert.
+    digest_of: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Attempt:
+    at: float
+    outcome: str  # "delivered", "failed", "gone", "misconfigured"
+    status: int | None
+    error: str | None
+    duration_s: float
+
+
+class AlertStore:
+    def __init__(self, redis: Redis, settings: CommonSettings) -> None:
+        self.redis = redis
+        self._s = settings
+
+    def k(self, *parts: str) -> str:
+        return self._s.redis_key(*parts)
+
+    # -- subscribers and keys -------------------------------------------------------------------------
+
+    async def create_subscriber(self, name: str) -> tuple[str, str]:
+        sub = "sub_" + uuid.uuid4().hex[:16]
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hset(self.k("subscriber", sub), mapping={"name": name, "created_at": repr(now())})
+            p.sadd(self.k("subscribers"), sub)
+            await p.execute()
+        key, _ = await self.create_key(sub)
+        return sub, key
+
+    async def subscriber(self, sub: str) -> dict[str, Any] | None:
+        raw = await self.redis.hgetall(self.k("subscriber", sub))
+        if not raw or b"name" not in raw:
+            return None
+        data = {_s(k): _s(v) for k, v in raw.items()}
+        out: dict[str, Any] = {"id": sub, "name": data["name"], "created_at": float(data["created_at"])}
+        if "threshold" in data:
+            out["threshold"] = float(data["threshold"])
+        return out
+
+    async def subscribers(self) -> list[str]:
+        return sorted(_s(m) for m in await self.redis.smembers(self.k("subscribers")))
+
+    async def create_key(self, sub: str) -> tuple[str, ApiKey]:
+        key_id = "key_" + uuid.uuid4().hex[:12]
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        record = ApiKey(id=key_id, created_at=now(), last4=secret[-4:])
+        async with self.redis.pipeline(transaction=True) as p:
+            p.set(self.k("apikey", hash_key(secret)), sub + _SEP + key_id)
+            p.hset(self.k("keys", sub), key_id, orjson.dumps(asdict(record)))
+            await p.execute()
+        return secret, record
+
+    async def keys(self, sub: str) -> list[ApiKey]:
+        raw = await self.redis.hgetall(self.k("keys", sub))
+        return sorted((ApiKey(**orjson.loads(v)) for v in raw.values()), key=lambda k: k.created_at)
+
+    async def revoke_key(self, sub: str, key_id: str) -> bool:
+        raw = await self.redis.hget(self.k("keys", sub), key_id)
+        if raw is None:
+            return False
+        record = ApiKey(**orjson.loads(raw))
+        if record.revoked_at is None:
+            record.revoked_at = now()
+            await self.redis.hset(self.k("keys", sub), key_id, orjson.dumps(asdict(record)))
+        return True
+
+    async def authenticate(self, api_key: str) -> str | None:
+        """The subscriber of a valid, unrevoked key."""
+        raw = await self.redis.get(self.k("apikey", hash_key(api_key)))
+        if raw is None:
+            return None
+        sub, key_id = _s(raw).split(_SEP, 1)
+        record = await self.redis.hget(self.k("keys", sub), key_id)
+        if record is None or orjson.loads(record).get("revoked_at") is not None:
+            return None
+        return sub
+
+    # -- endpoints ----------------------------------------------------------------------------------
+
+    async def put_endpoint(self, sub: str, endpoint: Endpoint) -> None:
+        await self.redis.hset(self.k("endpoints", sub), endpoint.id, orjson.dumps(asdict(endpoint)))
+
+    async def endpoint(self, sub: str, endpoint_id: str) -> Endpoint | None:
+        raw = await self.redis.hget(self.k("endpoints", sub), endpoint_id)
+        return None if raw is None else Endpoint(**orjson.loads(raw))
+
+    async def endpoints(self, sub: str) -> list[Endpoint]:
+        raw = await self.redis.hgetall(self.k("endpoints", sub))
+        return sorted((Endpoint(**orjson.loads(v)) for v in raw.values()), key=lambda e: e.created_at)
+
+    async def delete_endpoint(self, sub: str, endpoint_id: str) -> bool:
+        return bool(await self.redis.hdel(self.k("endpoints", sub), endpoint_id))
+
+    # -- alerts ---------------------------------------------------------------------------------------
+
+    async def record_alert(self, alert: Alert) -> bool:
+        """Keep an alert in the subscriber's history; False when it was there already (a redelivery)."""
+        sub = alert.subscriber_id
+        stored = await self.redis.set(self.k("alert", sub, alert.alert_id), alert.dumps(), nx=True)
+        if stored:
+            await self.redis.zadd(self.k("alerts", sub), {alert.alert_id: alert.created_at.timestamp()})
+        return bool(stored)
+
+    async def alert(self, sub: str, alert_id: str) -> Alert | None:
+        raw = await self.redis.get(self.k("alert", sub, alert_id))
+        return None if raw is None else Alert.loads(_b(raw))
+
+    async def alerts_page(
+        self, sub: str, since: float | None, until: float | None, cursor: tuple[float, str] | None, batch: int
+    ) -> list[tuple[float, Alert]]:
+        """Alerts newest first, strictly before ``cursor`` (score, id), within [since, until]."""
+        high: float | str = cursor[0] if cursor else (until if until is not None else "+inf")
+        low: float | str = since if since is not None else "-inf"
+        rows = await self.redis.zrevrangebyscore(self.k("alerts", sub), high, low, withscores=True)
+        out: list[tuple[float, Alert]] = []
+        for row in rows:
+            member, score = row[0], float(row[1])
+            alert_id = _s(member)
+            if cursor and (score, alert_id) >= cursor:
+                continue
+            alert = await self.alert(sub, alert_id)
+            if alert is not None:
+                out.append((score, alert))
+            if len(out) >= batch:
+                break
+        return out
+
+    async def acknowledge(self, sub: str, alert_id: str) -> bool:
+        if await self.alert(sub, alert_id) is None:
+            return False
+        await self.redis.sadd(self.k("acks", sub), alert_id)
+        return True
+
+    async def acknowledged(self, sub: str, alert_ids: Iterable[str]) -> set[str]:
+        ids = list(alert_ids)
+        if not ids:
+            return set()
+        flags = await self.redis.smismember(self.k("acks", sub), ids)
+        return {i for i, f in zip(ids, flags, strict=True) if f}
+
+    # -- reviews ----------------------------------------------------------------------------------------
+
+    def _pair(self, sub: str, watch_id: str, source: str, entry_key: str) -> str:
+        return self.k("reviewpair", sub, watch_id, source, entry_key)
+
+    async def put_review(self, sub: str, review: Review) -> None:
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hset(self.k("reviews", sub), review.id, orjson.dumps(asdict(review)))
+            p.set(self._pair(sub, review.watch_id, review.source, review.entry_key), review.id)
+            await p.execute()
+
+    async def reviews(self, sub: str) -> list[Review]:
+        raw = await self.redis.hgetall(self.k("reviews", sub))
+        return sorted((Review(**orjson.loads(v)) for v in raw.values()), key=lambda r: r.created_at)
+
+    async def delete_review(self, sub: str, review_id: str) -> bool:
+        raw = await self.redis.hget(self.k("reviews", sub), review_id)
+        if raw is None:
+            return False
+        review = Review(**orjson.loads(raw))
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hdel(self.k("reviews", sub), review_id)
+            p.delete(self._pair(sub, review.watch_id, review.source, review.entry_key))
+            await p.execute()
+        return True
+
+    async def suppressing_review(self, alert: Alert) -> Review | None:
+        """The review that silences this alert: a suppression or false positive, not expired, with the list
+        entry materially as it was when reviewed."""
+        sub = alert.subscriber_id
+        review_id = await self.redis.get(self._pair(sub, alert.watch_id, alert.source, alert.entry_key))
+        if review_id is None:
+            return None
+        raw = await self.redis.hget(self.k("reviews", sub), _s(review_id))
+        if raw is None:
+            return None
+        review = Review(**orjson.loads(raw))
+        if review.action not in {"suppress", "false_positive"}:
+            return None
+        if review.expires_at is not None and review.expires_at < now():
+            return None
+        current = alert.after if alert.after is not None else alert.before
+        return review if material_hash(current) == review.entry_hash else None
+
+    # -- deliveries -------------------------------------------------------------------------------------
+
+    async def enqueue(self, delivery: Delivery) -> bool:
+        """Queue a delivery once: the same alert for the same endpoint is never queued twice."""
+        key = self.k("delivery", delivery.id)
+        created = await self.redis.hsetnx(key, "data", orjson.dumps(asdict(delivery)))
+        if created:
+            await self.redis.zadd(self.k("deliveries", "due"), {delivery.id: delivery.next_at})
+        return bool(created)
+
+    async def requeue(self, delivery: Delivery) -> None:
+        """Queue again (replay): attempts start over, the delivery keeps its id (and webhook-id)."""
+        await self.redis.hset(self.k("delivery", delivery.id), "data", orjson.dumps(asdict(delivery)))
+        await self.redis.zadd(self.k("deliveries", "due"), {delivery.id: delivery.next_at})
+        await self.redis.zrem(self.k("dead", delivery.subscriber_id), delivery.id)
+
+    async def delivery(self, delivery_id: str) -> Delivery | None:
+        raw = await self.redis.hget(self.k("delivery", delivery_id), "data")
+        return None if raw is None else Delivery(**orjson.loads(raw))
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        await self.redis.hset(self.k("delivery", delivery.id), "data", orjson.dumps(asdict(delivery)))
+
+    async def claim_due(self, limit: int, lease_s: float) -> list[str]:
+        """Deliveries due now, each leased for ``lease_s`` (pushed into the future) so that a crash of
+        this process hands them back to the queue rather than losing them."""
+        due = await self.redis.zrangebyscore(self.k("deliveries", "due"), "-inf", now(), start=0, num=limit)
+        claimed = []
+        for member in map(_s, due):
+            # ZADD XX GT: only if it is still there and not already leased by someone else.
+            changed = await self.redis.zadd(
+                self.k("deliveries", "due"), {member: now() + lease_s}, xx=True, gt=True, ch=True
+            )
+            if changed:
+                claimed.append(member)
+        return claimed
+
+    async def schedule(self, delivery_id: str, at: float) -> None:
+        await self.redis.zadd(self.k("deliveries", "due"), {delivery_id: at})
+
+    async def done(self, delivery: Delivery) -> None:
+        async with self.redis.pipeline(transaction=True) as p:
+            p.zrem(self.k("deliveries", "due"), delivery.id)
+            p.hset(self.k("delivery", delivery.id), "data", orjson.dumps(asdict(delivery)))
+            if delivery.status == "dead":
+                p.zadd(self.k("dead", delivery.subscriber_id), {delivery.id: now()})
+            await p.execute()
+
+    async def add_attempt(self, delivery_id: str, attempt: Attempt) -> None:
+        await self.redis.rpush(self.k("attempts", delivery_id), orjson.dumps(asdict(attempt)))
+
+    async def attempts(self, delivery_id: str) -> list[Attempt]:
+        return [Attempt(**orjson.loads(r)) for r in await self.redis.lrange(self.k("attempts", delivery_id), 0, -1)]
+
+    async def dead(self, sub: str) -> list[str]:
+        return [_s(m) for m in await self.redis.zrange(self.k("dead", sub), 0, -1)]
+
+    async def queue_length(self) -> int:
+        return int(await self.redis.zcard(self.k("deliveries", "due")))
+
+    # -- digests and rate limits -------------------------------------------------------------------------
+
+    async def count_in_window(self, name: str, window_s: float) -> int:
+        """Events in the current fixed window for ``name`` (an INCR with expiry)."""
+        bucket = int(now() // window_s)
+        key = self.k("rate", name, str(bucket))
+        async with self.redis.pipeline(transaction=True) as p:
+            p.incr(key)
+            p.expire(key, int(window_s) + 5)
+            count, _ = await p.execute()
+        return int(count)
+
+    async def add_to_digest(self, sub: str, endpoint_id: str, alert_id: str, flush_at: float) -> None:
+        async with self.redis.pipeline(transaction=True) as p:
+            p.rpush(self.k("digest", sub, endpoint_id), alert_id)
+            p.zadd(self.k("digests", "due"), {sub + _SEP + endpoint_id: flush_at}, nx=True)
+            await p.execute()
+
+    async def take_due_digests(self) -> list[tuple[str, str, list[str]]]:
+        due = await self.redis.zrangebyscore(self.k("digests", "due"), "-inf", now())
+        out = []
+        for member in map(_s, due):
+            if not await self.redis.zrem(self.k("digests", "due"), member):
+                continue  # another instance took it
+            sub, endpoint_id = member.split(_SEP, 1)
+            key = self.k("digest", sub, endpoint_id)
+            async with self.redis.pipeline(transaction=True) as p:
+                p.lrange(key, 0, -1)
+                p.delete(key)
+                ids, _ = await p.execute()
+            if ids:
+                out.append((sub, endpoint_id, list(dict.fromkeys(_s(i) for i in ids))))
+        return out
