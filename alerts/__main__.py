@@ -1,4 +1,4 @@
-"""``python -m alerts``: run the delivery service until SIGINT/SIGTERM."""
+"""``python -m alerts``: run the alerts service (API and delivery) until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 
-from alerts.service import DeliveryService
+from alerts.service import AlertsService
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import Sink
 from alerts.sinks.console import ConsoleSink, FileSink
@@ -19,7 +19,7 @@ async def serve(settings: AlertsSettings) -> None:
         sinks.append(ConsoleSink())
     if settings.file is not None:
         sinks.append(FileSink(settings.file))
-    service = DeliveryService(settings, sinks)
+    service = AlertsService(settings, sinks)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -32,7 +32,10 @@ async def serve(settings: AlertsSettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LISTWATCH_LOG_LEVEL", "INFO").upper())
+    logging.basicConfig(
+        level=os.environ.get("LISTWATCH_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     asyncio.run(serve(AlertsSettings.from_env(os.environ)))
 
 

@@ -9,7 +9,10 @@ The index is rewritten with the entry in one MULTI/EXEC transaction, so it never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -136,16 +139,79 @@ class RowError:
 WATCHLIST_COLUMNS = ("id", "name", "alt_names", "country", "uscc", "lei", "tags")
 
 
-def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry], list[RowError]]:
-    """The watchlist CSV: header row; ``id`` and ``name`` required; ``alt_names`` and ``tags`` are
-    ``;``-separated. Bad rows are reported with their line number and reason; the rest is kept."""
-    import csv
-    import io
+class InvalidWatch(ValueError):
+    """A watch entry's fields are not acceptable; the message says which and why."""
 
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+def _items(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(";") if v.strip())
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value if v.strip())
+    raise InvalidWatch("must be a string (';'-separated) or a list of strings")
+
+
+def watch_from_fields(fields: Mapping[str, object], subscriber_id: str) -> WatchEntry:
+    """A validated watch entry from CSV cells or JSON fields: ``id`` and ``name`` required, USCC and LEI
+    checked (python-stdnum), the country turned into its ISO code."""
     from stdnum import lei as stdnum_lei
     from stdnum.cn import uscc as stdnum_uscc
     from stdnum.exceptions import ValidationError
 
+    from streams.enrich.countries import to_iso
+
+    unknown = sorted(set(fields) - set(WATCHLIST_COLUMNS))
+    if unknown:
+        raise InvalidWatch(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(WATCHLIST_COLUMNS)}")
+    watch_id, name = fields.get("id"), fields.get("name")
+    if not isinstance(watch_id, str) or not watch_id.strip():
+        raise InvalidWatch("missing id")
+    watch_id = watch_id.strip()
+    if not _ID_RE.match(watch_id):
+        raise InvalidWatch(f"id {watch_id!r}: use 1-128 letters, digits and . _ : @ -")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidWatch(f"id {watch_id!r}: missing name")
+    if len(name) > 500:
+        raise InvalidWatch(f"id {watch_id!r}: name longer than 500 characters")
+    try:
+        alt_names, tags = _items(fields.get("alt_names")), _items(fields.get("tags"))
+    except InvalidWatch as exc:
+        raise InvalidWatch(f"id {watch_id!r}: alt_names / tags {exc}") from None
+    values = {}
+    for key in ("country", "uscc", "lei"):
+        raw = fields.get(key)
+        if raw is not None and not isinstance(raw, str):
+            raise InvalidWatch(f"id {watch_id!r}: {key} must be a string")
+        values[key] = raw.strip() if raw else None
+    country = values["country"]
+    if country:
+        iso = to_iso(country)
+        if iso is None:
+            raise InvalidWatch(f"id {watch_id!r}: unknown country {country!r}")
+        country = iso
+    uscc, lei = values["uscc"], values["lei"]
+    try:
+        uscc = stdnum_uscc.validate(uscc) if uscc else None
+    except ValidationError as exc:
+        raise InvalidWatch(f"id {watch_id!r}: invalid USCC {uscc!r} ({exc})") from None
+    try:
+        lei = stdnum_lei.validate(lei) if lei else None
+    except ValidationError as exc:
+        raise InvalidWatch(f"id {watch_id!r}: invalid LEI {lei!r} ({exc})") from None
+    return WatchEntry(
+        subscriber_id=subscriber_id, id=watch_id, name=name.strip(), alt_names=alt_names, country=country,
+        uscc=uscc, lei=lei, tags=tags,
+    )  # fmt: skip
+
+
+def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry], list[RowError]]:
+    """The watchlist CSV: header row; ``id`` and ``name`` required; ``alt_names`` and ``tags`` are
+    ``;``-separated. Bad rows are reported with their line number and reason; the rest is kept."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in ("id", "name") if c not in header]
@@ -163,39 +229,15 @@ def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry]
         if None in row:
             errors.append(RowError(line, "more fields than header columns"))
             continue
-        get = {k: (v or "").strip() for k, v in row.items()}
-        if not get["id"]:
-            errors.append(RowError(line, "missing id"))
-            continue
-        if not get["name"]:
-            errors.append(RowError(line, f"id {get['id']!r}: missing name"))
-            continue
-        if get["id"] in seen:
-            errors.append(RowError(line, f"duplicate id {get['id']!r}"))
-            continue
-        uscc = get.get("uscc") or None
-        lei = get.get("lei") or None
+        cells = {k: (v or "").strip() or None for k, v in row.items()}
         try:
-            uscc = stdnum_uscc.validate(uscc) if uscc else None
-        except ValidationError as exc:
-            errors.append(RowError(line, f"id {get['id']!r}: invalid USCC {uscc!r} ({exc})"))
+            entry = watch_from_fields(cells, subscriber_id)
+        except InvalidWatch as exc:
+            errors.append(RowError(line, str(exc)))
             continue
-        try:
-            lei = stdnum_lei.validate(lei) if lei else None
-        except ValidationError as exc:
-            errors.append(RowError(line, f"id {get['id']!r}: invalid LEI {lei!r} ({exc})"))
+        if entry.id in seen:
+            errors.append(RowError(line, f"duplicate id {entry.id!r}"))
             continue
-        seen.add(get["id"])
-        entries.append(
-            WatchEntry(
-                subscriber_id=subscriber_id,
-                id=get["id"],
-                name=get["name"],
-                alt_names=tuple(a.strip() for a in get.get("alt_names", "").split(";") if a.strip()),
-                country=get.get("country") or None,
-                uscc=uscc,
-                lei=lei,
-                tags=tuple(t.strip() for t in get.get("tags", "").split(";") if t.strip()),
-            )
-        )
+        seen.add(entry.id)
+        entries.append(entry)
     return entries, errors

@@ -22,9 +22,12 @@ from redis.asyncio import Redis
 from streams.settings import CommonSettings
 from streams.topics import Topics
 
+# The same defaults as deploy/local/env.sh, so that LISTWATCH_KAFKA_PORT / _REDIS_PORT move both.
 BASE_ENV = {
-    "LISTWATCH_KAFKA_BOOTSTRAP": os.environ.get("LISTWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
-    "LISTWATCH_REDIS_URL": os.environ.get("LISTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0"),
+    "LISTWATCH_KAFKA_BOOTSTRAP": os.environ.get("LISTWATCH_KAFKA_BOOTSTRAP")
+    or f"127.0.0.1:{os.environ.get('LISTWATCH_KAFKA_PORT', '19092')}",
+    "LISTWATCH_REDIS_URL": os.environ.get("LISTWATCH_REDIS_URL")
+    or f"redis://127.0.0.1:{os.environ.get('LISTWATCH_REDIS_PORT', '16379')}/0",
 }
 
 

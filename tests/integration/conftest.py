@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.service import DeliveryService
+from alerts.service import AlertsService
 from alerts.settings import AlertsSettings
 from alerts.sinks.console import FileSink
 
@@ -64,7 +64,8 @@ def worker(kafka: str, env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
 async def delivered(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Callable[[], list[bytes]]]:
     """Runs the delivery service into a file sink; returns a reader of the JSON lines so far."""
     path = tmp_path / "alerts.jsonl"
-    service = DeliveryService(AlertsSettings.from_env(env), [FileSink(path)])
+    settings = AlertsSettings.from_env({**env, "LISTWATCH_API_PORT": "0", "LISTWATCH_METRICS_PORT": "0"})
+    service = AlertsService(settings, [FileSink(path)])
     await service.start()
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))

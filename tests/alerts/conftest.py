@@ -1,0 +1,149 @@
+"""Fixtures for the alerts package: a real Redis, the API app on an aiohttp test server, a webhook
+receiver on another, and a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message as EmailMessage
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.controller import Controller
+from redis.asyncio import Redis
+
+from alerts.api import Deps, build_api
+from alerts.delivery import Deliverer
+from alerts.metrics import AlertsMetrics
+from alerts.settings import AlertsSettings
+from alerts.sinks.base import Sink
+from alerts.sinks.email import EmailSink
+from alerts.sinks.webhook import WebhookSink
+from alerts.store import AlertStore
+from streams.lists import ListStateStore
+from streams.models import Alert, WatchEvent
+from streams.watchlists import WatchlistStore
+
+ADMIN = "admin-token-for-tests-0123456789"
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: answers with the queued statuses first, then 200; records every request."""
+
+    statuses: list[int] = field(default_factory=list)
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((dict(request.headers), await request.read()))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.Response(status=status, headers={"Retry-After": "0"} if status == 429 else {})
+
+
+@dataclass
+class Smtp:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> tuple[Receiver, str]:
+    r = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", r.handle)
+    server = await aiohttp_server(app)
+    return r, str(server.make_url("/hook"))
+
+
+@pytest.fixture
+def smtp() -> Any:
+    handler = Smtp()
+    with socket.socket() as probe:  # a free port: aiosmtpd checks readiness by connecting to it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def alerts_env(env: dict[str, str]) -> dict[str, str]:
+    return {
+        **env,
+        "LISTWATCH_ADMIN_TOKEN": ADMIN,
+        "LISTWATCH_WEBHOOK_ALLOW": "127.0.0.0/8",
+        "LISTWATCH_RETRY_SCHEDULE_S": "0,0.05,0.05,0.05",
+        "LISTWATCH_API_PORT": "0",
+        "LISTWATCH_METRICS_PORT": "0",
+    }
+
+
+@dataclass
+class Stack:
+    settings: AlertsSettings
+    store: AlertStore
+    watches: WatchlistStore
+    lists: ListStateStore
+    deliverer: Deliverer
+    dead: list[Alert]
+    watch_events: list[WatchEvent]
+    client: TestClient
+    channels: dict[str, Sink]
+
+    async def admin(self, name: str) -> tuple[str, dict[str, str]]:
+        resp = await self.client.post("/v1/subscribers", json={"name": name}, headers=auth(ADMIN))
+        assert resp.status == 201, await resp.text()
+        body = await resp.json()
+        return body["id"], auth(body["api_key"])
+
+    async def drain(self, rounds: int = 200) -> None:
+        """Run due deliveries until the queue is empty (bounded)."""
+        for _ in range(rounds):
+            await self.deliverer.flush_digests()
+            if await self.store.queue_length() == 0:
+                return
+            await self.deliverer.run_due()
+            await asyncio.sleep(0.02)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def stack(
+    redis: Redis, alerts_env: dict[str, str], smtp: Any, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> AsyncIterator[Stack]:
+    _, port = smtp
+    settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_SMTP_HOST": "127.0.0.1",
+                                        "LISTWATCH_SMTP_PORT": str(port)})  # fmt: skip
+    store = AlertStore(redis, settings.common)
+    dead: list[Alert] = []
+    events: list[WatchEvent] = []
+
+    async def dead_letter(alert: Alert) -> None:
+        dead.append(alert)
+
+    async def publish(batch: list[WatchEvent]) -> None:
+        events.extend(batch)
+
+    async with aiohttp.ClientSession() as session:
+        channels: dict[str, Sink] = {"webhook": WebhookSink(settings, session), "email": EmailSink(settings.smtp)}
+        deliverer = Deliverer(settings, store, channels, [], dead_letter, AlertsMetrics())
+        watches, lists = WatchlistStore(redis, settings.common), ListStateStore(redis, settings.common)
+        deps = Deps(settings=settings, store=store, watches=watches, lists=lists, deliverer=deliverer,
+                    channels=channels, publish_watch_events=publish)  # fmt: skip
+        client = await aiohttp_client(build_api(deps))
+        yield Stack(settings, store, watches, lists, deliverer, dead, events, client, channels)
