@@ -14,9 +14,16 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message as EmailMessage
+from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
 from streams.settings import CommonSettings
@@ -98,3 +105,53 @@ async def wait_for(predicate, within: float = 60.0, interval: float = 0.2):  # t
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"condition not met within {within}s")
         await asyncio.sleep(interval)
+
+
+# -- receivers: a webhook receiver and a real SMTP server, both on loopback ------------------------------
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: answers with the queued statuses first, then 200; records every request."""
+
+    statuses: list[int] = field(default_factory=list)
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append(({k.lower(): v for k, v in request.headers.items()}, await request.read()))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.Response(status=status, headers={"Retry-After": "0"} if status == 429 else {})
+
+
+@dataclass
+class Smtp:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> tuple[Receiver, str]:
+    r = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", r.handle)
+    server = await aiohttp_server(app)
+    return r, str(server.make_url("/hook"))
+
+
+@pytest.fixture
+def smtp() -> Any:
+    handler = Smtp()
+    with socket.socket() as probe:  # a free port: aiosmtpd checks readiness by connecting to it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+

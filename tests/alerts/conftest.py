@@ -4,18 +4,13 @@ receiver on another, and a real SMTP server (aiosmtpd) on loopback."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message as EmailMessage
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.controller import Controller
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from alerts.api import Deps, build_api
@@ -31,51 +26,6 @@ from streams.models import Alert, WatchEvent
 from streams.watchlists import WatchlistStore
 
 ADMIN = "admin-token-for-tests-0123456789"
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver: answers with the queued statuses first, then 200; records every request."""
-
-    statuses: list[int] = field(default_factory=list)
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append((dict(request.headers), await request.read()))
-        status = self.statuses.pop(0) if self.statuses else 200
-        return web.Response(status=status, headers={"Retry-After": "0"} if status == 429 else {})
-
-
-@dataclass
-class Smtp:
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> tuple[Receiver, str]:
-    r = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", r.handle)
-    server = await aiohttp_server(app)
-    return r, str(server.make_url("/hook"))
-
-
-@pytest.fixture
-def smtp() -> Any:
-    handler = Smtp()
-    with socket.socket() as probe:  # a free port: aiosmtpd checks readiness by connecting to it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

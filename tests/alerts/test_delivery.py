@@ -1,0 +1,169 @@
+"""Delivery on a real Redis to a real webhook receiver and a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from standardwebhooks import Webhook
+
+from alerts.store import material_hash
+from streams.enrich.pipeline import enrich
+from streams.match.logic import match_change
+from streams.models import Alert, ChangeKind
+from streams.watchlists import WatchEntry
+from tests.alerts.conftest import Stack
+from tests.conftest import Receiver
+from tests.factories import change, entry
+
+
+def alerts_for(sub: str, n: int, start: int = 0, kind: ChangeKind = ChangeKind.ADDED, programs: list[str] | None = None) -> list[Alert]:
+    out = []
+    for i in range(start, start + n):
+        after = entry(key=str(5000 + i), name=f"OMEGAVOLT {i} INDUSTRIES", programs=programs or ["SDGT"])
+        c = change(kind, before=after if kind is not ChangeKind.ADDED else None, after=after)
+        watch = WatchEntry(subscriber_id=sub, id=f"w{i}", name=f"Omegavolt {i} Industries")
+        [alert] = match_change(enrich(c), [watch], {sub: 0.88}, datetime.now(UTC))
+        out.append(alert)
+    return out
+
+
+async def webhook(stack: Stack, key: dict[str, str], url: str) -> dict[str, Any]:
+    resp = await stack.client.post("/v1/endpoints", json={"type": "webhook", "url": url}, headers=key)
+    assert resp.status == 201, await resp.text()
+    return dict(await resp.json())
+
+
+async def test_signed_cloudevent_retried_through_500s_delivered_once(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    endpoint = await webhook(stack, key, url)
+    r.statuses.extend([500, 503])
+    [alert] = alerts_for(sub, 1)
+    await stack.deliverer.accept(alert)
+    await stack.deliverer.accept(alert)  # a redelivery from Kafka: nothing more is queued
+    await stack.drain()
+    assert len(r.requests) == 3
+    ids = {h["webhook-id"] for h, _ in r.requests}
+    assert ids == {alert.alert_id}  # the same webhook-id on every attempt
+    headers, body = r.requests[-1]
+    event = Webhook(endpoint["secret"]).verify(body, headers)  # raises when the signature is wrong
+    assert event["specversion"] == "1.0"
+    assert event["type"] == "io.listwatch.entry.added"
+    assert event["id"] == alert.alert_id
+    assert event["data"]["watch_id"] == "w0"
+    assert headers["content-type"] == "application/cloudevents+json"
+    deliveries = await (await stack.client.get(f"/v1/alerts/{alert.alert_id}/deliveries", headers=key)).json()
+    [d] = deliveries["items"]
+    assert d["status"] == "delivered"
+    assert [a["outcome"] for a in d["attempts"]] == ["failed", "failed", "delivered"]
+    assert [a["status"] for a in d["attempts"]] == [500, 503, None]
+
+
+async def test_gone_disables_the_endpoint(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    endpoint = await webhook(stack, key, url)
+    r.statuses.append(410)
+    for alert in alerts_for(sub, 2):
+        await stack.deliverer.accept(alert)
+    await stack.drain()
+    assert len(r.requests) == 1  # the second delivery is dropped once the endpoint is disabled
+    state = await (await stack.client.get(f"/v1/endpoints/{endpoint['id']}", headers=key)).json()
+    assert state["enabled"] is False
+    assert "410" in state["disabled_reason"]
+
+
+async def test_dead_letter_after_the_last_attempt_and_replay(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, url)
+    r.statuses.extend([500] * len(stack.settings.retry_schedule))
+    [alert] = alerts_for(sub, 1)
+    await stack.deliverer.accept(alert)
+    await stack.drain()
+    assert len(r.requests) == len(stack.settings.retry_schedule)
+    assert [a.alert_id for a in stack.dead] == [alert.alert_id]
+    dead = await (await stack.client.get("/v1/dead-letters", headers=key)).json()
+    assert [d["alert_id"] for d in dead["items"]] == [alert.alert_id]
+    replay = await (await stack.client.post("/v1/dead-letters/replay", headers=key)).json()
+    assert replay == {"deliveries": 1}
+    await stack.drain()
+    assert r.requests[-1][0]["webhook-id"] == alert.alert_id
+    assert (await (await stack.client.get("/v1/dead-letters", headers=key)).json())["items"] == []
+
+
+async def test_replay_since_a_time(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, url)
+    for alert in alerts_for(sub, 3):
+        await stack.deliverer.accept(alert)
+    await stack.drain()
+    assert len(r.requests) == 3
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    body = await (await stack.client.post("/v1/replay", json={"since": since}, headers=key)).json()
+    assert body == {"alerts": 3, "deliveries": 3}
+    await stack.drain()
+    assert len(r.requests) == 6
+    assert len({h["webhook-id"] for h, _ in r.requests}) == 3
+
+
+async def test_email_single_then_digest_over_the_burst(stack: Stack, smtp: Any) -> None:
+    handler, _ = smtp
+    sub, key = await stack.admin("Acme")
+    resp = await stack.client.post("/v1/endpoints", json={"type": "email", "address": "compliance@acme.example"},
+                                   headers=key)
+    assert resp.status == 201
+    burst = stack.settings.email_burst
+    for alert in alerts_for(sub, burst + 40):  # a list publishing many changes at once
+        await stack.deliverer.accept(alert)
+    await stack.drain()
+    # The digest waits for its window; force it due now.
+    await stack.store.redis.zadd(stack.store.k("digests", "due"),
+                                 {m: 0 for m in await stack.store.redis.zrange(stack.store.k("digests", "due"), 0, -1)})
+    await stack.drain()
+    await asyncio.sleep(0.2)
+    subjects = [m["Subject"] for m in handler.messages]
+    assert len(handler.messages) == burst + 1, subjects
+    assert subjects[-1] == "[listwatch] 40 list changes"
+    digest = handler.messages[-1]
+    assert digest.is_multipart()
+    text = digest.get_payload()[0].get_payload(decode=True).decode()
+    assert text.count("alert id:") == 40
+    assert handler.messages[0]["To"] == "compliance@acme.example"
+
+
+async def test_test_event_endpoint(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    _, key = await stack.admin("Acme")
+    endpoint = await webhook(stack, key, url)
+    result = await (await stack.client.post(f"/v1/endpoints/{endpoint['id']}/test", headers=key)).json()
+    assert result == {"delivered": True}
+    headers, body = r.requests[-1]
+    assert Webhook(endpoint["secret"]).verify(body, headers)["data"]["reasons"] == ["a test event sent on request"]
+
+
+async def test_suppressed_pair_alerts_again_only_on_a_material_change(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, url)
+    [first] = alerts_for(sub, 1)
+    await stack.lists.apply(enrich(change(after=first.after, source="ofac_sdn")))
+    await stack.watches.put(WatchEntry(subscriber_id=sub, id="w0", name="Omegavolt 0 Industries"))
+    resp = await stack.client.post("/v1/reviews", json={"watch_id": "w0", "source": "ofac_sdn", "entry_key": "5000",
+                                                        "action": "false_positive", "reason": "different firm"}, headers=key)
+    assert resp.status == 201, await resp.text()
+    # The same entry again, remarks reworded only: still silenced.
+    [same] = alerts_for(sub, 1, kind=ChangeKind.MODIFIED)
+    assert material_hash(same.after) == material_hash(first.after)
+    await stack.deliverer.accept(same)
+    await stack.drain()
+    assert r.requests == []
+    # Now the entry changes materially (a new programme): the subscriber hears about it.
+    [material] = alerts_for(sub, 1, kind=ChangeKind.MODIFIED, programs=["SDGT", "IRAN"])
+    await stack.deliverer.accept(material)
+    await stack.drain()
+    assert [orjson.loads(b)["id"] for _, b in r.requests] == [material.alert_id]
