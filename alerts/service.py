@@ -26,6 +26,7 @@ from alerts.sinks.base import Sink
 from alerts.sinks.email import EmailSink
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
+from streams.lag import LagMonitor
 from streams.lists import ListStateStore
 from streams.models import Alert, WatchEvent
 from streams.ops import ops_app, start_ops
@@ -118,7 +119,19 @@ class AlertsService:
             self._redis = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(self._consume(stop), self._deliver(stop))
+        await asyncio.gather(self._consume(stop), self._deliver(stop), self._measure_lag(stop))
+
+    async def _measure_lag(self, stop: asyncio.Event) -> None:
+        """Consumer lag of the stream workers and of this service, for ops (every 15 s)."""
+        ns = self.settings.common.namespace
+        monitor = LagMonitor(self.settings.common, [f"{ns}.streams", f"{ns}.alerts-delivery"], self.metrics.registry)
+        while not stop.is_set():
+            try:
+                await monitor.measure()
+            except Exception:
+                log.warning("could not measure consumer lag", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=15)
 
     async def _consume(self, stop: asyncio.Event) -> None:
         consumer, deliverer = self._consumer, self.deliverer

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from faust.sensors.prometheus import setup_prometheus_sensors
 from redis.asyncio import Redis
 
 from streams.dedupe.store import DedupeStore
@@ -70,9 +70,8 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
     )  # fmt: skip
 
-    @app.page("/metrics")
-    async def metrics_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-        return view.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    # faust's own sensor (messages, commits, rebalances) on our registry, served at /metrics with ours.
+    setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.registry, name_prefix="listwatch_faust")
 
     @app.page("/healthz")
     async def healthz(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import CollectorRegistry
+
+from streams.lag import LagMonitor
+from streams.settings import CommonSettings
+from streams.topics import Topics, ensure_topics
+
+
+async def test_lag_of_a_consumer_group_on_the_real_broker(kafka: str, settings: CommonSettings, topics: Topics) -> None:
+    await ensure_topics(settings, topics)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    await producer.start()
+    try:
+        for i in range(10):
+            await producer.send_and_wait(topics.alerts, b"x", key=str(i % 3).encode())
+    finally:
+        await producer.stop()
+    group = f"{settings.namespace}.alerts-delivery"
+    consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=kafka, group_id=group,
+                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        seen = 0
+        while seen < 4:
+            batch = await consumer.getmany(timeout_ms=5000, max_records=4 - seen)
+            assert batch, "no messages"
+            seen += sum(len(v) for v in batch.values())
+        await consumer.commit()
+    finally:
+        await consumer.stop()
+    registry = CollectorRegistry()
+    lag = await LagMonitor(settings, [group, f"{settings.namespace}.nobody"], registry).measure()
+    assert lag == {(group, topics.alerts): 6}
+    assert registry.get_sample_value("listwatch_consumer_lag_messages", {"group": group, "topic": topics.alerts}) == 6
