@@ -44,6 +44,7 @@ pytest: install up
 	$(BIN)/pytest
 
 test: install up
+	bash deploy/local/tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict monitor streams alerts
 	$(BIN)/pytest
