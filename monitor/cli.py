@@ -196,6 +196,18 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_receiver(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from alerts.receiver import serve
+
+    if not args.secret.startswith("whsec_"):
+        print("listwatch receiver: --secret must be the endpoint's whsec_… secret", file=sys.stderr)
+        return EXIT_USAGE
+    asyncio.run(serve(args.secret, args.host, args.port))
+    return 0
+
+
 def cmd_streams(_: argparse.Namespace) -> int:
     from streams.__main__ import main as streams_main
 
@@ -241,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--snapshot", required=True, help="the snapshot: a file, or a directory of the source's files")
     p.add_argument("--threshold", type=float, default=None, help="minimum score (default: the service's)")
     p.set_defaults(func=cmd_screen)
+    p = sub.add_parser("receiver", help="a webhook receiver that verifies signatures and prints events")
+    p.add_argument("--secret", required=True, help="the endpoint's signing secret (whsec_…)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8701)
+    p.set_defaults(func=cmd_receiver)
     sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)
     sub.add_parser("alerts", help="run the alert delivery service").set_defaults(func=cmd_alerts)
     return parser

@@ -10,7 +10,9 @@ BIN="$REPO_ROOT/.venv/bin"
 LIST_PORT="${LISTWATCH_DEMO_LIST_PORT:-8700}"
 ADVANCE_S="${LISTWATCH_DEMO_ADVANCE_S:-20}"
 SHOW_S="${LISTWATCH_DEMO_SHOW_S:-75}"
-PROCS=(listserver monitor streams alerts)
+API_PORT="${LISTWATCH_DEMO_API_PORT:-8080}"
+RECEIVER_PORT="${LISTWATCH_DEMO_RECEIVER_PORT:-8701}"
+PROCS=(listserver monitor streams alerts receiver)
 
 start_proc() {  # name, command...
   local name="$1"; shift
@@ -32,9 +34,19 @@ start() {
   start_proc listserver "$BIN/listwatch" listserver --root "$REPO_ROOT/tests/fixtures" --port "$LIST_PORT" \
     --advance-every "$ADVANCE_S" \
     --sequence ofac_sdn=gitscrape_2021-11-10,gitscrape_2021-11-12,gitscrape_2024-05-04
-  "$BIN/listwatch" watch import --subscriber demo-importer "$LOCAL_DIR/demo/watchlist.csv"
   LISTWATCH_STREAMS_WEB_PORT=6066 start_proc streams "$BIN/listwatch" streams
-  LISTWATCH_ALERTS_FILE="$DEMO_DIR/alerts.jsonl" start_proc alerts "$BIN/listwatch" alerts
+  # The alerts service with its API; the demo's webhook receiver is on loopback, so allow that network.
+  local admin
+  admin="$("$LISTWATCH_PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))')"
+  echo "$admin" > "$DEMO_DIR/admin_token"
+  LISTWATCH_ADMIN_TOKEN="$admin" LISTWATCH_API_PORT="$API_PORT" LISTWATCH_METRICS_PORT=9102 \
+    LISTWATCH_WEBHOOK_ALLOW=127.0.0.1/32 LISTWATCH_RETRY_SCHEDULE_S=0,2,5,10,30 \
+    LISTWATCH_ALERTS_FILE="$DEMO_DIR/alerts.jsonl" start_proc alerts "$BIN/listwatch" alerts
+  # A demo subscriber, through the API: its watchlist (real companies) and a webhook endpoint.
+  "$LISTWATCH_PYTHON" "$LOCAL_DIR/demo_setup.py" "http://127.0.0.1:$API_PORT" "$admin" \
+    "$LOCAL_DIR/demo/watchlist.csv" "http://127.0.0.1:$RECEIVER_PORT/listwatch" > "$DEMO_DIR/subscriber.env"
+  source "$DEMO_DIR/subscriber.env"
+  start_proc receiver "$BIN/listwatch" receiver --secret "$DEMO_WEBHOOK_SECRET" --port "$RECEIVER_PORT"
   LISTWATCH_MONITOR_SOURCES=ofac_sdn \
     LISTWATCH_SOURCE_OFAC_SDN_URL="http://127.0.0.1:$LIST_PORT/ofac_sdn/" \
     LISTWATCH_SOURCE_OFAC_SDN_SCHEDULE_S=5 LISTWATCH_LEASE_TTL_S=10 \
@@ -45,22 +57,27 @@ start() {
 
 listwatch demo (namespace $LISTWATCH_NAMESPACE)
   list server   http://127.0.0.1:$LIST_PORT/_status   real OFAC SDN snapshots 2021-11-10 -> 2021-11-12 -> 2024-05-04 (0 bytes), every ${ADVANCE_S}s
-  monitor       http://127.0.0.1:9101/metrics  /healthz  /readyz
-  streams       http://127.0.0.1:6066/  (faust web)
-  watchlist     deploy/local/demo/watchlist.csv (subscriber demo-importer)
+  API           http://127.0.0.1:$API_PORT/v1/openapi.json   subscriber $DEMO_SUBSCRIBER, key in $DEMO_DIR/subscriber.env
+                e.g. curl -H "Authorization: Bearer \$DEMO_API_KEY" http://127.0.0.1:$API_PORT/v1/status
+  metrics       monitor http://127.0.0.1:9101/metrics  streams http://127.0.0.1:6066/metrics  alerts http://127.0.0.1:9102/metrics
+  health        /healthz and /readyz on the same ports
+  webhooks      signed CloudEvents to the receiver on http://127.0.0.1:$RECEIVER_PORT/ (log $DEMO_DIR/receiver.log)
+  watchlist     deploy/local/demo/watchlist.csv ($DEMO_IMPORTED companies)
   logs          $DEMO_DIR/*.log; alerts as JSON lines in $DEMO_DIR/alerts.jsonl
 The first snapshot is the baseline: watched companies already on it alert as ALREADY_LISTED, never as
 ADDED; the next snapshot brings real additions, removals and changes, then a broken (0-byte) download.
 Showing alerts for ${SHOW_S}s; everything keeps running until \`make down\`.
 
 INFO
-  local deadline=$((SECONDS + SHOW_S)) shown=0 lines
+  local deadline=$((SECONDS + SHOW_S)) shown=0 lines hooks_shown=0 hooks
   while ((SECONDS < deadline)); do
     for p in "${PROCS[@]}"; do
       if ! pid_alive "$DEMO_DIR/$p.pid"; then log "demo: $p exited; last lines:"; tail -n 20 "$DEMO_DIR/$p.log" >&2; exit 1; fi
     done
     lines=$(grep -c '^ALERT' "$DEMO_DIR/alerts.log" 2>/dev/null || true)
     if ((lines > shown)); then grep '^ALERT' "$DEMO_DIR/alerts.log" | sed -n "$((shown + 1)),${lines}p"; shown=$lines; fi
+    hooks=$(grep -c '^WEBHOOK' "$DEMO_DIR/receiver.log" 2>/dev/null || true)
+    if ((hooks > hooks_shown)); then grep '^WEBHOOK' "$DEMO_DIR/receiver.log" | sed -n "$((hooks_shown + 1)),${hooks}p"; hooks_shown=$hooks; fi
     if grep -q "REJECTED" "$DEMO_DIR/monitor.log" 2>/dev/null && [ ! -f "$DEMO_DIR/.rejected_shown" ]; then
       touch "$DEMO_DIR/.rejected_shown"
       echo "GUARD $(grep -m1 REJECTED "$DEMO_DIR/monitor.log" | sed 's/.*monitor.service: //')"
@@ -68,11 +85,11 @@ INFO
     sleep 1
   done
   echo
-  echo "$shown alerts in ${SHOW_S}s. Services still running: \`make status\`, \`make down\` to stop."
+  echo "$shown alerts and $hooks_shown signed webhooks in ${SHOW_S}s. Services still running: \`make status\`, \`make down\` to stop."
 }
 
 stop() {
-  for p in monitor alerts streams listserver; do stop_pid "demo $p" "$DEMO_DIR/$p.pid" 30; done
+  for p in monitor alerts streams receiver listserver; do stop_pid "demo $p" "$DEMO_DIR/$p.pid" 30; done
 }
 
 status() {
