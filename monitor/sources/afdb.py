@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from streams.models import Entry
 
@@ -32,9 +32,7 @@ class Afdb:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"afdb: {_FILE} is missing")
+        stream = require(files, _FILE, "afdb")
         with stream:
             html = HTMLParser(stream.read())
         table = html.css_first("table.views-table") or html.css_first("table")

@@ -79,6 +79,14 @@ class SnapshotFiles(Protocol):
         """Every file of the snapshot, sorted."""
 
 
+def require(files: SnapshotFiles, name: str, source_id: str) -> IO[bytes]:
+    """Open a file the snapshot must have; a missing one makes the snapshot unusable."""
+    stream = files.open(name)
+    if stream is None:
+        raise SnapshotError(f"{source_id}: {name} is missing")
+    return stream
+
+
 class Source(Protocol):
     info: SourceInfo
 

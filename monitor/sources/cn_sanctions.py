@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
 from streams.models import Entry
@@ -30,9 +30,7 @@ class CnSanctions:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"cn_sanctions: {_FILE} is missing")
+        stream = require(files, _FILE, "cn_sanctions")
         with stream:
             rows = iter_dict_rows(stream, _FILE, ("Type", "Name", "Chinese name", "Date", "Source URL"))
             yield from number_duplicates(_entries(rows))

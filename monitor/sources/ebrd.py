@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
 from streams.models import Entry
@@ -27,9 +27,7 @@ class Ebrd:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"ebrd: {_FILE} is missing")
+        stream = require(files, _FILE, "ebrd")
         with stream:
             yield from number_duplicates(self._entries(iter_dict_rows(stream, _FILE, ("Firm Name", "Nationality"))))
 

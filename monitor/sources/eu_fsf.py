@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.xmlsafe import iter_records
 from streams.models import Entry, Identifier
 
@@ -85,9 +85,7 @@ class EuFsf:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"eu_fsf: {_FILE} is missing")
+        stream = require(files, _FILE, "eu_fsf")
         with stream:
             root_seen = False
             for element in iter_records(stream, ("sanctionEntity", "export"), _FILE):

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates
@@ -109,9 +109,7 @@ class Feed:
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
         name = self.info.primary.name
-        stream = files.open(name)
-        if stream is None:
-            raise SnapshotError(f"{self.info.id}: {name} is missing")
+        stream = require(files, name, self.info.id)
         columns = {c for cols in (*self.config.mapping.values(), *self.config.identifiers.values()) for c in cols}
         with stream:
             if self.config.format == "json":

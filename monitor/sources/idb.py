@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
 from streams.models import Entry
@@ -32,9 +32,7 @@ class Idb:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"idb: {_FILE} is missing")
+        stream = require(files, _FILE, "idb")
         with stream:
             yield from number_duplicates(_entries(iter_rows(stream, _FILE)))
 

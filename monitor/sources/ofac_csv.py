@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from monitor.identifiers import from_remarks, nationality_from_remarks
-from monitor.sources.base import FileSpec, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from streams.models import Entry
 
 MAIN_COLUMNS = (
@@ -111,9 +111,7 @@ def parse(info: SourceInfo, names: OfacFiles, files: SnapshotFiles) -> Iterator[
         if text := clean(row[1]):
             comments[row[0].strip()] = text
 
-    main = files.open(names.main)
-    if main is None:
-        raise SnapshotError(f"{info.id}: {names.main} is missing")
+    main = require(files, names.main, info.id)
     with main:
         for item in read_rows(main, names.main, len(MAIN_COLUMNS)):
             if isinstance(item, RecordError):

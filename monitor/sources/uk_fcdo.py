@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from monitor.identifiers import from_remarks
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.tabular import clean, iso_date
 from monitor.sources.xmlsafe import flatten, iter_records
 from streams.models import Entry, Identifier
@@ -65,9 +65,7 @@ class UkFcdo:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"uk_fcdo: {_FILE} is missing")
+        stream = require(files, _FILE, "uk_fcdo")
         with stream:
             head = stream.read(200).lstrip(b"\xef\xbb\xbf \r\n\t")
             stream.seek(0)

@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 
 from monitor.identifiers import from_remarks
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.xmlsafe import flatten, iter_records
 from streams.models import Entry, Identifier
 
@@ -95,9 +95,7 @@ class UnSc:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"un_sc: {_FILE} is missing")
+        stream = require(files, _FILE, "un_sc")
         with stream:
             seen_root = False
             for element in iter_records(stream, ("INDIVIDUAL", "ENTITY", "CONSOLIDATED_LIST"), _FILE):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from monitor.identifiers import from_remarks, scheme_for_label
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
@@ -35,9 +35,7 @@ class UsCsl:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"us_csl: {_FILE} is missing")
+        stream = require(files, _FILE, "us_csl")
         with stream:
             first = stream.read(64).lstrip()
             stream.seek(0)

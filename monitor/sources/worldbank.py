@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
@@ -48,9 +48,7 @@ class WorldBank:
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        stream = files.open(_FILE)
-        if stream is None:
-            raise SnapshotError(f"worldbank: {_FILE} is missing")
+        stream = require(files, _FILE, "worldbank")
         with stream:
             head = stream.read(4)
             stream.seek(0)
