@@ -30,7 +30,6 @@ from alerts.sinks.base import DeliveryError, EndpointGone, Message, Sink, SinkMi
 from alerts.store import AlertStore, Endpoint, Review, material_hash, now
 from streams.lists import ListStateStore
 from streams.match.logic import score_watch
-from streams.match.score import DEFAULT_THRESHOLD
 from streams.models import Alert, WatchEvent
 from streams.watch_events import watch_event
 from streams.watchlists import InvalidWatch, WatchEntry, WatchlistStore, parse_watchlist_csv, watch_from_fields
@@ -157,7 +156,7 @@ def build_api(deps: Deps) -> web.Application:
         info = await store.subscriber(sub_of(request))
         if info is None:
             raise not_found("subscriber")
-        info.setdefault("threshold", settings_threshold(deps))
+        info.setdefault("threshold", settings.common.match_threshold)
         info["created_at"] = iso(info["created_at"])
         return json_response(info)
 
@@ -265,7 +264,7 @@ def build_api(deps: Deps) -> web.Application:
         from streams.watchlists import watch_keys
 
         sub = sub_of(request)
-        threshold = await deps.watches.threshold(sub, settings_threshold(deps))
+        threshold = await deps.watches.threshold(sub, settings.common.match_threshold)
         items = []
         for entry in await deps.watches.entries(sub):
             matches = []
@@ -537,10 +536,6 @@ def build_api(deps: Deps) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware(deps)], client_max_size=MAX_BODY)
     app.add_routes(routes)
     return app
-
-
-def settings_threshold(deps: Deps) -> float:
-    return DEFAULT_THRESHOLD
 
 
 def matches_filters(alert: Alert, q: Mapping[str, str], acked: set[str]) -> bool:

@@ -155,16 +155,18 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
+    import os
+
     from monitor.diff import decode_entry
-    from streams.match.score import DEFAULT_THRESHOLD
     from streams.screen import SnapshotIndex
+    from streams.settings import CommonSettings
     from streams.watchlists import parse_watchlist_csv
 
     source = _registry().get(args.source)
     if source is None:
         print(f"listwatch screen: unknown source {args.source!r}; see `listwatch sources`", file=sys.stderr)
         return EXIT_USAGE
-    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    threshold = CommonSettings.from_env(os.environ).match_threshold if args.threshold is None else args.threshold
     if not 0 < threshold <= 1:
         print(f"listwatch screen: --threshold must be in (0, 1], got {threshold}", file=sys.stderr)
         return EXIT_USAGE

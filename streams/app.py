@@ -63,7 +63,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         enrich_dedupe=DedupeStore(redis, common, "enrich"),
         match_dedupe=DedupeStore(redis, common, "match"),
         metrics=metrics,
-        default_threshold=settings.threshold,
+        default_threshold=common.match_threshold,
     )
     register_agents(
         app, topic(topics.changes, ListChange), topic(topics.enriched, EnrichedChange),

@@ -74,6 +74,9 @@ class CommonSettings:
     # LISTWATCH_NAMESPACE: prefix of every topic, consumer group and Redis key, so that several
     # deployments (or test runs) share one Kafka and one Redis without seeing each other.
     namespace: str = "listwatch"
+    # LISTWATCH_MATCH_THRESHOLD: default match score for an alert (subscribers may set their own); the
+    # stream workers alert with it, the API reports and screens with it.
+    match_threshold: float = 0.88
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CommonSettings:
@@ -82,7 +85,11 @@ class CommonSettings:
             raise SettingsError(
                 f"{PREFIX}NAMESPACE must be lowercase letters, digits, '.', '_' or '-' (at most 63), got {namespace!r}"
             )
+        threshold = env_float(env, "MATCH_THRESHOLD", cls.match_threshold)
+        if not 0 < threshold <= 1:
+            raise SettingsError(f"{PREFIX}MATCH_THRESHOLD must be in (0, 1], got {threshold}")
         return cls(
+            match_threshold=threshold,
             kafka_bootstrap=env_str(env, "KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             kafka_partitions=env_int(env, "KAFKA_PARTITIONS", cls.kafka_partitions, minimum=1),
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
@@ -99,16 +106,7 @@ class StreamsSettings:
     common: CommonSettings
     # LISTWATCH_STREAMS_WEB_PORT: faust's web server (health, metrics) on 127.0.0.1; 0 disables it.
     web_port: int = 6066
-    # LISTWATCH_MATCH_THRESHOLD: default match score for an alert (subscribers may set their own).
-    threshold: float = 0.88
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StreamsSettings:
-        threshold = env_float(env, "MATCH_THRESHOLD", cls.threshold)
-        if not 0 < threshold <= 1:
-            raise SettingsError(f"{PREFIX}MATCH_THRESHOLD must be in (0, 1], got {threshold}")
-        return cls(
-            common=CommonSettings.from_env(env),
-            web_port=env_int(env, "STREAMS_WEB_PORT", cls.web_port),
-            threshold=threshold,
-        )
+        return cls(common=CommonSettings.from_env(env), web_port=env_int(env, "STREAMS_WEB_PORT", cls.web_port))

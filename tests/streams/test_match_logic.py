@@ -80,3 +80,10 @@ def test_renamed_entry_reaches_watchers_of_the_old_name() -> None:
     watch = WatchEntry(subscriber_id="s", id="w", name="Oldname Shipping")
     [alert] = match_change(enrich(c), [watch], {"s": 0.88}, NOW)
     assert alert.kind == "modified"
+
+
+def test_the_service_default_threshold_is_the_evaluated_one() -> None:
+    from streams.settings import CommonSettings
+
+    assert CommonSettings().match_threshold == DEFAULT_THRESHOLD
+    assert CommonSettings.from_env({"LISTWATCH_MATCH_THRESHOLD": "0.9"}).match_threshold == 0.9
