@@ -40,7 +40,9 @@ class Deliverer:
         operator_sinks: Sequence[Sink],
         dead_letter: DeadLetter,
         metrics: AlertsMetrics,
+        lease_s: float = _LEASE_S,
     ) -> None:
+        self._lease_s = lease_s
         self._settings = settings
         self._store = store
         self._channels = channels
@@ -121,7 +123,7 @@ class Deliverer:
 
     async def run_due(self, limit: int = 50) -> int:
         """Attempt every delivery that is due now; returns how many were attempted."""
-        ids = await self._store.claim_due(limit, _LEASE_S)
+        ids = await self._store.claim_due(limit, self._lease_s)
         for delivery_id in ids:
             await self.attempt(delivery_id)
         self.metrics.queue.set(await self._store.queue_length())

@@ -167,3 +167,24 @@ async def test_suppressed_pair_alerts_again_only_on_a_material_change(stack: Sta
     await stack.deliverer.accept(material)
     await stack.drain()
     assert [orjson.loads(b)["id"] for _, b in r.requests] == [material.alert_id]
+
+
+async def test_a_crash_mid_delivery_hands_it_back_to_the_queue(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    """The service dies after leasing a delivery and before its outcome: a restarted service (a new
+    Deliverer on the same Redis) delivers it once the lease runs out; nothing is lost."""
+    from alerts.delivery import Deliverer
+    from alerts.metrics import AlertsMetrics
+
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, url)
+    [alert] = alerts_for(sub, 1)
+    await stack.deliverer.accept(alert)
+    claimed = await stack.store.claim_due(10, lease_s=0.3)  # leased by the process that then "dies"
+    assert len(claimed) == 1
+    restarted = Deliverer(stack.settings, stack.store, stack.channels, [], stack.deliverer._dead_letter,
+                          AlertsMetrics(), lease_s=0.3)  # fmt: skip
+    assert await restarted.run_due() == 0  # still leased
+    await asyncio.sleep(0.4)
+    assert await restarted.run_due() == 1
+    assert [h["webhook-id"] for h, _ in r.requests] == [alert.alert_id]
