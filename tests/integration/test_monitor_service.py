@@ -160,3 +160,49 @@ async def test_replicas_share_sources_and_take_over(
         stop_a.set()
         stop_b.set()
         await asyncio.gather(run_a, run_b, return_exceptions=True)
+
+
+async def test_index_page_crawl_publishes_the_notices_entities(
+    kafka: str, redis: Redis, env: dict[str, str], tmp_path: Path, settings: CommonSettings, topics: Topics,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    """cn_mofcom through the service: an index page links notice pages; the monitor fetches the index,
+    follows the links (LinkedFiles), and publishes the entities of the notices as a baseline."""
+    import shutil
+
+    from monitor.sources.cn_mofcom import CnMofcom
+
+    notices = FIXTURES / "cn_mofcom" / "notices"
+    snap = tmp_path / "lists" / "cn_mofcom" / "s1"
+    snap.mkdir(parents=True)
+    chosen = ["unreliable-entity-list-202507.md", "import-export-control-list-202611.md"]
+    for name in chosen:
+        shutil.copy(notices / name, snap / name)
+    links = "".join(f'<li><a href="{n}">不可靠实体清单 / 管控名单 公告 {n}</a></li>' for n in chosen)
+    (snap / "index.html").write_text(f"<html><body><ul>{links}<li><a href='x.html'>其他新闻</a></li></ul></body></html>",
+                                     encoding="utf-8")  # fmt: skip
+    server = ListServer(tmp_path / "lists", {"cn_mofcom": ["s1"]})
+    http = await aiohttp_server(server.app())
+    monitor_settings = MonitorSettings.from_env({
+        **env, "LISTWATCH_MONITOR_SOURCES": "cn_mofcom",
+        "LISTWATCH_SOURCE_CN_MOFCOM_URL": str(http.make_url("/cn_mofcom/index.html")),
+        "LISTWATCH_MONITOR_WORK_DIR": str(tmp_path / "work"),
+    })
+    await ensure_topics(settings, topics)
+    fetcher = Fetcher(timeout_s=30, max_bytes=10_000_000, user_agent="test", policy=RetryPolicy(1, 0.05), concurrency=2)
+    publisher = ChangePublisher(settings, topics)
+    await fetcher.start()
+    await publisher.start()
+    try:
+        service = MonitorService(monitor_settings, [CnMofcom()], fetcher, SnapshotStore(redis, settings, "m"),
+                                 publisher, MonitorMetrics())  # fmt: skip
+        assert await service._store.acquire("cn_mofcom", 10)
+        assert await service.check("cn_mofcom") is Outcome.CHANGED
+    finally:
+        await publisher.stop()
+        await fetcher.stop()
+    changes = await drain(settings, topics, "reader")
+    assert len(changes) == 11 + 20  # 11 UEL entities of 〔2025〕7号, 20 export-control listings of 2026-02-24
+    assert all(c.baseline for c in changes)
+    names = {c.current.name for c in changes}
+    assert "Mitsubishi Heavy Industries Shipbuilding Co." in names
