@@ -435,8 +435,19 @@ def build_api(deps: Deps) -> web.Application:
             digest_flag = field(data, "digest", bool, required=False)
             if digest_flag is not None:
                 endpoint.digest = digest_flag
+        elif kind == "apprise":
+            from alerts.sinks.apprise import available
+
+            target = field(data, "url", str, required=existing is None) or (existing.target if existing else "")
+            if not available():
+                raise ApiError(422, "channel_unavailable", "apprise endpoints need the apprise extra installed")
+            if "://" not in target:
+                raise ApiError(422, "invalid_field", "url must be an Apprise URL such as slack://… or msteams://…")
+            endpoint = existing or Endpoint(id="ep_" + uuid.uuid4().hex[:12], type="apprise", target=target,
+                                            created_at=now())  # fmt: skip
+            endpoint.target = target
         else:
-            raise ApiError(422, "invalid_field", "type must be webhook or email")
+            raise ApiError(422, "invalid_field", "type must be webhook, email or apprise")
         endpoint.description = description
         if enabled is not None:
             endpoint.enabled = enabled

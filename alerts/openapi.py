@@ -67,7 +67,7 @@ _SCHEMAS: dict[str, Any] = {
         "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
         "expires_at": {"type": "string", "format": "date-time"}}},
     "Endpoint": {"type": "object", "additionalProperties": False, "properties": {
-        "type": {"enum": ["webhook", "email"]}, "url": {"type": "string", "format": "uri"},
+        "type": {"enum": ["webhook", "email", "apprise"]}, "url": {"type": "string", "format": "uri"},
         "address": {"type": "string", "format": "email"}, "digest": {"type": "boolean"},
         "description": {"type": "string", "maxLength": 500}, "enabled": {"type": "boolean"}}},
     "Replay": {"type": "object", "required": ["since"], "additionalProperties": False,

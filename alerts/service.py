@@ -22,6 +22,7 @@ from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
+from alerts.sinks.apprise import AppriseSink
 from alerts.sinks.base import Sink
 from alerts.sinks.email import EmailSink
 from alerts.sinks.webhook import WebhookSink
@@ -59,7 +60,9 @@ class AlertsService:
         self._producer = AIOKafkaProducer(bootstrap_servers=s.common.kafka_bootstrap, acks="all",
                                           enable_idempotence=True)  # fmt: skip
         await self._producer.start()
-        channels: dict[str, Sink] = {"webhook": WebhookSink(s, self._session), "email": EmailSink(s.smtp)}
+        channels: dict[str, Sink] = {
+            "webhook": WebhookSink(s, self._session), "email": EmailSink(s.smtp), "apprise": AppriseSink(),
+        }  # fmt: skip
         self.deliverer = Deliverer(s, self.store, channels, self._operators, self._dead_letter, self.metrics)
         self._consumer = AIOKafkaConsumer(
             self.topics.alerts, bootstrap_servers=s.common.kafka_bootstrap,

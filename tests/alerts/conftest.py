@@ -17,6 +17,7 @@ from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
+from alerts.sinks.apprise import AppriseSink
 from alerts.sinks.base import Sink
 from alerts.sinks.email import EmailSink
 from alerts.sinks.webhook import WebhookSink
@@ -90,7 +91,9 @@ async def stack(
         events.extend(batch)
 
     async with aiohttp.ClientSession() as session:
-        channels: dict[str, Sink] = {"webhook": WebhookSink(settings, session), "email": EmailSink(settings.smtp)}
+        channels: dict[str, Sink] = {
+            "webhook": WebhookSink(settings, session), "email": EmailSink(settings.smtp), "apprise": AppriseSink(),
+        }  # fmt: skip
         deliverer = Deliverer(settings, store, channels, [], dead_letter, AlertsMetrics())
         watches, lists = WatchlistStore(redis, settings.common), ListStateStore(redis, settings.common)
         deps = Deps(settings=settings, store=store, watches=watches, lists=lists, deliverer=deliverer,

@@ -188,3 +188,21 @@ async def test_a_crash_mid_delivery_hands_it_back_to_the_queue(stack: Stack, rec
     await asyncio.sleep(0.4)
     assert await restarted.run_due() == 1
     assert [h["webhook-id"] for h, _ in r.requests] == [alert.alert_id]
+
+
+async def test_apprise_endpoint_notifies_through_its_url(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    """Apprise's json:// notifier posts to the local receiver: the same path Slack or Teams URLs take."""
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    apprise_url = url.replace("http://", "json://")
+    resp = await stack.client.post("/v1/endpoints", json={"type": "apprise", "url": apprise_url}, headers=key)
+    assert resp.status == 201, await resp.text()
+    [alert] = alerts_for(sub, 1)
+    await stack.deliverer.accept(alert)
+    await stack.drain()
+    [(_, body)] = r.requests
+    payload = orjson.loads(body)
+    assert payload["title"].startswith("[listwatch] Omegavolt 0 Industries: added")
+    assert alert.alert_id in payload["message"]
+    bad = await stack.client.post("/v1/endpoints", json={"type": "apprise", "url": "no-scheme"}, headers=key)
+    assert bad.status == 422
