@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -88,3 +89,35 @@ async def test_worker_crash_loses_and_duplicates_nothing(
     got = alerts(delivered)
     assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(12))
     assert len({a.alert_id for a in got}) == len(got) == 12
+
+
+async def test_two_workers_share_the_partitions_and_alert_once(
+    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, env: dict[str, str], settings: CommonSettings,
+    topics: Topics, tmp_path: Path,
+) -> None:
+    second = Worker(env, tmp_path / "second")
+    (tmp_path / "second").mkdir()
+    second.start()
+    try:
+        store = WatchlistStore(redis, settings)
+        names = [f"Kappaline Number{i} Shipping" for i in range(16)]
+        for i, name in enumerate(names):
+            await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
+        await asyncio.sleep(8)  # both workers in the group before the changes arrive
+        changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names)]
+        await publish(settings, topics, changes)
+        await wait_for(lambda: len(alerts(delivered)) >= 16, within=120)
+        await asyncio.sleep(3)
+        got = alerts(delivered)
+        assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(16))
+        assert len({a.alert_id for a in got}) == 16
+        assert worker.alive()
+        assert second.alive()
+        # The group split the partitions: each worker's last assignment holds part of the changes topic.
+        logs = await asyncio.to_thread(lambda: [p.read_text(errors="replace") for p in tmp_path.rglob("worker-*.log")])
+        assert len(logs) == 2
+        for log in logs:
+            last = log.rsplit("Setting newly assigned partitions", 1)[-1].split("for group", 1)[0]
+            assert f"{topics.changes} " in last, last
+    finally:
+        second.stop()
