@@ -232,7 +232,10 @@ class AlertStore:
         """Alerts newest first, strictly before ``cursor`` (score, id), within [since, until]."""
         high: float | str = cursor[0] if cursor else (until if until is not None else "+inf")
         low: float | str = since if since is not None else "-inf"
-        rows = await self.redis.zrevrangebyscore(self.k("alerts", sub), high, low, withscores=True)
+        # A page, plus room for members sharing the cursor's score (skipped below).
+        rows = await self.redis.zrevrangebyscore(
+            self.k("alerts", sub), high, low, start=0, num=batch + 64, withscores=True
+        )
         out: list[tuple[float, Alert]] = []
         for row in rows:
             member, score = row[0], float(row[1])

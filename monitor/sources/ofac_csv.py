@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from monitor.identifiers import from_remarks, nationality_from_remarks
-from monitor.sources.base import FileSpec, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from streams.models import Entry
 
 MAIN_COLUMNS = (
@@ -148,3 +148,25 @@ def _entry(
         source_url=DETAILS_URL.format(key),
         raw=raw,
     )
+
+
+class OfacCsvSource:
+    """The shared shape of OFAC's CSV-set lists: a subclass names its files, base URL and title."""
+
+    FILES: OfacFiles
+    info: SourceInfo
+
+    @staticmethod
+    def describe(source_id: str, title: str, files: OfacFiles, base_url: str) -> SourceInfo:
+        return SourceInfo(
+            id=source_id,
+            publisher="US Treasury, Office of Foreign Assets Control",
+            title=title,
+            kind=ListKind.SANCTION,
+            files=files.specs(base_url),
+            key=KEY,
+            schedule_s=3600,
+        )
+
+    def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
+        return parse(self.info, self.FILES, files)
