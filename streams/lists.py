@@ -48,8 +48,13 @@ class ListStateStore:
                 pipe.hdel(self._hash(change.source), change.entry_key)
                 await self._index.replace(member, (), pipe)
             else:
-                # Indexed as the entry now stands: a renamed entry must not match its old name any more.
-                current = enrich_entries([change.after], change.source, change.list_kind, change.publisher)
+                # Indexed as the entry now stands: a renamed entry must not match its old name any more. An
+                # addition (every baseline entry) was enriched from its after-entry alone already.
+                current = (
+                    enriched.enrichment
+                    if change.before is None
+                    else enrich_entries([change.after], change.source, change.list_kind, change.publisher)
+                )
                 listed = ListedEntry(change.source, change.after, current, change.event_id)
                 pipe.hset(self._hash(change.source), change.entry_key, listed.dumps())
                 await self._index.replace(member, enrichment_keys(current), pipe)
