@@ -1,25 +1,45 @@
-"""Real list snapshots kept gzipped under tests/fixtures (see tests/fixtures/PROVENANCE.md)."""
+"""Where tests find list snapshots.
+
+- Hand-made fixtures that this project wrote live in ``tests/fixtures`` (``FIXTURES``).
+- Real published snapshots are third-party copies: they are read in place from the shared real-data
+  directory (``LISTWATCH_REALDATA``, default ``../shared/realdata``), never copied into the repository.
+  A test that needs them calls ``materialise`` / ``realdata_root``: without the directory it is skipped with
+  one line naming the setting, and under ``CI=true`` it fails, like a missing Kafka or Redis.
+"""
 
 from __future__ import annotations
 
-import gzip
-import shutil
+import os
 from pathlib import Path
+
+import pytest
+
+from monitor import realdata
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def realdata_root() -> Path:
+    """The real-data directory, or skip (fail under CI) with the reason."""
+    root = realdata.root_from_env(os.environ)
+    reason = realdata.missing_reason(root)
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return root
+
+
 def materialise(source: str, snapshot: str, dest: Path) -> Path:
-    """Decompress one fixture snapshot's files into ``dest/source/snapshot`` and return that directory."""
-    src = FIXTURES / source / snapshot
-    if not src.is_dir():
-        raise FileNotFoundError(src)
-    out = dest / source / snapshot
-    out.mkdir(parents=True, exist_ok=True)
-    for path in sorted(src.iterdir()):
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as fin, (out / path.stem).open("wb") as fout:
-                shutil.copyfileobj(fin, fout)
-        else:
-            shutil.copyfile(path, out / path.name)
-    return out
+    """The directory of one snapshot: a hand-made one in place, or a real one laid out as
+    ``dest/source/snapshot/{file}`` with links to the shared files. Tests write only beside it, never in it."""
+    handmade = FIXTURES / source / snapshot
+    if handmade.is_dir():
+        return handmade
+    realdata.stage(realdata_root(), dest, source, [snapshot])
+    return dest / source / snapshot
+
+
+def real_files(source: str, snapshot: str) -> dict[str, Path]:
+    """The files of one real snapshot in place: expected file name -> path."""
+    return realdata.files(realdata_root(), source, snapshot)

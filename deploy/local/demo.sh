@@ -31,9 +31,12 @@ start() {
   export LISTWATCH_REDIS_URL="redis://127.0.0.1:$LISTWATCH_REDIS_PORT/0"
   echo "$LISTWATCH_NAMESPACE" > "$DEMO_DIR/namespace"
 
-  start_proc listserver "$BIN/listwatch" listserver --root "$REPO_ROOT/tests/fixtures" --port "$LIST_PORT" \
-    --advance-every "$ADVANCE_S" \
-    --sequence ofac_sdn=gitscrape_2021-11-10,gitscrape_2021-11-12,gitscrape_2024-05-04
+  # Real OFAC snapshots read in place from the shared real data, or generated ones where it is absent.
+  "$LISTWATCH_PYTHON" "$LOCAL_DIR/demo_lists.py" "$DEMO_DIR/lists" "$LOCAL_DIR/demo/watchlist.csv" \
+    > "$DEMO_DIR/lists.env"
+  source "$DEMO_DIR/lists.env"
+  start_proc listserver "$BIN/listwatch" listserver --root "$DEMO_DIR/lists" --port "$LIST_PORT" \
+    --advance-every "$ADVANCE_S" --sequence "ofac_sdn=$DEMO_LISTS_SEQUENCE"
   LISTWATCH_STREAMS_WEB_PORT=6066 start_proc streams "$BIN/listwatch" streams
   # The alerts service with its API; the demo's webhook receiver is on loopback, so allow that network.
   local admin
@@ -56,7 +59,7 @@ start() {
   cat <<INFO
 
 listwatch demo (namespace $LISTWATCH_NAMESPACE)
-  list server   http://127.0.0.1:$LIST_PORT/_status   real OFAC SDN snapshots 2021-11-10 -> 2021-11-12 -> 2024-05-04 (0 bytes), every ${ADVANCE_S}s
+  list server   http://127.0.0.1:$LIST_PORT/_status   $DEMO_LISTS_ABOUT, every ${ADVANCE_S}s
   API           http://127.0.0.1:$API_PORT/v1/openapi.json   subscriber $DEMO_SUBSCRIBER, key in $DEMO_DIR/subscriber.env
                 e.g. curl -H "Authorization: Bearer \$DEMO_API_KEY" http://127.0.0.1:$API_PORT/v1/status
   metrics       monitor http://127.0.0.1:9101/metrics  streams http://127.0.0.1:6066/metrics  alerts http://127.0.0.1:9102/metrics

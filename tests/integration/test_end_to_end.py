@@ -29,7 +29,7 @@ from streams.topics import Topics, ensure_topics
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import Receiver, wait_for
 from tests.integration.conftest import Worker
-from tests.snapshots import FIXTURES
+from tests.snapshots import materialise
 
 
 async def test_list_change_to_signed_webhook_and_email(
@@ -38,7 +38,10 @@ async def test_list_change_to_signed_webhook_and_email(
 ) -> None:
     hook, url = receiver
     mail, smtp_port = smtp
-    lists = ListServer(FIXTURES, {"ofac_sdn": ["gitscrape_2021-11-10", "gitscrape_2021-11-12"]})
+    sequence = ["gitscrape_2021-11-10", "gitscrape_2021-11-12"]
+    for snapshot in sequence:
+        materialise("ofac_sdn", snapshot, tmp_path / "lists")
+    lists = ListServer(tmp_path / "lists", {"ofac_sdn": sequence})
     http = await aiohttp_server(lists.app())
     monitor_settings = MonitorSettings.from_env({
         **env, "LISTWATCH_MONITOR_SOURCES": "ofac_sdn", "LISTWATCH_SOURCE_OFAC_SDN_URL": str(http.make_url("/ofac_sdn/")),

@@ -24,15 +24,19 @@ from streams.models import ListChange
 from streams.settings import CommonSettings
 from streams.topics import Topics, ensure_topics
 from tests.conftest import wait_for
-from tests.snapshots import FIXTURES
+from tests.snapshots import materialise, real_files
 
 SEQUENCE = ["gitscrape_2021-11-10", "gitscrape_2021-11-12", "gitscrape_2024-05-04"]
 Factory = Callable[[str], Awaitable[MonitorService]]
 
 
 @pytest.fixture
-async def list_server(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> tuple[ListServer, TestServer]:
-    server = ListServer(FIXTURES, {"ofac_sdn": SEQUENCE})
+async def list_server(
+    aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path
+) -> tuple[ListServer, TestServer]:
+    for snapshot in SEQUENCE:
+        materialise("ofac_sdn", snapshot, tmp_path / "lists")
+    server = ListServer(tmp_path / "lists", {"ofac_sdn": SEQUENCE})
     return server, await aiohttp_server(server.app())
 
 
@@ -168,16 +172,14 @@ async def test_index_page_crawl_publishes_the_notices_entities(
 ) -> None:
     """cn_mofcom through the service: an index page links notice pages; the monitor fetches the index,
     follows the links (LinkedFiles), and publishes the entities of the notices as a baseline."""
-    import shutil
-
     from monitor.sources.cn_mofcom import CnMofcom
 
-    notices = FIXTURES / "cn_mofcom" / "notices"
+    notices = real_files("cn_mofcom", "notices")
     snap = tmp_path / "lists" / "cn_mofcom" / "s1"
     snap.mkdir(parents=True)
     chosen = ["unreliable-entity-list-202507.md", "import-export-control-list-202611.md"]
     for name in chosen:
-        shutil.copy(notices / name, snap / name)
+        (snap / name).symlink_to(notices[name].resolve())
     links = "".join(f'<li><a href="{n}">不可靠实体清单 / 管控名单 公告 {n}</a></li>' for n in chosen)
     (snap / "index.html").write_text(f"<html><body><ul>{links}<li><a href='x.html'>其他新闻</a></li></ul></body></html>",
                                      encoding="utf-8")  # fmt: skip

@@ -1,10 +1,9 @@
-"""China's notices (real MOFCOM / MFA texts in tests/fixtures/cn_mofcom/notices), checked against the
-entity lists that ammitto/data-cn curated by hand for the same notices (tests/fixtures/cn_mofcom/truth)."""
+"""China's notices (real MOFCOM / MFA texts, read in place from the shared real data), checked against the
+entity lists that ammitto/data-cn curated by hand for the same notices."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +13,15 @@ import yaml
 from monitor.diff import diff, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources.cn_mofcom import CnMofcom, decode, parse_notice
-from tests.snapshots import FIXTURES
+from tests.snapshots import real_files
 
-NOTICES = FIXTURES / "cn_mofcom" / "notices"
-TRUTH = FIXTURES / "cn_mofcom" / "truth"
+
+def notices() -> dict[str, Path]:
+    return real_files("cn_mofcom", "notices")
+
+
+def notice(name: str) -> bytes:
+    return notices()[name].read_bytes()
 
 
 def _norm(value: str) -> str:
@@ -26,11 +30,12 @@ def _norm(value: str) -> str:
 
 def test_extraction_against_hand_curated_entities() -> None:
     tp = fp = fn = 0
-    for path in sorted(NOTICES.glob("*.md")):
-        notice = parse_notice(path.name, decode(path.read_bytes()))
-        truth_file = TRUTH / (path.stem + ".yml")
+    truths = real_files("cn_mofcom", "truth")
+    for name, path in notices().items():
+        notice = parse_notice(name, decode(path.read_bytes()))
+        truth_file = truths.get(name.removesuffix(".md") + ".yml")
         truth: set[str] = set()
-        if truth_file.exists():
+        if truth_file is not None:
             data = yaml.safe_load(truth_file.read_text(encoding="utf-8"))
             for entity in (data.get("sanction_details") or {}).get("entities") or []:
                 name = entity.get("name") or {}
@@ -45,12 +50,12 @@ def test_extraction_against_hand_curated_entities() -> None:
 
 
 def test_notice_kinds_and_references() -> None:
-    uel7 = parse_notice("x", decode((NOTICES / "unreliable-entity-list-202507.md").read_bytes()))
+    uel7 = parse_notice("x", decode(notice("unreliable-entity-list-202507.md")))
     assert (uel7.action, uel7.doc_id, uel7.published, len(uel7.parties)) == ("add", "2025-7", "2025-04-04", 11)
-    update = parse_notice("x", decode((NOTICES / "unreliable-entity-list-updates-20250812.md").read_bytes()))
+    update = parse_notice("x", decode(notice("unreliable-entity-list-updates-20250812.md")))
     assert update.action == "suspend"
     assert update.refs == ["suspend:2025-7", "lift:2025-8"]
-    control = parse_notice("x", decode((NOTICES / "import-export-control-list-202611.md").read_bytes()))
+    control = parse_notice("x", decode(notice("import-export-control-list-202611.md")))
     first = control.parties[0]
     assert (first.zh, first.en) == ("三菱造船株式会社", "Mitsubishi Heavy Industries Shipbuilding Co.")
 
@@ -59,10 +64,10 @@ def snapshot(until: str, dest: Path) -> Path:
     """The notices published up to ``until``: what the index pages showed that day."""
     out = dest / until
     out.mkdir(parents=True)
-    for path in NOTICES.glob("*.md"):
-        notice = parse_notice(path.name, decode(path.read_bytes()))
-        if (notice.published or "") <= until:
-            shutil.copy(path, out / path.name)
+    for name, path in notices().items():
+        parsed = parse_notice(name, decode(path.read_bytes()))
+        if (parsed.published or "") <= until:
+            (out / name).symlink_to(path.resolve())  # in place, never a copy
     return out
 
 

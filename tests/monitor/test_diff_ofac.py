@@ -1,4 +1,4 @@
-"""The differ and guards on real OFAC snapshot pairs (tests/fixtures/ofac_sdn, PROVENANCE.md)."""
+"""The differ and guards on real OFAC snapshot pairs (the shared real data, its PROVENANCE.md)."""
 
 from __future__ import annotations
 

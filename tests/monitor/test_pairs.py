@@ -1,4 +1,4 @@
-"""Every real before/after pair in tests/fixtures gives the counts its provenance records."""
+"""Every real before/after pair of the shared real data gives the counts its provenance records."""
 
 from __future__ import annotations
 

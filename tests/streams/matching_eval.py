@@ -1,4 +1,4 @@
-"""The labelled evaluation set for matching, built from the real lists in tests/fixtures.
+"""The labelled evaluation set for matching, built from the real lists in the shared real data.
 
 Run ``python -m tests.streams.matching_eval`` for the report in docs/matching.md; the test in
 test_matching_quality.py fails when quality drops below what that report states.
