@@ -436,13 +436,17 @@ def build_api(deps: Deps) -> web.Application:
             if digest_flag is not None:
                 endpoint.digest = digest_flag
         elif kind == "apprise":
-            from alerts.sinks.apprise import available
+            from alerts.sinks.apprise import available, check_target
 
             target = field(data, "url", str, required=existing is None) or (existing.target if existing else "")
             if not available():
                 raise ApiError(422, "channel_unavailable", "apprise endpoints need the apprise extra installed")
             if "://" not in target:
                 raise ApiError(422, "invalid_field", "url must be an Apprise URL such as slack://… or msteams://…")
+            try:
+                await check_target(target, settings.webhook_allow)
+            except UnsafeUrl as exc:
+                raise ApiError(422, "unsafe_url", str(exc)) from None
             endpoint = existing or Endpoint(id="ep_" + uuid.uuid4().hex[:12], type="apprise", target=target,
                                             created_at=now())  # fmt: skip
             endpoint.target = target

@@ -3,7 +3,13 @@ deliveries in Redis, attempted on a schedule, and dead-lettered after the last a
 
 - An alert is recorded (idempotently, by alert id) before its Kafka offset is committed: a crash of the
   service re-reads it and finds it recorded; a delivery id is ``{alert id}.{endpoint id}``, queued once.
-- A due delivery is *leased* (pushed into the future) while attempted: a crash hands it back to the queue.
+- Due deliveries are *claimed* atomically (one Redis script) by one process, leased for
+  ``LISTWATCH_DELIVERY_LEASE_S`` and renewed while it works on them: two replicas never attempt the same one,
+  and a crashed process's claims return to the queue within the lease. Outcomes are written fenced by the
+  claim: a process whose lease was taken over cannot record a second outcome.
+- A Redis error in the middle of a batch keeps the rest of the batch claimed *in this process*, and an
+  outcome that could not be written is kept in memory and written first when Redis answers again: an
+  outage delays delivery by the outage, not by the lease, and never sends a delivery twice.
 - Retries follow ``LISTWATCH_RETRY_SCHEDULE_S`` (about three days), or the receiver's ``Retry-After`` when
   longer; after the last one the delivery is dead: kept for replay and published to the dead-letter topic.
 - E-mail endpoints in digest mode, and any e-mail endpoint over ``LISTWATCH_EMAIL_BURST`` alerts in a
@@ -13,10 +19,15 @@ deliveries in Redis, attempted on a schedule, and dead-lettered after the last a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import time
+import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alerts.metrics import AlertsMetrics
@@ -27,8 +38,21 @@ from streams.models import Alert, digest
 
 log = logging.getLogger(__name__)
 
-_LEASE_S = 120.0
+_LEASE_S = 15.0
 DeadLetter = Callable[[Alert], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """An outcome to write for a claimed delivery (kept until Redis has taken it)."""
+
+    delivery: Delivery
+    mode: str  # "done", "schedule" or "dead"
+    at: float = 0.0
+    attempt: Attempt | None = None
+    # For "dead": the channel and the alerts to publish on the dead-letter topic once recorded.
+    channel: str = ""
+    dead_letters: tuple[Alert, ...] = ()
 
 
 class Deliverer:
@@ -43,6 +67,10 @@ class Deliverer:
         lease_s: float = _LEASE_S,
     ) -> None:
         self._lease_s = lease_s
+        # Identifies this deliverer's claims in Redis (one per process and start).
+        self.token = uuid.uuid4().hex
+        self._held: deque[str] = deque()
+        self._unwritten: dict[str, _Outcome] = {}
         self._settings = settings
         self._store = store
         self._channels = channels
@@ -121,20 +149,75 @@ class Deliverer:
             built += 1
         return built
 
+    @property
+    def store(self) -> AlertStore:
+        return self._store
+
     async def run_due(self, limit: int = 50) -> int:
-        """Attempt every delivery that is due now; returns how many were attempted."""
-        ids = await self._store.claim_due(limit, self._lease_s)
-        for delivery_id in ids:
-            await self.attempt(delivery_id)
+        """Attempt the deliveries due now (first those this process still holds); returns how many.
+        A Redis error propagates, leaving the unfinished ones held here for the next call."""
+        await self._write_unwritten()
+        if not self._held:
+            self._held.extend(await self._store.claim_due(limit, self._lease_s, self.token))
+        attempted = 0
+        renewer = asyncio.create_task(self._renew_held())
+        try:
+            while self._held:
+                await self.attempt(self._held[0])
+                self._held.popleft()
+                attempted += 1
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         self.metrics.queue.set(await self._store.queue_length())
-        return len(ids)
+        return attempted
+
+    async def _renew_held(self) -> None:
+        """Keep this process's claims while it works through them (a slow receiver, a short outage)."""
+        while True:
+            await asyncio.sleep(self._lease_s / 3)
+            try:
+                await self._store.renew(list(self._held), self._lease_s, self.token)
+            except Exception:  # the batch loop meets the same outage and reports it
+                log.debug("could not renew delivery leases", exc_info=True)
+
+    async def _write_unwritten(self) -> None:
+        for delivery_id, outcome in list(self._unwritten.items()):
+            await self._write(outcome)
+            if self._held and self._held[0] == delivery_id:
+                self._held.popleft()
+
+    async def _write(self, outcome: _Outcome) -> None:
+        """Write an outcome fenced by this process's claim; kept in memory until Redis takes it."""
+        delivery = outcome.delivery
+        self._unwritten[delivery.id] = outcome
+        ok = await self._store.finish(delivery, self.token, outcome.mode, at=outcome.at, attempt=outcome.attempt)
+        del self._unwritten[delivery.id]
+        if not ok:
+            self.metrics.lease_lost.inc()
+            log.warning("delivery %s: lease lost to another process; its outcome %s was not recorded",
+                        delivery.id, outcome.mode)  # fmt: skip
+            return
+        if outcome.mode == "dead":
+            self.metrics.dead_letters.labels(outcome.channel).inc()
+            for alert in outcome.dead_letters:
+                await self._dead_letter(alert)
+            log.warning("delivery %s is dead after %d attempts: %s", delivery.id, delivery.attempts,
+                        delivery.last_error)  # fmt: skip
 
     async def attempt(self, delivery_id: str) -> None:
+        """Attempt one delivery that this process has claimed."""
         store = self._store
+        if delivery_id in self._unwritten:  # sent before an outage: record it, never send again
+            await self._write(self._unwritten[delivery_id])
+            return
+        if not await store.holds(delivery_id, self.token):
+            return  # the lease ran out during an outage and another process has it now
         delivery = await store.delivery(delivery_id)
         if delivery is None or delivery.status not in {"pending"}:
             if delivery is not None:
-                await store.done(delivery)
+                await self._write(_Outcome(delivery, "done"))
             return
         endpoint = await store.endpoint(delivery.subscriber_id, delivery.endpoint_id)
         alerts = [a for a in [await store.alert(delivery.subscriber_id, i)
@@ -143,12 +226,12 @@ class Deliverer:
             delivery.status = "dropped"
             delivery.last_error = "endpoint removed or disabled" if alerts else "alert not found"
             self.metrics.deliveries.labels(endpoint.type if endpoint else "unknown", "dropped").inc()
-            await store.done(delivery)
+            await self._write(_Outcome(delivery, "done"))
             return
         if endpoint.type == "webhook":
             sent = await store.count_in_window(f"webhook:{delivery.subscriber_id}", 1.0)
             if sent > self._settings.webhook_rate:
-                await store.schedule(delivery.id, now() + 1.0 + random.random())  # noqa: S311 - jitter
+                await self._write(_Outcome(delivery, "schedule", at=now() + 1.0 + random.random()))  # noqa: S311
                 return
         message_id = delivery.id if delivery.digest_of else delivery.alert_id
         started = time.monotonic()
@@ -163,8 +246,7 @@ class Deliverer:
             outcome, error = "gone", str(exc)
         except SinkMisconfigured as exc:
             outcome, error = "misconfigured", str(exc)
-        await store.add_attempt(delivery.id, Attempt(at=now(), outcome=outcome, status=status, error=error,
-                                                     duration_s=time.monotonic() - started))  # fmt: skip
+        record = Attempt(at=now(), outcome=outcome, status=status, error=error, duration_s=time.monotonic() - started)
         self.metrics.deliveries.labels(endpoint.type, outcome).inc()
         delivery.attempts += 1
         delivery.last_error = error
@@ -172,22 +254,21 @@ class Deliverer:
             delivery.status, delivery.delivered_at = "delivered", now()
             observed = min(a.observed_at for a in alerts)
             self.metrics.latency.labels(endpoint.type).observe(max(0.0, (datetime.now(UTC) - observed).total_seconds()))
-            await store.done(delivery)
+            await self._write(_Outcome(delivery, "done", attempt=record))
             return
         if outcome in {"gone", "misconfigured"}:
             endpoint.enabled, endpoint.disabled_reason = False, error
             await store.put_endpoint(delivery.subscriber_id, endpoint)
             log.error("endpoint %s of %s disabled: %s", endpoint.id, delivery.subscriber_id, error)
-            await self._die(delivery, endpoint, alerts)
+            await self._die(delivery, endpoint, alerts, record)
             return
         schedule = self._settings.retry_schedule
         if delivery.attempts >= len(schedule):
-            await self._die(delivery, endpoint, alerts)
+            await self._die(delivery, endpoint, alerts, record)
             return
         delay = max(schedule[delivery.attempts], retry_after or 0.0)
         delivery.next_at = now() + delay
-        await store.save_delivery(delivery)
-        await store.schedule(delivery.id, delivery.next_at)
+        await self._write(_Outcome(delivery, "schedule", at=delivery.next_at, attempt=record))
         self.metrics.retries.labels(endpoint.type).inc()
 
     def _channel(self, kind: str) -> Sink:
@@ -196,11 +277,6 @@ class Deliverer:
             raise SinkMisconfigured(f"no {kind} channel configured")
         return channel
 
-    async def _die(self, delivery: Delivery, endpoint: Endpoint, alerts: list[Alert]) -> None:
+    async def _die(self, delivery: Delivery, endpoint: Endpoint, alerts: list[Alert], record: Attempt) -> None:
         delivery.status = "dead"
-        await self._store.done(delivery)
-        self.metrics.dead_letters.labels(endpoint.type).inc()
-        for alert in alerts:
-            await self._dead_letter(alert)
-        log.warning("delivery %s to %s is dead after %d attempts: %s", delivery.id, endpoint.target,
-                    delivery.attempts, delivery.last_error)  # fmt: skip
+        await self._write(_Outcome(delivery, "dead", attempt=record, channel=endpoint.type, dead_letters=tuple(alerts)))

@@ -28,4 +28,9 @@ class AlertsMetrics:
             ["channel"], buckets=(1, 5, 15, 30, 60, 120, 300, 900, 3600, 21600, 86400, 259200), registry=r,
         )  # fmt: skip
         self.digests = Counter("listwatch_digests_total", "Digest messages built.", ["channel"], registry=r)
+        self.lease_lost = Counter(
+            "listwatch_delivery_leases_lost_total",
+            "Outcomes not recorded because another process had taken the delivery over (a lease ran out).",
+            registry=r,
+        )  # fmt: skip
         self.queue = Gauge("listwatch_delivery_queue_size", "Deliveries waiting or being attempted.", registry=r)

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
@@ -46,7 +45,7 @@ class AlertsService:
         self._consumer: Any = None
         self._producer: Any = None
         self._redis: Redis | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._channels: dict[str, Sink] = {}
         self._runners: list[web.AppRunner] = []
         self.deliverer: Deliverer | None = None
         self.store: AlertStore | None = None
@@ -56,13 +55,13 @@ class AlertsService:
         await ensure_topics(s.common, self.topics)
         self._redis = Redis.from_url(s.common.redis_url)
         self.store = AlertStore(self._redis, s.common)
-        self._session = aiohttp.ClientSession()
         self._producer = AIOKafkaProducer(bootstrap_servers=s.common.kafka_bootstrap, acks="all",
                                           enable_idempotence=True)  # fmt: skip
         await self._producer.start()
         channels: dict[str, Sink] = {
-            "webhook": WebhookSink(s, self._session), "email": EmailSink(s.smtp), "apprise": AppriseSink(),
+            "webhook": WebhookSink(s), "email": EmailSink(s.smtp), "apprise": AppriseSink(s.webhook_allow),
         }  # fmt: skip
+        self._channels = channels
         self.deliverer = Deliverer(s, self.store, channels, self._operators, self._dead_letter, self.metrics)
         self._consumer = AIOKafkaConsumer(
             self.topics.alerts, bootstrap_servers=s.common.kafka_bootstrap,
@@ -114,9 +113,9 @@ class AlertsService:
             self._producer = None
         for sink in self._operators:
             await sink.aclose()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for channel in self._channels.values():
+            await channel.aclose()
+        self._channels = {}
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None

@@ -19,7 +19,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -326,36 +326,78 @@ class AlertStore:
         raw = await self.redis.hget(self.k("delivery", delivery_id), "data")
         return None if raw is None else Delivery(**orjson.loads(raw))
 
-    async def save_delivery(self, delivery: Delivery) -> None:
-        await self.redis.hset(self.k("delivery", delivery.id), "data", orjson.dumps(asdict(delivery)))
+    # A claim is atomic (one Lua script): due deliveries are pushed ``lease_s`` into the future and stamped
+    # with the claimer's token in one step, so two processes never claim the same one. Every later write
+    # of the claimer is fenced by that token: once its lease ran out and another process claimed the
+    # delivery, the first one's outcome is refused rather than recorded twice.
+    # (Keys are built inside the scripts: fine on one Redis or a Sentinel pair, not on Redis Cluster.)
+    _CLAIM = """
+    local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+    for _, id in ipairs(ids) do
+      redis.call('ZADD', KEYS[1], ARGV[2], id)
+      redis.call('HSET', ARGV[5] .. id, 'claim', ARGV[4])
+    end
+    return ids
+    """
+    _RENEW = """
+    local n = 0
+    for i = 4, #ARGV do
+      if redis.call('HGET', ARGV[2] .. ARGV[i], 'claim') == ARGV[1] then
+        n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[3], ARGV[i])
+      end
+    end
+    return n
+    """
+    _FINISH = """
+    if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return 0 end
+    if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'data', ARGV[2]) end
+    if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
+    redis.call('HDEL', KEYS[1], 'claim')
+    if ARGV[4] == 'schedule' then
+      redis.call('ZADD', KEYS[2], ARGV[5], ARGV[7])
+    else
+      redis.call('ZREM', KEYS[2], ARGV[7])
+      if ARGV[4] == 'dead' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7]) end
+    end
+    return 1
+    """
 
-    async def claim_due(self, limit: int, lease_s: float) -> list[str]:
-        """Deliveries due now, each leased for ``lease_s`` (pushed into the future) so that a crash of
-        this process hands them back to the queue rather than losing them."""
-        due = await self.redis.zrangebyscore(self.k("deliveries", "due"), "-inf", now(), start=0, num=limit)
-        claimed = []
-        for member in map(_s, due):
-            # ZADD XX GT: only if it is still there and not already leased by someone else.
-            changed = await self.redis.zadd(
-                self.k("deliveries", "due"), {member: now() + lease_s}, xx=True, gt=True, ch=True
-            )
-            if changed:
-                claimed.append(member)
-        return claimed
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> list[str]:
+        """Claim up to ``limit`` due deliveries for ``token``'s holder, leased for ``lease_s``: a crash of the
+        holder hands them back to the queue when the lease runs out."""
+        t = now()
+        ids = await self.redis.eval(
+            self._CLAIM, 1, self.k("deliveries", "due"), repr(t), repr(t + lease_s), str(limit), token,
+            self.k("delivery", ""),
+        )  # fmt: skip
+        return [_s(i) for i in ids]
 
-    async def schedule(self, delivery_id: str, at: float) -> None:
-        await self.redis.zadd(self.k("deliveries", "due"), {delivery_id: at})
+    async def renew(self, delivery_ids: Sequence[str], lease_s: float, token: str) -> int:
+        """Extend the leases that ``token`` still holds on unfinished deliveries; returns how many."""
+        if not delivery_ids:
+            return 0
+        n = await self.redis.eval(
+            self._RENEW, 1, self.k("deliveries", "due"), token, self.k("delivery", ""), repr(now() + lease_s),
+            *delivery_ids,
+        )  # fmt: skip
+        return int(n)
 
-    async def done(self, delivery: Delivery) -> None:
-        async with self.redis.pipeline(transaction=True) as p:
-            p.zrem(self.k("deliveries", "due"), delivery.id)
-            p.hset(self.k("delivery", delivery.id), "data", orjson.dumps(asdict(delivery)))
-            if delivery.status == "dead":
-                p.zadd(self.k("dead", delivery.subscriber_id), {delivery.id: now()})
-            await p.execute()
+    async def holds(self, delivery_id: str, token: str) -> bool:
+        return _s(await self.redis.hget(self.k("delivery", delivery_id), "claim") or b"") == token
 
-    async def add_attempt(self, delivery_id: str, attempt: Attempt) -> None:
-        await self.redis.rpush(self.k("attempts", delivery_id), orjson.dumps(asdict(attempt)))
+    async def finish(
+        self, delivery: Delivery, token: str, mode: str, *, at: float = 0.0, attempt: Attempt | None = None
+    ) -> bool:
+        """Record a claimed delivery's outcome in one step, if ``token`` still holds it: ``mode`` is
+        ``schedule`` (due again at ``at``), ``done`` (delivered or dropped) or ``dead``. False when the lease
+        was lost to another process (nothing written)."""
+        ok = await self.redis.eval(
+            self._FINISH, 4, self.k("delivery", delivery.id), self.k("deliveries", "due"),
+            self.k("attempts", delivery.id), self.k("dead", delivery.subscriber_id),
+            token, orjson.dumps(asdict(delivery)), orjson.dumps(asdict(attempt)) if attempt else b"", mode,
+            repr(at), repr(now()), delivery.id,
+        )  # fmt: skip
+        return bool(ok)
 
     async def attempts(self, delivery_id: str) -> list[Attempt]:
         return [Attempt(**orjson.loads(r)) for r in await self.redis.lrange(self.k("attempts", delivery_id), 0, -1)]

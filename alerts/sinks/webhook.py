@@ -14,7 +14,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from alerts.events import cloudevent
-from alerts.netsafety import UnsafeUrl, check_url
+from alerts.netsafety import GuardedResolver, UnsafeUrl, check_url
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import DeliveryError, EndpointGone, Message, SinkMisconfigured
 from monitor.fetch import retry_after_seconds
@@ -39,9 +39,16 @@ def body_for(message: Message, prefix: str) -> bytes:
 class WebhookSink:
     name = "webhook"
 
-    def __init__(self, settings: AlertsSettings, session: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: AlertsSettings) -> None:
         self._settings = settings
-        self._session = session
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Its own session: every connection resolves through the SSRF guard, and cookies never carry over.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self._settings.webhook_allow))
+            self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        return self._session
 
     async def send(self, message: Message) -> None:
         endpoint = message.endpoint
@@ -54,7 +61,7 @@ class WebhookSink:
         body = body_for(message, self._settings.event_type_prefix)
         headers = signed_request(message.id, endpoint.secret, body, datetime.now(UTC))
         try:
-            async with self._session.post(
+            async with self._client().post(
                 endpoint.target, data=body, headers=headers, allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=self._settings.webhook_timeout_s),
             ) as resp:  # fmt: skip
@@ -71,4 +78,6 @@ class WebhookSink:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 
     async def aclose(self) -> None:
-        return None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

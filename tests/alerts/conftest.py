@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
@@ -90,13 +89,16 @@ async def stack(
     async def publish(batch: list[WatchEvent]) -> None:
         events.extend(batch)
 
-    async with aiohttp.ClientSession() as session:
-        channels: dict[str, Sink] = {
-            "webhook": WebhookSink(settings, session), "email": EmailSink(settings.smtp), "apprise": AppriseSink(),
-        }  # fmt: skip
+    channels: dict[str, Sink] = {
+        "webhook": WebhookSink(settings), "email": EmailSink(settings.smtp), "apprise": AppriseSink(settings.webhook_allow),
+    }  # fmt: skip
+    try:
         deliverer = Deliverer(settings, store, channels, [], dead_letter, AlertsMetrics())
         watches, lists = WatchlistStore(redis, settings.common), ListStateStore(redis, settings.common)
         deps = Deps(settings=settings, store=store, watches=watches, lists=lists, deliverer=deliverer,
                     channels=channels, publish_watch_events=publish)  # fmt: skip
         client = await aiohttp_client(build_api(deps))
         yield Stack(settings, store, watches, lists, deliverer, dead, events, client, channels)
+    finally:
+        for sink in channels.values():
+            await sink.aclose()

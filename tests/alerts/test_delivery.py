@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from standardwebhooks import Webhook
 
 from alerts.store import material_hash
@@ -180,7 +181,7 @@ async def test_a_crash_mid_delivery_hands_it_back_to_the_queue(stack: Stack, rec
     await webhook(stack, key, url)
     [alert] = alerts_for(sub, 1)
     await stack.deliverer.accept(alert)
-    claimed = await stack.store.claim_due(10, lease_s=0.3)  # leased by the process that then "dies"
+    claimed = await stack.store.claim_due(10, 0.3, "dead-process")  # leased by the process that then "dies"
     assert len(claimed) == 1
     restarted = Deliverer(stack.settings, stack.store, stack.channels, [], stack.deliverer._dead_letter,
                           AlertsMetrics(), lease_s=0.3)  # fmt: skip
@@ -206,3 +207,45 @@ async def test_apprise_endpoint_notifies_through_its_url(stack: Stack, receiver:
     assert alert.alert_id in payload["message"]
     bad = await stack.client.post("/v1/endpoints", json={"type": "apprise", "url": "no-scheme"}, headers=key)
     assert bad.status == 422
+
+
+async def test_apprise_targets_pass_the_ssrf_guard(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    """Apprise URLs that name a host are checked like webhooks, at creation and again at send time."""
+    from alerts.netsafety import UnsafeUrl
+    from alerts.sinks.apprise import AppriseSink, check_target
+    from alerts.sinks.base import Message, SinkMisconfigured
+    from alerts.store import Endpoint, now
+
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    for target, code in [
+        ("json://169.254.169.254/latest/meta-data", "unsafe_url"),  # link-local, not in the allowed 127/8
+        ("xml://[64:ff9b::a9fe:a9fe]/x", "unsafe_url"),  # the same, in NAT64 form
+        ("kodi://127.0.0.1/", "unsafe_url"),  # a scheme whose target we do not vet
+    ]:
+        resp = await stack.client.post("/v1/endpoints", json={"type": "apprise", "url": target}, headers=key)
+        assert resp.status == 422, target
+        assert (await resp.json())["error"]["code"] == code, target
+    loopback = url.replace("http://", "json://")
+    with pytest.raises(UnsafeUrl):
+        await check_target(loopback, ())  # the operator allows no private network
+    # Stored while allowed, the network is then disallowed: refused at send time, nothing reaches the target.
+    endpoint = Endpoint(id="ep_x", type="apprise", target=loopback + "?redirect=yes", created_at=now())
+    [alert] = alerts_for(sub, 1)
+    with pytest.raises(SinkMisconfigured):
+        await AppriseSink(()).send(Message(alert.alert_id, [alert], endpoint))
+    assert r.requests == []
+
+
+async def test_redirects_are_never_followed(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, url)
+    resp = await stack.client.post("/v1/endpoints", json={"type": "apprise", "url": url.replace("http://", "json://")
+                                                          + "?redirect=yes"}, headers=key)  # fmt: skip
+    assert resp.status == 201, await resp.text()
+    r.statuses.extend([307, 307])  # both channels are sent to the same receiver; neither follows
+    [alert] = alerts_for(sub, 1)
+    await stack.deliverer.accept(alert)
+    await stack.deliverer.run_due()
+    assert len(r.requests) == 2

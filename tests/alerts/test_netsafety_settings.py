@@ -15,7 +15,11 @@ from streams.settings import SettingsError
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1/x", "http://10.0.0.5/x", "http://192.168.1.1/x", "http://172.16.0.1/x",
-     "http://169.254.169.254/x", "http://[::1]/x", "http://[fe80::1]/x", "http://0.0.0.0/x", "http://localhost/x"],
+     "http://169.254.169.254/x", "http://[::1]/x", "http://[fe80::1]/x", "http://0.0.0.0/x", "http://localhost/x",
+     # IPv6 forms that carry a private IPv4 address: NAT64, its local-use prefix, mapped, compatible, 6to4, Teredo
+     "http://[64:ff9b::7f00:1]/x", "http://[64:ff9b::a9fe:a9fe]/x", "http://[64:ff9b:1::5db8:d822]/x",
+     "http://[::ffff:127.0.0.1]/x", "http://[::127.0.0.1]/x", "http://[2002:7f00:1::]/x",
+     "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x"],
 )  # fmt: skip
 async def test_private_addresses_are_refused(url: str) -> None:
     with pytest.raises(UnsafeUrl):
@@ -24,6 +28,7 @@ async def test_private_addresses_are_refused(url: str) -> None:
 
 async def test_public_literal_and_allowed_networks_pass() -> None:
     await check_url("https://93.184.216.34/hook", ())
+    await check_url("https://[64:ff9b::5db8:d822]/hook", ())  # NAT64 of a public address
     await check_url("http://127.0.0.1:8701/hook", (ipaddress.ip_network("127.0.0.0/8"),))
 
 
@@ -68,3 +73,20 @@ async def test_ops_endpoints_answer(aiohttp_client: object) -> None:
     not_ready = await client.get("/readyz")
     assert not_ready.status == 503
     assert (await not_ready.json())["checks"] == {"redis": False}
+
+
+async def test_the_webhook_connection_resolves_only_to_allowed_addresses() -> None:
+    """The pin: even a name that passed a check cannot connect to a loopback answer later."""
+    from alerts.netsafety import GuardedResolver
+
+    guarded = GuardedResolver(())
+    try:
+        with pytest.raises(OSError, match="not an allowed address"):
+            await guarded.resolve("localhost", 80)
+    finally:
+        await guarded.close()
+    allowed = GuardedResolver((ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")))
+    try:
+        assert {r["host"] for r in await allowed.resolve("localhost", 80)} <= {"127.0.0.1", "::1"}
+    finally:
+        await allowed.close()
