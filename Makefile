@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy --strict monitor streams alerts
+	$(BIN)/mypy --strict contracts monitor streams alerts
 
 pytest: install up
 	$(BIN)/pytest
@@ -46,7 +46,7 @@ pytest: install up
 test: install up
 	bash deploy/local/tools.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict monitor streams alerts
+	$(BIN)/mypy --strict contracts monitor streams alerts
 	$(BIN)/pytest
 
 demo: install up

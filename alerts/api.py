@@ -28,9 +28,9 @@ from alerts.netsafety import UnsafeUrl, check_url
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
 from alerts.store import AlertStore, Endpoint, Review, material_hash, now
+from contracts.models import Alert, WatchEvent
 from streams.lists import ListStateStore
 from streams.match.logic import score_watch
-from streams.models import Alert, WatchEvent
 from streams.watch_events import watch_event
 from streams.watchlists import InvalidWatch, WatchEntry, WatchlistStore, parse_watchlist_csv, watch_from_fields
 
@@ -606,7 +606,7 @@ def _valid_address(address: str) -> bool:
 
 
 def test_alert(sub: str) -> Alert:
-    from streams.models import Entry
+    from contracts.models import Entry
 
     stamp = datetime.now(UTC)
     return Alert(

@@ -34,7 +34,7 @@ from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
 from alerts.store import AlertStore, Attempt, Delivery, Endpoint, now
-from streams.models import Alert, digest
+from contracts.models import Alert, digest
 
 log = logging.getLogger(__name__)
 

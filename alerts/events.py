@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from streams.models import Alert
+from contracts.models import Alert
 
 
 def alert_data(alert: Alert) -> dict[str, Any]:

@@ -26,11 +26,11 @@ from alerts.sinks.base import Sink
 from alerts.sinks.email import EmailSink
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
-from streams.lag import LagMonitor
+from contracts.lag import LagMonitor
+from contracts.models import Alert, WatchEvent
+from contracts.ops import ops_app, start_ops
+from contracts.topics import Groups, Topics, alert_key, ensure_topics
 from streams.lists import ListStateStore
-from streams.models import Alert, WatchEvent
-from streams.ops import ops_app, start_ops
-from streams.topics import Topics, alert_key, ensure_topics
 from streams.watchlists import WatchlistStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class AlertsService:
     def __init__(self, settings: AlertsSettings, operator_sinks: Sequence[Sink] = ()) -> None:
         self.settings = settings
         self.topics = Topics.for_settings(settings.common)
+        self.groups = Groups.for_settings(settings.common)
         self.metrics = AlertsMetrics()
         self._operators = list(operator_sinks)
         self._consumer: Any = None
@@ -65,7 +66,7 @@ class AlertsService:
         self.deliverer = Deliverer(s, self.store, channels, self._operators, self._dead_letter, self.metrics)
         self._consumer = AIOKafkaConsumer(
             self.topics.alerts, bootstrap_servers=s.common.kafka_bootstrap,
-            group_id=f"{s.common.namespace}.alerts-delivery", enable_auto_commit=False,
+            group_id=self.groups.alerts_delivery, enable_auto_commit=False,
             auto_offset_reset="earliest",
         )  # fmt: skip
         await self._consumer.start()
@@ -125,8 +126,7 @@ class AlertsService:
 
     async def _measure_lag(self, stop: asyncio.Event) -> None:
         """Consumer lag of the stream workers and of this service, for ops (every 15 s)."""
-        ns = self.settings.common.namespace
-        monitor = LagMonitor(self.settings.common, [f"{ns}.streams", f"{ns}.alerts-delivery"], self.metrics.registry)
+        monitor = LagMonitor(self.settings.common, list(self.groups.all()), self.metrics.registry)
         while not stop.is_set():
             try:
                 await monitor.measure()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.settings import PREFIX, CommonSettings, SettingsError, env_bool, env_float, env_int, env_str
+from contracts.settings import PREFIX, CommonSettings, SettingsError, env_bool, env_float, env_int, env_str
 
 # Close to the Standard Webhooks schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 24 h:
 # about three days in all.

@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from streams.models import Alert, Entry
-from streams.settings import CommonSettings
+from contracts.models import Alert, Entry
+from contracts.settings import CommonSettings
 
 _SEP = "\x1f"
 KEY_PREFIX = "lw_"

@@ -12,6 +12,8 @@ from contextlib import AsyncExitStack
 
 from redis.asyncio import Redis
 
+from contracts.ops import ops_app, start_ops
+from contracts.topics import Topics, ensure_topics
 from monitor.fetch import Fetcher, RetryPolicy
 from monitor.metrics import MonitorMetrics
 from monitor.publisher import ChangePublisher
@@ -19,8 +21,6 @@ from monitor.service import MonitorService
 from monitor.settings import MonitorSettings
 from monitor.sources import registry
 from monitor.state import SnapshotStore
-from streams.ops import ops_app, start_ops
-from streams.topics import Topics, ensure_topics
 
 
 async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:

@@ -11,11 +11,11 @@ from typing import Any
 
 import orjson
 
+from contracts.models import ListChange
 from monitor.diff import SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.base import LinkedFiles, SnapshotError, Source
-from streams.models import ListChange
 
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
@@ -123,7 +123,7 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
 
     from redis.asyncio import Redis
 
-    from streams.settings import CommonSettings
+    from contracts.settings import CommonSettings
     from streams.watch_events import publish_watch_events, watch_event
     from streams.watchlists import WatchlistStore, parse_watchlist_csv
 
@@ -157,9 +157,9 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     import os
 
+    from contracts.settings import CommonSettings
     from monitor.diff import decode_entry
     from streams.screen import SnapshotIndex
-    from streams.settings import CommonSettings
     from streams.watchlists import parse_watchlist_csv
 
     source = _registry().get(args.source)
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from streams.settings import SettingsError
+    from contracts.settings import SettingsError
 
     args = build_parser().parse_args(argv)
     try:

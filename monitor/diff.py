@@ -15,9 +15,7 @@ from typing import Any
 
 import orjson
 
-from monitor.sources.base import RecordError, SnapshotError, SnapshotFiles, Source, SourceInfo
-from monitor.spool import EntrySpool, digest_of
-from streams.models import (
+from contracts.models import (
     ChangeKind,
     Entry,
     FieldChange,
@@ -26,6 +24,8 @@ from streams.models import (
     canonical_json,
     change_event_id,
 )
+from monitor.sources.base import RecordError, SnapshotError, SnapshotFiles, Source, SourceInfo
+from monitor.spool import EntrySpool, digest_of
 
 
 class Rejection(StrEnum):

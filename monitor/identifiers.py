@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from streams.models import Identifier
+from contracts.models import Identifier
 
 # Label as published -> our scheme. Longest labels first so "Vessel Registration Identification IMO"
 # wins over "IMO".

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from streams.models import ListChange
-from streams.settings import CommonSettings
-from streams.topics import Topics, change_key
+from contracts.models import ListChange
+from contracts.settings import CommonSettings
+from contracts.topics import Topics, change_key
 
 
 class ChangePublisher:

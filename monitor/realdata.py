@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from streams.settings import PREFIX
+from contracts.settings import PREFIX
 
 ENV = PREFIX + "REALDATA"
 REPO_ROOT = Path(__file__).resolve().parents[1]

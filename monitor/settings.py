@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.settings import PREFIX, CommonSettings, SettingsError, env_float, env_int, env_str
 from monitor.sources.feed import FeedConfig
-from streams.settings import PREFIX, CommonSettings, SettingsError, env_float, env_int, env_str
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from contracts.settings import CommonSettings
 from monitor.fetch import Validators
 from monitor.spool import EntrySpool
-from streams.settings import CommonSettings
 
 _BATCH = 2000
 

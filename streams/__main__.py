@@ -7,9 +7,9 @@ import os
 
 import faust
 
+from contracts.topics import Topics, ensure_topics
 from streams.app import build_app
 from streams.settings import StreamsSettings
-from streams.topics import Topics, ensure_topics
 
 
 def main() -> None:

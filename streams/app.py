@@ -14,14 +14,14 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from redis.asyncio import Redis
 
+from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
+from contracts.topics import Groups, Topics
 from streams.dedupe.store import DedupeStore
 from streams.lists import ListStateStore
 from streams.match.agents import register_agents
 from streams.metrics import StreamsMetrics
-from streams.models import Alert, EnrichedChange, ListChange, WatchEvent
 from streams.pipeline import Stages
 from streams.settings import StreamsSettings
-from streams.topics import Topics
 from streams.watchlists import WatchlistStore
 
 
@@ -37,11 +37,11 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
     common = settings.common
     topics = Topics.for_settings(common)
     app = faust.App(
-        f"{common.namespace}.streams",
+        Groups.for_settings(common).streams,
         broker=[f"kafka://{b.strip()}" for b in common.kafka_bootstrap.split(",")],
         store="memory://",
         topic_partitions=common.kafka_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=common.kafka_replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=10.0,
         web_enabled=settings.web_port > 0,

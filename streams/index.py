@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from streams.settings import CommonSettings
+from contracts.settings import CommonSettings
 
 # A key shared by more members than this says nothing about any of them (think "t:china"); skipped.
 MAX_KEY_MEMBERS = 5000

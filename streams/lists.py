@@ -12,11 +12,11 @@ from collections.abc import Iterable
 import faust
 from redis.asyncio import Redis
 
+from contracts.models import EnrichedChange, Enrichment, Entry
+from contracts.settings import CommonSettings
 from streams.enrich.pipeline import enrich_entries
 from streams.index import RedisIndex
 from streams.match.logic import enrichment_keys
-from streams.models import EnrichedChange, Enrichment, Entry
-from streams.settings import CommonSettings
 
 _SEP = "\x1f"
 

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from streams.dedupe.store import DedupeStore
 from streams.enrich.pipeline import enrich
 from streams.lists import ListStateStore
 from streams.match.logic import enrichment_keys, match_change, screen_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.metrics import StreamsMetrics
-from streams.models import Alert, EnrichedChange, ListChange, WatchEvent
 from streams.watchlists import WatchlistStore, watch_keys
 
 SendEnriched = Callable[[EnrichedChange], Awaitable[None]]

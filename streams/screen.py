@@ -9,10 +9,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from contracts.models import Enrichment, Entry
 from streams.enrich.pipeline import enrich_entries
 from streams.match.logic import enrichment_keys, score_watch
 from streams.match.score import Score
-from streams.models import Enrichment, Entry
 from streams.watchlists import WatchEntry, watch_keys
 
 MAX_CANDIDATES = 200

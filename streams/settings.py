@@ -1,104 +1,11 @@
-"""Settings shared by every listwatch service: where Kafka and Redis are, and the namespace.
-
-Built once at an entry point from a mapping (normally ``os.environ``) and passed down; nothing reads the
-environment anywhere else. Tests pass a plain dict.
-"""
+"""The stream workers' settings: the common ones plus faust's web server."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PREFIX = "LISTWATCH_"
-_NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the environment variable."""
-
-
-def env_str(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(PREFIX + name, default).strip()
-    if not value:
-        raise SettingsError(f"{PREFIX}{name} must not be empty")
-    return value
-
-
-def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    raw = env.get(PREFIX + name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{PREFIX}{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = env.get(PREFIX + name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{PREFIX}{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(PREFIX + name)
-    if raw is None or not raw.strip():
-        return default
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
-
-
-@dataclass(frozen=True)
-class CommonSettings:
-    # LISTWATCH_KAFKA_BOOTSTRAP: host:port[,host:port] of the Kafka brokers.
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    # LISTWATCH_KAFKA_PARTITIONS: partitions of every topic we create; stream workers scale up to it.
-    kafka_partitions: int = 4
-    # LISTWATCH_REDIS_URL: Redis holding fast state (watchlists, dedupe, delivery state).
-    redis_url: str = "redis://127.0.0.1:16379/0"
-    # LISTWATCH_NAMESPACE: prefix of every topic, consumer group and Redis key, so that several
-    # deployments (or test runs) share one Kafka and one Redis without seeing each other.
-    namespace: str = "listwatch"
-    # LISTWATCH_MATCH_THRESHOLD: default match score for an alert (subscribers may set their own); the
-    # stream workers alert with it, the API reports and screens with it.
-    match_threshold: float = 0.88
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CommonSettings:
-        namespace = env_str(env, "NAMESPACE", cls.namespace)
-        if not _NAMESPACE_RE.match(namespace):
-            raise SettingsError(
-                f"{PREFIX}NAMESPACE must be lowercase letters, digits, '.', '_' or '-' (at most 63), got {namespace!r}"
-            )
-        threshold = env_float(env, "MATCH_THRESHOLD", cls.match_threshold)
-        if not 0 < threshold <= 1:
-            raise SettingsError(f"{PREFIX}MATCH_THRESHOLD must be in (0, 1], got {threshold}")
-        return cls(
-            match_threshold=threshold,
-            kafka_bootstrap=env_str(env, "KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
-            kafka_partitions=env_int(env, "KAFKA_PARTITIONS", cls.kafka_partitions, minimum=1),
-            redis_url=env_str(env, "REDIS_URL", cls.redis_url),
-            namespace=namespace,
-        )
-
-    def redis_key(self, *parts: str) -> str:
-        """Every Redis key goes through here so that the namespace is never forgotten."""
-        return ":".join((self.namespace, *parts))
+from contracts.settings import CommonSettings, env_int
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from streams.models import WatchEvent
-from streams.settings import CommonSettings
-from streams.topics import Topics, alert_key, ensure_topics
+from contracts.models import WatchEvent
+from contracts.settings import CommonSettings
+from contracts.topics import Topics, alert_key, ensure_topics
 
 
 def watch_event(subscriber_id: str, watch_id: str, action: str = "put") -> WatchEvent:

@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
 from streams.index import RedisIndex
 from streams.match.keys import name_keys
-from streams.settings import CommonSettings
 
 _SEP = "\x1f"
 

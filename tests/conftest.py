@@ -26,8 +26,8 @@ from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
-from streams.settings import CommonSettings
-from streams.topics import Topics
+from contracts.settings import CommonSettings
+from contracts.topics import Topics
 
 # The same defaults as deploy/local/env.sh, so that LISTWATCH_KAFKA_PORT / _REDIS_PORT move both.
 BASE_ENV = {

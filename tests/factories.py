@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streams.models import ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
+from contracts.models import ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
 
 
 def entry(key: str = "36", name: str = "AEROCARIBBEAN AIRLINES", **kw: object) -> Entry:

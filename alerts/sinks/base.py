@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from streams.models import Alert
+from contracts.models import Alert
 
 if TYPE_CHECKING:
     from alerts.store import Endpoint

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from alerts.sinks.base import Message
-from streams.models import Alert
+from contracts.models import Alert
 
 
 def describe(alert: Alert) -> str:

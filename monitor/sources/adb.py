@@ -10,10 +10,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
+from contracts.models import Entry
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
-from streams.models import Entry
 
 _FIRST = "page-0001.json"
 _URL = "https://apim.adb.org/sanctions/lists/v1/published-list?sortField=Name&isAscending=true"

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
+from contracts.models import Entry
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.tabular import clean, iso_date, number_duplicates
-from streams.models import Entry
 
 _FILE = "debarment.html"
 _URL = "https://www.afdb.org/en/projects-and-operations/procurement/debarment-and-sanctions-procedures"

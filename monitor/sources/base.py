@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, Protocol, runtime_checkable
 
-from streams.models import Entry
+from contracts.models import Entry
 
 
 class ListKind(StrEnum):

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from contracts.models import Entry
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
-from streams.models import Entry
 
 INDEX = "index.html"
 NOTICE_SUFFIXES = (".html", ".htm", ".md", ".txt")

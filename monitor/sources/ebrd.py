@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from contracts.models import Entry
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
-from streams.models import Entry
 
 _FILE = "ebrd_ineligible.csv"
 _URL = "https://www.ebrd.com/home/who-we-are/our-values/ineligible-entities.html"

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from contracts.models import Entry, Identifier
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.xmlsafe import iter_records
-from streams.models import Entry, Identifier
 
 _FILE = "eu_fsf.xml"
 _URL = ("https://webgate.ec.europa.eu/fsd/fsf/public/files/xmlFullSanctionsList_1_1/content"

@@ -17,13 +17,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.models import Entry, Identifier
+from contracts.settings import PREFIX, SettingsError
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
-from streams.models import Entry, Identifier
-from streams.settings import PREFIX, SettingsError
 
 FIELDS = ("key", "name", "aliases", "entity_type", "countries", "addresses", "programs", "listed_on", "end_date",
           "remarks", "source_url")  # fmt: skip

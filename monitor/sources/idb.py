@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from contracts.models import Entry
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
-from streams.models import Entry
 
 _FILE = "idb_sanctions.xlsx"
 _URL = "https://www.iadb.org/en/who-we-are/transparency/sanctions-system/sanctioned-firms-and-individuals"

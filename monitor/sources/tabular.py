@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from contracts.models import Entry
 from monitor.sources.base import RecordError
-from streams.models import Entry
 
 _NULLS = {"", "-", "--", "n/a", "na", "none", "null", "-0-"}
 

@@ -9,11 +9,11 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
+from contracts.models import Entry, Identifier
 from monitor.identifiers import from_remarks
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.tabular import clean, iso_date
 from monitor.sources.xmlsafe import flatten, iter_records
-from streams.models import Entry, Identifier
 
 _FILE = "UK-Sanctions-List"
 _URL = "https://sanctionslist.fcdo.gov.uk/docs/UK-Sanctions-List.xml"

@@ -9,10 +9,10 @@ from typing import Any
 
 from lxml import etree
 
+from contracts.models import Entry, Identifier
 from monitor.identifiers import from_remarks
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.xmlsafe import flatten, iter_records
-from streams.models import Entry, Identifier
 
 _FILE = "consolidated.xml"
 # Fields that change with every republication without changing the listing itself.

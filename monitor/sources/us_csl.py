@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
+from contracts.models import Entry, Identifier
 from monitor.identifiers import from_remarks, scheme_for_label
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
-from streams.models import Entry, Identifier
 
 _FILE = "consolidated"
 _URL = "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.json"

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from contracts.models import Entry
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
-from streams.models import Entry
 
 _FILE = "ineligible"
 _API = "https://apigwext.worldbank.org/dvsvc/v1.0/json/APPLICATION/ADOBE_EXPRNCE_MGR/FIRM/SANCTIONED_FIRM"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from streams.settings import CommonSettings
+from contracts.settings import CommonSettings
 
 
 class DedupeStore:

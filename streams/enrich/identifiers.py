@@ -14,8 +14,8 @@ from stdnum import imo, isin, lei, numdb
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
+from contracts.models import CheckedIdentifier, Identifier
 from streams.enrich.base import EnrichmentAbort
-from streams.models import CheckedIdentifier, Identifier
 
 _VALIDATORS = {"uscc": uscc.validate, "lei": lei.validate, "isin": isin.validate, "imo": imo.validate}
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, NameVariant
 from streams.enrich.base import EnrichmentError
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import enrich_identifiers
 from streams.enrich.lists import list_metadata
 from streams.enrich.names import name_form
-from streams.models import EnrichedChange, Enrichment, Entry, ListChange, NameVariant
 
 
 def entry_names(entry: Entry) -> list[str]:

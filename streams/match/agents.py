@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import faust
 
-from streams.models import Alert, EnrichedChange, ListChange, WatchEvent
+from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
+from contracts.topics import alert_key, change_key
 from streams.pipeline import Stages
-from streams.topics import alert_key, change_key
 
 
 def register_agents(

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from streams.enrich.names import NameForm, name_form
-from streams.match.keys import name_keys
-from streams.match.score import Score, score
-from streams.models import (
+from contracts.models import (
     Alert,
     AlertKind,
     EnrichedChange,
@@ -18,6 +15,9 @@ from streams.models import (
     NameVariant,
     alert_id,
 )
+from streams.enrich.names import NameForm, name_form
+from streams.match.keys import name_keys
+from streams.match.score import Score, score
 from streams.watchlists import WatchEntry
 
 

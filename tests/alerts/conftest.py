@@ -21,8 +21,8 @@ from alerts.sinks.base import Sink
 from alerts.sinks.email import EmailSink
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
+from contracts.models import Alert, WatchEvent
 from streams.lists import ListStateStore
-from streams.models import Alert, WatchEvent
 from streams.watchlists import WatchlistStore
 
 ADMIN = "admin-token-for-tests-0123456789"

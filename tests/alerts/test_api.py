@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from contracts.models import ChangeKind
 from streams.enrich.pipeline import enrich
-from streams.models import ChangeKind
 from tests.alerts.conftest import ADMIN, Stack, auth
 from tests.factories import change, entry
 

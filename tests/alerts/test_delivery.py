@@ -11,9 +11,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from alerts.store import material_hash
+from contracts.models import Alert, ChangeKind
 from streams.enrich.pipeline import enrich
 from streams.match.logic import match_change
-from streams.models import Alert, ChangeKind
 from streams.watchlists import WatchEntry
 from tests.alerts.conftest import Stack
 from tests.conftest import Receiver

@@ -15,7 +15,7 @@ from alerts.metrics import AlertsMetrics
 from alerts.sinks.base import Sink
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
-from streams.models import Alert
+from contracts.models import Alert
 from tests.alerts.conftest import Stack
 from tests.alerts.test_delivery import alerts_for, webhook
 from tests.conftest import Receiver, wait_for

@@ -7,9 +7,9 @@ from aiohttp.test_utils import TestClient
 
 from alerts.netsafety import UnsafeUrl, check_url
 from alerts.settings import AlertsSettings, Secret
+from contracts.ops import ops_app
+from contracts.settings import SettingsError
 from monitor.metrics import MonitorMetrics
-from streams.ops import ops_app
-from streams.settings import SettingsError
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from alerts.metrics import AlertsMetrics
+from contracts.lag import LagMonitor
+from contracts.settings import CommonSettings
 from monitor.metrics import MonitorMetrics
-from streams.lag import LagMonitor
 from streams.metrics import StreamsMetrics
-from streams.settings import CommonSettings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 SERVICES = {"monitor": "LISTWATCH_MONITOR_PORT", "streams": "LISTWATCH_STREAMS_WEB_PORT", "alerts": "LISTWATCH_METRICS_PORT"}

@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from alerts.service import AlertsService
 from alerts.settings import AlertsSettings
 from alerts.store import AlertStore, Endpoint, now
+from contracts.topics import Topics, ensure_topics
 from monitor.fetch import Fetcher, RetryPolicy
 from monitor.listserver import ListServer
 from monitor.metrics import MonitorMetrics
@@ -25,7 +26,6 @@ from monitor.service import MonitorService, Outcome
 from monitor.settings import MonitorSettings
 from monitor.sources.ofac_sdn import OfacSdn
 from monitor.state import SnapshotStore
-from streams.topics import Topics, ensure_topics
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import Receiver, wait_for
 from tests.integration.conftest import Worker

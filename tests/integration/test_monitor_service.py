@@ -12,6 +12,9 @@ from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from contracts.models import ListChange
+from contracts.settings import CommonSettings
+from contracts.topics import Topics, ensure_topics
 from monitor.fetch import Fetcher, RetryPolicy
 from monitor.listserver import ListServer
 from monitor.metrics import MonitorMetrics
@@ -20,9 +23,6 @@ from monitor.service import MonitorService, Outcome
 from monitor.settings import MonitorSettings
 from monitor.sources.ofac_sdn import OfacSdn
 from monitor.state import SnapshotStore
-from streams.models import ListChange
-from streams.settings import CommonSettings
-from streams.topics import Topics, ensure_topics
 from tests.conftest import wait_for
 from tests.snapshots import materialise, real_files
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from contracts.models import Alert, ChangeKind, ListChange
+from contracts.settings import CommonSettings
+from contracts.topics import Topics, ensure_topics
 from monitor.publisher import ChangePublisher
-from streams.models import Alert, ChangeKind, ListChange
-from streams.settings import CommonSettings
-from streams.topics import Topics, ensure_topics
 from streams.watch_events import publish_watch_events, watch_event
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import wait_for

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.models import Entry, Identifier
 from monitor.diff import ParsedSnapshot, decode_entry, diff, encode_entry
 from monitor.spool import EntrySpool
-from streams.models import Entry, Identifier
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

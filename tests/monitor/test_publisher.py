@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
 
+from contracts.models import ChangeKind, ListChange
+from contracts.settings import CommonSettings
+from contracts.topics import Topics, change_key, ensure_topics
 from monitor.publisher import ChangePublisher
-from streams.models import ChangeKind, ListChange
-from streams.settings import CommonSettings
-from streams.topics import Topics, change_key, ensure_topics
 from tests.factories import change, entry
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from contracts.models import Entry, Identifier
+from contracts.settings import SettingsError
 from monitor.cli import main
 from monitor.diff import diff, read_snapshot
 from monitor.snapshot import from_path
@@ -18,8 +20,6 @@ from monitor.sources import registry
 from monitor.sources.adb import Adb
 from monitor.sources.base import RecordError
 from monitor.sources.feed import Feed, feeds_from_env
-from streams.models import Entry, Identifier
-from streams.settings import SettingsError
 from tests.snapshots import FIXTURES
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from contracts.models import Entry
 from monitor.diff import SnapshotRejected, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.base import RecordError
 from monitor.sources.worldbank import split_names
-from streams.models import Entry
 from tests.snapshots import materialise
 
 

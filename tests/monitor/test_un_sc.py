@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from contracts.models import Entry
 from monitor.diff import SnapshotRejected, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources.base import SnapshotError
 from monitor.sources.un_sc import UnSc
-from streams.models import Entry
 from tests.snapshots import materialise
 
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from contracts.models import Entry, Identifier
 from monitor.diff import SnapshotRejected, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources.us_csl import UsCsl
-from streams.models import Entry, Identifier
 from tests.snapshots import materialise
 
 

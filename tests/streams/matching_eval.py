@@ -19,12 +19,12 @@ from pathlib import Path
 
 from opencc import OpenCC
 
+from contracts.models import Entry
 from monitor.diff import decode_entry, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from streams.enrich.names import name_form
 from streams.match.score import DEFAULT_THRESHOLD
-from streams.models import Entry
 from streams.screen import SnapshotIndex
 from streams.watchlists import WatchEntry
 from tests.snapshots import materialise

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+from contracts.models import Identifier
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import check
 from streams.enrich.lists import list_metadata
 from streams.enrich.names import name_form
 from streams.enrich.pipeline import enrich
-from streams.models import Identifier
 from tests.factories import change, entry
 
 

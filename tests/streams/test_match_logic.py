@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from contracts.models import ChangeKind, Identifier, alert_id
 from streams.enrich.names import name_form
 from streams.enrich.pipeline import enrich
 from streams.match.logic import match_change, score_watch
 from streams.match.score import DEFAULT_THRESHOLD, name_score
-from streams.models import ChangeKind, Identifier, alert_id
 from streams.watchlists import WatchEntry
 from tests.factories import change, entry
 
@@ -83,7 +83,7 @@ def test_renamed_entry_reaches_watchers_of_the_old_name() -> None:
 
 
 def test_the_service_default_threshold_is_the_evaluated_one() -> None:
-    from streams.settings import CommonSettings
+    from contracts.settings import CommonSettings
 
     assert CommonSettings().match_threshold == DEFAULT_THRESHOLD
     assert CommonSettings.from_env({"LISTWATCH_MATCH_THRESHOLD": "0.9"}).match_threshold == 0.9

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
 from streams.match.keys import name_keys
-from streams.settings import CommonSettings
 from streams.watchlists import WatchEntry, WatchlistStore, parse_watchlist_csv, watch_keys
 
 

@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry, Gauge
 
-from streams.settings import CommonSettings
+from contracts.settings import CommonSettings
 
 
 class LagMonitor:

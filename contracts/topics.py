@@ -1,4 +1,4 @@
-"""Every Kafka topic name and message key, defined once.
+"""Every Kafka topic name, message key and consumer group, defined once.
 
 Topic names carry the namespace (``LISTWATCH_NAMESPACE``) so that deployments and test runs sharing a
 broker never meet.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from streams.settings import CommonSettings
+from contracts.settings import CommonSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,22 @@ class Topics:
         return (self.changes, self.enriched, self.watches, self.alerts, self.dead_letters)
 
 
+@dataclass(frozen=True, slots=True)
+class Groups:
+    # The faust app id of the stream workers (faust names its consumer group after it).
+    streams: str
+    # The alerts services, consuming the alerts topic into the delivery queue.
+    alerts_delivery: str
+
+    @classmethod
+    def for_settings(cls, settings: CommonSettings) -> Groups:
+        ns = settings.namespace
+        return cls(streams=f"{ns}.streams", alerts_delivery=f"{ns}.alerts-delivery")
+
+    def all(self) -> tuple[str, ...]:
+        return (self.streams, self.alerts_delivery)
+
+
 def change_key(source: str, entry_key: str) -> bytes:
     """Key of the changes topic: the list and the entry's key on it."""
     return f"{source}\x1f{entry_key}".encode()
@@ -50,8 +66,15 @@ def alert_key(subscriber_id: str) -> bytes:
     return subscriber_id.encode()
 
 
+def topic_configs(settings: CommonSettings) -> dict[str, str]:
+    """Broker-side settings of every topic we create: with replication, a write is acknowledged (acks=all)
+    only once ``min.insync.replicas`` brokers have it, so losing one broker loses nothing."""
+    return {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
+
+
 async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
-    """Create our topics with the configured partitions (faust would too, but the monitor may come first)."""
+    """Create our topics with the configured partitions and replication (faust would create them too, but
+    the monitor may come first)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
@@ -60,7 +83,12 @@ async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=settings.kafka_partitions, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                topic_configs=topic_configs(settings),
+            )
             for name in topics.all()
             if name not in existing
         ]

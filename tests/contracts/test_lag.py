@@ -3,9 +3,9 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from streams.lag import LagMonitor
-from streams.settings import CommonSettings
-from streams.topics import Topics, ensure_topics
+from contracts.lag import LagMonitor
+from contracts.settings import CommonSettings
+from contracts.topics import Groups, Topics, ensure_topics
 
 
 async def test_lag_of_a_consumer_group_on_the_real_broker(kafka: str, settings: CommonSettings, topics: Topics) -> None:
@@ -17,7 +17,7 @@ async def test_lag_of_a_consumer_group_on_the_real_broker(kafka: str, settings: 
             await producer.send_and_wait(topics.alerts, b"x", key=str(i % 3).encode())
     finally:
         await producer.stop()
-    group = f"{settings.namespace}.alerts-delivery"
+    group = Groups.for_settings(settings).alerts_delivery
     consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=kafka, group_id=group,
                                 auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
     await consumer.start()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from streams.models import Alert, ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
+from contracts.models import Alert, ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
 from tests.factories import change, entry
 
 
