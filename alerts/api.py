@@ -28,6 +28,7 @@ from alerts.netsafety import UnsafeUrl, check_url
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
 from alerts.store import AlertStore, Endpoint, Review, material_hash, now
+from contracts.clients import TRANSIENT
 from contracts.models import Alert, WatchEvent
 from streams.lists import ListStateStore
 from streams.match.logic import score_watch
@@ -639,7 +640,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = "not_found" if exc.status == 404 else "method_not_allowed" if exc.status == 405 else "http_error"
-        return json_response({"error": {"code": code, "message": exc.reason}}, exc.status)
+        response = json_response({"error": {"code": code, "message": exc.reason}}, exc.status)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except TRANSIENT as exc:
+        # Redis or Kafka is down or failing over: the client should try again shortly, nothing was lost.
+        log.warning("%s %s: dependency unavailable: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        response = json_response(
+            {"error": {"code": "unavailable", "message": "temporarily unavailable; retry shortly"}}, 503
+        )
+        response.headers["Retry-After"] = "2"
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"error": {"code": "internal", "message": "internal error"}}, 500)

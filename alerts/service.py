@@ -3,6 +3,8 @@ the subscriptions API. Explicit start/stop; ``run`` until a stop event.
 
 Offsets are committed only after every alert of a batch is recorded and queued in Redis: a crash re-reads
 them, and recording is idempotent (by alert id), so nothing is lost and nothing is queued twice.
+A Redis or Kafka outage is ridden out: the alert being recorded is retried with backoff (never skipped),
+delivery resumes where it stopped, readiness reports the outage, the process stays alive.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
+from contextlib import AsyncExitStack
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from redis.asyncio import Redis
 
 from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
@@ -26,10 +27,11 @@ from alerts.sinks.base import Sink
 from alerts.sinks.email import EmailSink
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
+from contracts.clients import TRANSIENT, Backoff, producer, redis_client, send_all
 from contracts.lag import LagMonitor
 from contracts.models import Alert, WatchEvent
 from contracts.ops import ops_app, start_ops
-from contracts.topics import Groups, Topics, alert_key, ensure_topics
+from contracts.topics import Groups, Topics, alert_key, ensure_topics_when_up
 from streams.lists import ListStateStore
 from streams.watchlists import WatchlistStore
 
@@ -43,83 +45,90 @@ class AlertsService:
         self.groups = Groups.for_settings(settings.common)
         self.metrics = AlertsMetrics()
         self._operators = list(operator_sinks)
-        self._consumer: Any = None
-        self._producer: Any = None
-        self._redis: Redis | None = None
-        self._channels: dict[str, Sink] = {}
-        self._runners: list[web.AppRunner] = []
+        self._stack: AsyncExitStack | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
         self.deliverer: Deliverer | None = None
         self.store: AlertStore | None = None
+        # What the last use of each dependency showed; readiness reports it.
+        self._healthy = {"redis": True, "kafka": True}
 
     async def start(self) -> None:
+        """Open every client; on a failure, close what was opened and raise."""
+        async with AsyncExitStack() as stack:
+            await self._open(stack)
+            self._stack = stack.pop_all()
+
+    async def _open(self, stack: AsyncExitStack) -> None:
         s = self.settings
-        await ensure_topics(s.common, self.topics)
-        self._redis = Redis.from_url(s.common.redis_url)
-        self.store = AlertStore(self._redis, s.common)
-        self._producer = AIOKafkaProducer(bootstrap_servers=s.common.kafka_bootstrap, acks="all",
-                                          enable_idempotence=True)  # fmt: skip
-        await self._producer.start()
+        await ensure_topics_when_up(s.common, self.topics)
+        redis = redis_client(s.common)
+        stack.push_async_callback(redis.aclose)
+        self.store = AlertStore(redis, s.common)
+        kafka = producer(s.common)
+        await kafka.start()
+        stack.push_async_callback(kafka.stop)
+        self._producer = kafka
+        for sink in self._operators:
+            stack.push_async_callback(sink.aclose)
         channels: dict[str, Sink] = {
             "webhook": WebhookSink(s), "email": EmailSink(s.smtp), "apprise": AppriseSink(s.webhook_allow),
         }  # fmt: skip
-        self._channels = channels
+        for channel in channels.values():
+            stack.push_async_callback(channel.aclose)
         self.deliverer = Deliverer(s, self.store, channels, self._operators, self._dead_letter, self.metrics)
-        self._consumer = AIOKafkaConsumer(
+        consumer = AIOKafkaConsumer(
             self.topics.alerts, bootstrap_servers=s.common.kafka_bootstrap,
-            group_id=self.groups.alerts_delivery, enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            group_id=self.groups.alerts_delivery, enable_auto_commit=False, auto_offset_reset="earliest",
         )  # fmt: skip
-        await self._consumer.start()
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+        self._consumer = consumer
         if s.api_port:
             deps = Deps(
-                settings=s, store=self.store, watches=WatchlistStore(self._redis, s.common),
-                lists=ListStateStore(self._redis, s.common), deliverer=self.deliverer, channels=channels,
+                settings=s, store=self.store, watches=WatchlistStore(redis, s.common),
+                lists=ListStateStore(redis, s.common), deliverer=self.deliverer, channels=channels,
                 publish_watch_events=self._publish_watch_events,
             )  # fmt: skip
-            runner = web.AppRunner(build_api(deps), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, s.api_host, s.api_port).start()
-            self._runners.append(runner)
+            api = await self._serve(build_api(deps), s.api_host, s.api_port)
+            stack.push_async_callback(api.cleanup)
         if s.metrics_port:
-            self._runners.append(await start_ops(ops_app(self.metrics.registry, self._ready), s.metrics_port))
+            runner = await start_ops(ops_app(self.metrics.registry, self._ready), s.metrics_port)
+            stack.push_async_callback(runner.cleanup)
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> web.AppRunner:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return runner
 
     async def _ready(self) -> dict[str, bool]:
         try:
-            redis_ok = self._redis is not None and bool(await self._redis.ping())
+            redis_ok = self.store is not None and bool(await self.store.redis.ping())
         except Exception:  # noqa: BLE001 - any failure means "not ready"
             redis_ok = False
-        return {"redis": redis_ok, "kafka": self._consumer is not None}
+        return {"redis": redis_ok and self._healthy["redis"], "kafka": self._healthy["kafka"]}
+
+    def _kafka(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("AlertsService used before start()")
+        return self._producer
 
     async def _dead_letter(self, alert: Alert) -> None:
-        fut = await self._producer.send(
-            self.topics.dead_letters, value=alert.dumps(), key=alert_key(alert.subscriber_id)
-        )
-        await fut
+        await send_all(self._kafka(), self.topics.dead_letters, [(alert_key(alert.subscriber_id), alert.dumps())])
 
     async def _publish_watch_events(self, events: list[WatchEvent]) -> None:
-        futures = [await self._producer.send(self.topics.watches, value=e.dumps(), key=alert_key(e.subscriber_id))
-                   for e in events]  # fmt: skip
-        for fut in futures:
-            await fut
+        await send_all(self._kafka(), self.topics.watches, [(alert_key(e.subscriber_id), e.dumps()) for e in events])
 
     async def stop(self) -> None:
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-        for sink in self._operators:
-            await sink.aclose()
-        for channel in self._channels.values():
-            await channel.aclose()
-        self._channels = {}
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        self._consumer = self._producer = None
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(self._consume(stop), self._deliver(stop), self._measure_lag(stop))
@@ -139,8 +148,14 @@ class AlertsService:
         consumer, deliverer = self._consumer, self.deliverer
         if consumer is None or deliverer is None:
             raise RuntimeError("AlertsService.run() before start()")
+        backoff = Backoff(base=0.2, cap=5.0)
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            except TRANSIENT as exc:
+                self._outage("kafka", exc, backoff)
+                await backoff.wait(stop)
+                continue
             for records in batches.values():
                 for record in records:
                     try:
@@ -148,18 +163,49 @@ class AlertsService:
                     except Exception:
                         log.exception("skipping an unreadable alert at offset %s", record.offset)
                         continue
-                    await deliverer.accept(alert)
+                    # Never skipped: recorded once Redis answers again (stop abandons it uncommitted).
+                    while not stop.is_set():
+                        try:
+                            await deliverer.accept(alert)
+                            break
+                        except TRANSIENT as exc:
+                            self._outage("redis", exc, backoff)
+                            await backoff.wait(stop)
+                    if stop.is_set():
+                        return
+            self._recovered("redis", backoff)
             if batches:
-                await consumer.commit()
+                try:
+                    await consumer.commit()
+                    self._recovered("kafka", backoff)
+                except TRANSIENT as exc:  # committed with a later batch; re-reading is idempotent
+                    self._outage("kafka", exc, backoff)
+
+    def _outage(self, name: str, exc: BaseException, backoff: Backoff) -> None:
+        if self._healthy[name]:
+            log.error("%s unavailable (%s: %s); retrying with backoff", name, type(exc).__name__, exc)
+        self._healthy[name] = False
+
+    def _recovered(self, name: str, backoff: Backoff) -> None:
+        if not self._healthy[name]:
+            log.info("%s reachable again", name)
+        self._healthy[name] = True
+        backoff.reset()
 
     async def _deliver(self, stop: asyncio.Event) -> None:
         deliverer = self.deliverer
         if deliverer is None:
             raise RuntimeError("AlertsService.run() before start()")
+        backoff = Backoff(base=0.2, cap=5.0)
         while not stop.is_set():
             try:
                 await deliverer.flush_digests()
                 busy = await deliverer.run_due()
+                backoff.reset()
+            except TRANSIENT as exc:
+                log.warning("delivery paused: %s: %s", type(exc).__name__, exc)
+                await backoff.wait(stop)
+                continue
             except Exception:
                 log.exception("delivery loop error; retrying")
                 busy = 0

@@ -63,6 +63,17 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
+def env_hosts(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
+    """``host:port[,host:port]``; empty when unset."""
+    out = []
+    for item in filter(None, (part.strip() for part in env.get(PREFIX + name, "").split(","))):
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise SettingsError(f"{PREFIX}{name} wants host:port[,host:port], got {item!r}")
+        out.append((host, int(port)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class CommonSettings:
     # LISTWATCH_KAFKA_BOOTSTRAP: host:port[,host:port] of the Kafka brokers.
@@ -73,8 +84,14 @@ class CommonSettings:
     kafka_replication_factor: int = 1
     # LISTWATCH_KAFKA_MIN_INSYNC_REPLICAS: copies that must have a write before it is acknowledged (2 of 3).
     kafka_min_insync_replicas: int = 1
-    # LISTWATCH_REDIS_URL: Redis holding fast state (watchlists, dedupe, delivery state).
+    # LISTWATCH_REDIS_URL: Redis holding fast state (watchlists, dedupe, delivery state). With Sentinel,
+    # only its database number (the path) is used.
     redis_url: str = "redis://127.0.0.1:16379/0"
+    # LISTWATCH_REDIS_SENTINELS: host:port[,host:port] of Redis Sentinels; when set, the services connect to
+    # the primary that the Sentinels name and follow a failover.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    # LISTWATCH_REDIS_SENTINEL_MASTER: the name the Sentinels monitor the primary under.
+    redis_sentinel_master: str = "listwatch"
     # LISTWATCH_NAMESPACE: prefix of every topic, consumer group and Redis key, so that several
     # deployments (or test runs) share one Kafka and one Redis without seeing each other.
     namespace: str = "listwatch"
@@ -106,6 +123,8 @@ class CommonSettings:
             kafka_replication_factor=replication,
             kafka_min_insync_replicas=min_insync,
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
+            redis_sentinels=env_hosts(env, "REDIS_SENTINELS"),
+            redis_sentinel_master=env_str(env, "REDIS_SENTINEL_MASTER", cls.redis_sentinel_master),
             namespace=namespace,
         )
 

@@ -6,10 +6,14 @@ broker never meet.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from contracts.settings import CommonSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +102,23 @@ async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+async def ensure_topics_when_up(
+    settings: CommonSettings, topics: Topics, stop: asyncio.Event | None = None
+) -> None:
+    """``ensure_topics``, waiting for Kafka with backoff: a service started before its broker waits for it
+    (readiness false meanwhile) rather than exiting."""
+    from contracts.clients import TRANSIENT, Backoff
+
+    backoff = Backoff(base=0.5, cap=10.0)
+    while True:
+        try:
+            await ensure_topics(settings, topics)
+        except TRANSIENT as exc:
+            if stop is not None and stop.is_set():
+                raise
+            log.warning("Kafka not reachable at %s (%s); retrying", settings.kafka_bootstrap, exc)
+            await backoff.wait(stop)
+        else:
+            return

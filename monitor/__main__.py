@@ -10,10 +10,9 @@ import socket
 import uuid
 from contextlib import AsyncExitStack
 
-from redis.asyncio import Redis
-
+from contracts.clients import redis_client
 from contracts.ops import ops_app, start_ops
-from contracts.topics import Topics, ensure_topics
+from contracts.topics import Topics, ensure_topics_when_up
 from monitor.fetch import Fetcher, RetryPolicy
 from monitor.metrics import MonitorMetrics
 from monitor.publisher import ChangePublisher
@@ -29,9 +28,9 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     sources = [registry(settings.feeds)[s] for s in settings.sources]
     metrics = MonitorMetrics()
     async with AsyncExitStack() as stack:
-        redis = Redis.from_url(common.redis_url)
+        redis = redis_client(common)
         stack.push_async_callback(redis.aclose)
-        await ensure_topics(common, topics)
+        await ensure_topics_when_up(common, topics, stop)
         fetcher = Fetcher(
             timeout_s=settings.http_timeout_s,
             max_bytes=settings.http_max_bytes,

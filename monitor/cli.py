@@ -121,8 +121,7 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from redis.asyncio import Redis
-
+    from contracts.clients import redis_client
     from contracts.settings import CommonSettings
     from streams.watch_events import publish_watch_events, watch_event
     from streams.watchlists import WatchlistStore, parse_watchlist_csv
@@ -138,7 +137,7 @@ def cmd_watch_import(args: argparse.Namespace) -> int:
     settings = CommonSettings.from_env(os.environ)
 
     async def _store() -> None:
-        redis = Redis.from_url(settings.redis_url)
+        redis = redis_client(settings)
         try:
             store = WatchlistStore(redis, settings)
             for entry in entries:

@@ -42,3 +42,8 @@ class MonitorMetrics:
         self.leases = Gauge(
             "listwatch_source_lease_held", "1 when this replica polls the source.", ["source"], registry=r
         )
+        self.outages = Counter(
+            "listwatch_monitor_state_outages_total",
+            "Ticks on which Redis (leases, snapshot state) could not be reached; the monitor retries.",
+            registry=r,
+        )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
+from contracts.clients import producer, send_all
 from contracts.models import ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, change_key
@@ -22,16 +20,9 @@ class ChangePublisher:
         self._producer: Any = None
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            compression_type="gzip",
-            max_request_size=8 * 1024 * 1024,
-        )
-        await producer.start()
-        self._producer = producer
+        kafka = producer(self._settings, compression_type="gzip", max_request_size=8 * 1024 * 1024)
+        await kafka.start()
+        self._producer = kafka
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -41,11 +32,5 @@ class ChangePublisher:
     async def publish(self, changes: Sequence[ListChange]) -> int:
         if self._producer is None:
             raise RuntimeError("ChangePublisher.publish() before start()")
-        futures = [
-            await self._producer.send(
-                self._topic, value=change.dumps(), key=change_key(change.source, change.entry_key)
-            )
-            for change in changes
-        ]
-        await asyncio.gather(*futures)
-        return len(futures)
+        records = [(change_key(c.source, c.entry_key), c.dumps()) for c in changes]
+        return await send_all(self._producer, self._topic, records)

@@ -17,12 +17,13 @@ import shutil
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urljoin
 
+from contracts.clients import TRANSIENT, Backoff
 from monitor.diff import Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.fetch import Fetcher, FetchError, NotFound, Validators
 from monitor.metrics import MonitorMetrics
@@ -74,6 +75,7 @@ class _Tracked:
     info: SourceInfo
     next_due: float = 0.0
     task: asyncio.Task[Outcome] | None = None
+    retry: Backoff = field(default_factory=lambda: Backoff(base=2.0, cap=60.0))
 
 
 class MonitorService:
@@ -219,9 +221,22 @@ class MonitorService:
         """Hold leases, run due checks, renew; until ``stop`` is set. Releases leases on the way out."""
         ttl = self._settings.lease_ttl_s
         tick = max(0.2, min(5.0, ttl / 3))
+        outage = Backoff(base=0.5, cap=10.0)
         try:
             while not stop.is_set():
-                await self._tick(ttl)
+                try:
+                    await self._tick(ttl)
+                except TRANSIENT as exc:
+                    # Redis (leases, state) is unreachable: keep running, hold nothing, try again.
+                    if not outage.failures:
+                        log.error("monitor: state store unreachable (%s); retrying with backoff", exc)
+                    self.metrics.outages.inc()
+                    self._drop_leases()
+                    await outage.wait(stop)
+                    continue
+                if outage.failures:
+                    log.info("monitor: state store reachable again after %d tries", outage.failures)
+                    outage.reset()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=tick)
         finally:
@@ -230,8 +245,15 @@ class MonitorService:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for source_id in list(self._held):
-                await self._store.release(source_id)
+                with contextlib.suppress(*TRANSIENT):
+                    await self._store.release(source_id)
             self._held.clear()
+
+    def _drop_leases(self) -> None:
+        """Without Redis no lease can be renewed: stop counting on them until they are acquired again."""
+        for source_id in self._held:
+            self.metrics.leases.labels(source_id).set(0)
+        self._held.clear()
 
     async def _tick(self, ttl: float) -> None:
         now = time.time()
@@ -258,10 +280,16 @@ class MonitorService:
         task, tracked.task = tracked.task, None
         assert task is not None  # noqa: S101 - only called for a finished task
         exc = task.exception()
+        jitter = 1 + random.uniform(0, self._settings.schedule_jitter)  # noqa: S311 - not cryptographic
+        delay = tracked.info.schedule_s * jitter
         if isinstance(exc, LeaseLost):
             log.warning("%s", exc)
         elif exc is not None:
             log.error("source %s: check crashed", tracked.info.id, exc_info=exc)
             self.metrics.fetches.labels(tracked.info.id, Outcome.FAILED.value).inc()
-        jitter = 1 + random.uniform(0, self._settings.schedule_jitter)  # noqa: S311 - not cryptographic
-        tracked.next_due = time.time() + tracked.info.schedule_s * jitter
+            if isinstance(exc, TRANSIENT):
+                # Kafka or Redis failed mid-check: nothing was saved, so try again soon, not a schedule later.
+                delay = min(delay, tracked.retry.next_delay())
+        if exc is None:
+            tracked.retry.reset()
+        tracked.next_due = time.time() + delay

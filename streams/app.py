@@ -14,6 +14,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from redis.asyncio import Redis
 
+from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import Groups, Topics
 from streams.dedupe.store import DedupeStore
@@ -55,7 +56,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
             name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions
         )
 
-    redis = Redis.from_url(common.redis_url)
+    redis = redis_client(common)
     metrics = StreamsMetrics()
     stages = Stages(
         watches=WatchlistStore(redis, common),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
-
+from contracts.clients import producer, send_all
 from contracts.models import WatchEvent
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, alert_key, ensure_topics
@@ -19,11 +18,9 @@ def watch_event(subscriber_id: str, watch_id: str, action: str = "put") -> Watch
 async def publish_watch_events(settings: CommonSettings, events: Sequence[WatchEvent]) -> None:
     topics = Topics.for_settings(settings)
     await ensure_topics(settings, topics)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
+    kafka = producer(settings)
+    await kafka.start()
     try:
-        futures = [await producer.send(topics.watches, value=e.dumps(), key=alert_key(e.subscriber_id)) for e in events]
-        for fut in futures:
-            await fut
+        await send_all(kafka, topics.watches, [(alert_key(e.subscriber_id), e.dumps()) for e in events])
     finally:
-        await producer.stop()
+        await kafka.stop()

@@ -1,4 +1,7 @@
-"""The agents: short loops over their topics; the work is in streams/pipeline.py."""
+"""The agents: short loops over their topics; the work is in streams/pipeline.py.
+
+An event is retried through a Redis or Kafka outage rather than dropped: faust commits its offset once the
+agent moves on, so moving on before the work is done would lose it. Repeats are harmless (dedupe, ids)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import faust
 
+from contracts.clients import ride_out
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import alert_key, change_key
 from streams.pipeline import Stages
@@ -26,17 +30,17 @@ def register_agents(
 
     async def dedupe_enrich(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
         async for change in stream:
-            await stages.dedupe_and_enrich(change, send_enriched)
+            await ride_out(lambda: stages.dedupe_and_enrich(change, send_enriched), "enrich")  # noqa: B023
             yield None
 
     async def match(stream: faust.StreamT[EnrichedChange]) -> AsyncIterator[None]:
         async for item in stream:
-            await stages.match(item, send_alert)
+            await ride_out(lambda: stages.match(item, send_alert), "match")  # noqa: B023
             yield None
 
     async def screen(stream: faust.StreamT[WatchEvent]) -> AsyncIterator[None]:
         async for event in stream:
-            await stages.screen(event, send_alert)
+            await ride_out(lambda: stages.screen(event, send_alert), "screen")  # noqa: B023
             yield None
 
     app.agent(changes, name="listwatch.enrich")(dedupe_enrich)

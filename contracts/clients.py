@@ -1,0 +1,122 @@
+"""Clients of the shared infrastructure, configured once for every service.
+
+- ``redis_client``: Redis directly, or the current primary through Redis Sentinel; a command that meets a
+  dropped or stale connection reconnects and is retried with backoff, so the first call after a Redis
+  restart answers rather than failing.
+- ``producer`` / ``send_all``: the one way to build a Kafka producer (acks from all in-sync replicas,
+  idempotent) and to send a batch and await every acknowledgement.
+- ``TRANSIENT`` / ``Backoff``: what counts as an outage to ride out, and how long to wait between tries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from contracts.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Errors of an outage (Redis or Kafka down, a connection dropped, a broker failing over): wait and retry.
+TRANSIENT: tuple[type[BaseException], ...] = (RedisError, KafkaError, OSError, TimeoutError)
+
+
+def _retry() -> Retry:
+    # A few quick tries cover a dropped pooled connection or a Sentinel failover; a longer outage is
+    # the caller's loop's to ride out.
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=4)
+
+
+def redis_client(settings: CommonSettings) -> Redis:
+    options: dict[str, Any] = {
+        "retry": _retry(),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 15,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+    }
+    if settings.redis_sentinels:
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves Sentinel's __init__ untyped
+            list(settings.redis_sentinels), socket_connect_timeout=2, socket_timeout=2
+        )
+        path = settings.redis_url.rsplit("/", 1)[-1]
+        client: Redis = sentinel.master_for(settings.redis_sentinel_master, db=int(path) if path.isdigit() else 0,
+                                            **options)  # fmt: skip
+        return client
+    return Redis.from_url(settings.redis_url, **options)
+
+
+def producer(settings: CommonSettings, **overrides: Any) -> AIOKafkaProducer:
+    """Not started: the caller owns ``start`` and ``stop``."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+    }
+    return AIOKafkaProducer(**{**options, **overrides})
+
+
+async def send_all(kafka: AIOKafkaProducer, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
+    """Send ``(key, value)`` records and return once the broker acknowledged every one."""
+    futures = [await kafka.send(topic, value=value, key=key) for key, value in records]
+    await asyncio.gather(*futures)
+    return len(futures)
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Exponential backoff with jitter for a retry loop; ``reset`` after a success."""
+
+    base: float = 0.2
+    cap: float = 5.0
+    failures: int = field(default=0, init=False)
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay: float = min(self.cap, self.base * 2.0 ** (self.failures - 1))
+        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not secrets
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    async def wait(self, stop: asyncio.Event | None = None) -> None:
+        delay = self.next_delay()
+        if stop is None:
+            await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
+async def ride_out(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run ``call`` until it succeeds, waiting out transient outages with backoff: for work that must not be
+    skipped (an event whose offset is committed once it is done). Other errors propagate."""
+    backoff = Backoff()
+    while True:
+        try:
+            result = await call()
+        except TRANSIENT as exc:
+            if not backoff.failures:
+                log.error("%s: dependency unavailable (%s: %s); retrying with backoff", what, type(exc).__name__, exc)
+            await backoff.wait()
+            continue
+        if backoff.failures:
+            log.info("%s: done after %d retries", what, backoff.failures)
+        return result
