@@ -34,6 +34,8 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    # Bytes of the body last time: bounds how much the next download of this file may write.
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +99,12 @@ class Fetcher:
             self._session = None
 
     async def fetch(
-        self, url: str, dest: Path, validators: Validators | None = None, headers: tuple[tuple[str, str], ...] = ()
+        self, url: str, dest: Path, validators: Validators | None = None, headers: tuple[tuple[str, str], ...] = (),
+        max_bytes: int | None = None,
     ) -> FetchResult:
-        """Download ``url`` into ``dest``; a 304 leaves ``dest`` untouched and says not_modified."""
+        """Download ``url`` into ``dest``; a 304 leaves ``dest`` untouched and says not_modified. The body
+        (after decompression) is cut off at ``max_bytes`` (at most the fetcher's own limit): the partial
+        file is removed and nothing more is written."""
         if self._session is None:
             raise RuntimeError("Fetcher.fetch() before start()")
         attempt = 0
@@ -108,7 +113,8 @@ class Fetcher:
             retry_after: float | None = None
             try:
                 async with self._limit:
-                    return await self._once(self._session, url, dest, validators, attempt, headers)
+                    limit = min(self._max_bytes, max_bytes or self._max_bytes)
+                    return await self._once(self._session, url, dest, validators, attempt, headers, limit)
             except _Retryable as exc:
                 retry_after = exc.retry_after
                 reason = str(exc)
@@ -128,6 +134,7 @@ class Fetcher:
         validators: Validators | None,
         attempt: int,
         extra: tuple[tuple[str, str], ...],
+        limit: int,
     ) -> FetchResult:
         headers = dict(extra)
         if validators and validators.etag:
@@ -144,8 +151,8 @@ class Fetcher:
             if resp.status != 200:
                 raise FetchError(f"{url}: HTTP {resp.status} {resp.reason}")
             declared = resp.content_length
-            if declared is not None and resp.headers.get("Content-Encoding") is None and declared > self._max_bytes:
-                raise FetchError(f"{url}: {declared} bytes declared, above the {self._max_bytes} limit")
+            if declared is not None and resp.headers.get("Content-Encoding") is None and declared > limit:
+                raise FetchError(f"{url}: {declared} bytes declared, above the {limit} byte limit")
             size = 0
             tmp = dest.with_name(dest.name + ".part")
             tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -154,14 +161,15 @@ class Fetcher:
                 # and never seen as a short (truncated) snapshot.
                 async for chunk in resp.content.iter_chunked(1 << 16):
                     size += len(chunk)
-                    if size > self._max_bytes:
+                    if size > limit:
+                        fh.close()
                         tmp.unlink(missing_ok=True)
-                        raise FetchError(f"{url}: body exceeds the {self._max_bytes} byte limit")
+                        raise FetchError(f"{url}: body exceeds the {limit} byte limit")
                     fh.write(chunk)
             tmp.replace(dest)
             return FetchResult(
                 not_modified=False,
-                validators=Validators(resp.headers.get("ETag"), resp.headers.get("Last-Modified")),
+                validators=Validators(resp.headers.get("ETag"), resp.headers.get("Last-Modified"), size),
                 size=size,
                 attempts=attempt,
             )

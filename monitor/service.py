@@ -167,9 +167,10 @@ class MonitorService:
         work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir, not worth a thread
 
         async def one(spec: FileSpec, conditional: bool) -> tuple[FileSpec, bool, Validators] | None:
+            last = known.get(spec.name)
             try:
                 result = await self._fetcher.fetch(
-                    spec.url, work / spec.name, known.get(spec.name) if conditional else None, spec.headers
+                    spec.url, work / spec.name, last if conditional else None, spec.headers, self._cap(last)
                 )
             except NotFound:
                 if spec.required:
@@ -193,6 +194,12 @@ class MonitorService:
         results += await self._follow(source, info, work, [spec for spec, _, _ in results])
         paths = {spec.name: work / spec.name for spec, _, _ in results}
         return paths, {spec.name: v for spec, _, v in results}, False
+
+    def _cap(self, last: Validators | None) -> int | None:
+        """How much one file's download may write: a few times its last size, never less than 64 MiB."""
+        if last is None or not last.size:
+            return None
+        return max(64 * 1024 * 1024, int(last.size * self._settings.http_growth_limit))
 
     async def _follow(
         self, source: Source, info: SourceInfo, work: Path, fetched: list[FileSpec]

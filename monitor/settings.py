@@ -39,6 +39,9 @@ class MonitorSettings:
     http_backoff_s: float = 2.0
     # LISTWATCH_HTTP_MAX_BYTES: refuse bodies above this size (defends against runaway downloads).
     http_max_bytes: int = 512 * 1024 * 1024
+    # LISTWATCH_HTTP_GROWTH_LIMIT: a file that had a known size may grow to this many times it (but at least
+    # 64 MiB) before its download is cut off: a bomb never writes the whole global limit on every poll.
+    http_growth_limit: float = 8.0
     # LISTWATCH_HTTP_CONCURRENCY: sources fetched at the same time.
     http_concurrency: int = 4
     # LISTWATCH_HTTP_USER_AGENT: sent with every request.
@@ -90,6 +93,7 @@ class MonitorSettings:
             http_retries=env_int(env, "HTTP_RETRIES", cls.http_retries),
             http_backoff_s=env_float(env, "HTTP_BACKOFF_S", cls.http_backoff_s),
             http_max_bytes=env_int(env, "HTTP_MAX_BYTES", cls.http_max_bytes, minimum=1),
+            http_growth_limit=env_float(env, "HTTP_GROWTH_LIMIT", cls.http_growth_limit, minimum=1.0),
             http_concurrency=env_int(env, "HTTP_CONCURRENCY", cls.http_concurrency, minimum=1),
             user_agent=env_str(env, "HTTP_USER_AGENT", cls.user_agent),
             schedule_jitter=env_float(env, "SCHEDULE_JITTER", cls.schedule_jitter),

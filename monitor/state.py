@@ -129,7 +129,7 @@ class SnapshotStore:
 
 def _validators_json(validators: Mapping[str, Validators]) -> str:
     return orjson.dumps(
-        {name: {"etag": v.etag, "last_modified": v.last_modified} for name, v in validators.items()}
+        {name: {"etag": v.etag, "last_modified": v.last_modified, "size": v.size} for name, v in validators.items()}
     ).decode()
 
 
