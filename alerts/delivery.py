@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
-from alerts.sinks.base import DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
+from alerts.sinks.base import Channel, DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
 from alerts.store import AlertStore, Attempt, Delivery, Endpoint, now
 from contracts.models import Alert, digest
 
@@ -60,7 +60,7 @@ class Deliverer:
         self,
         settings: AlertsSettings,
         store: AlertStore,
-        channels: Mapping[str, Sink],
+        channels: Mapping[str, Channel],
         operator_sinks: Sequence[Sink],
         dead_letter: DeadLetter,
         metrics: AlertsMetrics,
@@ -84,6 +84,7 @@ class Deliverer:
             self.metrics.received.inc()
             for sink in self._operators:
                 await sink.send(Message(alert.alert_id, [alert]))
+        await self._store.apply_standing(alert)  # also for a redelivery: idempotent, and keeps order
         if await self._store.suppressing_review(alert) is not None:
             self.metrics.suppressed.inc()
             return
@@ -93,7 +94,8 @@ class Deliverer:
 
     async def _route(self, alert: Alert, endpoint: Endpoint) -> None:
         s = self._settings
-        if endpoint.type == "email":
+        channel = self._channels.get(endpoint.type)
+        if channel is not None and channel.policy.digests:
             burst = await self._store.count_in_window(
                 f"mail:{alert.subscriber_id}:{endpoint.id}", s.digest_window_s
             )  # fmt: skip
@@ -228,8 +230,9 @@ class Deliverer:
             self.metrics.deliveries.labels(endpoint.type if endpoint else "unknown", "dropped").inc()
             await self._write(_Outcome(delivery, "done"))
             return
-        if endpoint.type == "webhook":
-            sent = await store.count_in_window(f"webhook:{delivery.subscriber_id}", 1.0)
+        channel = self._channels.get(endpoint.type)
+        if channel is not None and channel.policy.rate_limited:
+            sent = await store.count_in_window(f"{endpoint.type}:{delivery.subscriber_id}", 1.0)
             if sent > self._settings.webhook_rate:
                 await self._write(_Outcome(delivery, "schedule", at=now() + 1.0 + random.random()))  # noqa: S311
                 return
@@ -271,7 +274,7 @@ class Deliverer:
         await self._write(_Outcome(delivery, "schedule", at=delivery.next_at, attempt=record))
         self.metrics.retries.labels(endpoint.type).inc()
 
-    def _channel(self, kind: str) -> Sink:
+    def _channel(self, kind: str) -> Channel:
         channel = self._channels.get(kind)
         if channel is None:
             raise SinkMisconfigured(f"no {kind} channel configured")

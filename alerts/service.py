@@ -22,10 +22,8 @@ from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
-from alerts.sinks.apprise import AppriseSink
+from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Sink
-from alerts.sinks.email import EmailSink
-from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
 from contracts.clients import TRANSIENT, Backoff, producer, redis_client, send_all
 from contracts.lag import LagMonitor
@@ -71,9 +69,7 @@ class AlertsService:
         self._producer = kafka
         for sink in self._operators:
             stack.push_async_callback(sink.aclose)
-        channels: dict[str, Sink] = {
-            "webhook": WebhookSink(s), "email": EmailSink(s.smtp), "apprise": AppriseSink(s.webhook_allow),
-        }  # fmt: skip
+        channels = build_channels(s)
         for channel in channels.values():
             stack.push_async_callback(channel.aclose)
         self.deliverer = Deliverer(s, self.store, channels, self._operators, self._dead_letter, self.metrics)

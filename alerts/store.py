@@ -10,7 +10,10 @@ Layout under the namespace (``{ns}:…``):
 - ``reviews:{sub}`` hash review id -> Review JSON, ``reviewpair:{sub}:{watch}:{source}:{entry}`` -> review id;
 - ``delivery:{id}`` hash (one alert to one endpoint), ``deliveries:due`` sorted set (id by next attempt),
   ``attempts:{id}`` list of Attempt JSON, ``dead:{sub}`` sorted set of dead deliveries;
-- ``digest:{sub}:{endpoint}`` list of alert ids waiting for a digest, ``digests:due`` sorted set.
+- ``digest:{sub}:{endpoint}`` list of alert ids waiting for a digest, ``digests:due`` sorted set;
+- ``standing:{sub}:{watch}`` hash ``{source}<US>{entry key}`` -> Standing JSON: where a watched company stands,
+  kept current from the alerts themselves (added / modified / already listed set it, removed clears it), so
+  /v1/status reads one page of it instead of re-screening the whole watchlist per request.
 """
 
 from __future__ import annotations
@@ -262,6 +265,33 @@ class AlertStore:
         flags = await self.redis.smismember(self.k("acks", sub), ids)
         return {i for i, f in zip(ids, flags, strict=True) if f}
 
+    # -- standings (what /v1/status shows) ---------------------------------------------------------------
+
+    async def apply_standing(self, alert: Alert) -> None:
+        key = self.k("standing", alert.subscriber_id, alert.watch_id)
+        field_name = alert.source + _SEP + alert.entry_key
+        if alert.kind == "removed":
+            await self.redis.hdel(key, field_name)
+            return
+        data = {
+            "source": alert.source, "entry_key": alert.entry_key, "entry_name": alert.entry_name,
+            "score": alert.score, "reasons": list(alert.reasons), "list_kind": alert.list_kind,
+            "list_colour": alert.list_colour, "since": alert.created_at.timestamp(),
+        }  # fmt: skip
+        await self.redis.hset(key, field_name, orjson.dumps(data))
+
+    async def standings(self, sub: str, watch_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        ids = list(watch_ids)
+        async with self.redis.pipeline(transaction=False) as p:
+            for watch_id in ids:
+                p.hvals(self.k("standing", sub, watch_id))
+            rows = await p.execute()
+        return {w: sorted((orjson.loads(v) for v in vals), key=lambda d: (d["source"], d["entry_key"]))
+                for w, vals in zip(ids, rows, strict=True)}  # fmt: skip
+
+    async def forget_standing(self, sub: str, watch_id: str) -> None:
+        await self.redis.delete(self.k("standing", sub, watch_id))
+
     # -- reviews ----------------------------------------------------------------------------------------
 
     def _pair(self, sub: str, watch_id: str, source: str, entry_key: str) -> str:
@@ -405,6 +435,21 @@ class AlertStore:
     async def dead(self, sub: str) -> list[str]:
         return [_s(m) for m in await self.redis.zrange(self.k("dead", sub), 0, -1)]
 
+    async def dead_page(self, sub: str, after: tuple[float, str] | None, limit: int) -> list[tuple[str, float]]:
+        """Dead deliveries oldest first, strictly after ``after`` (score, id)."""
+        low: float | str = after[0] if after else "-inf"
+        rows = await self.redis.zrangebyscore(self.k("dead", sub), low, "+inf", start=0, num=limit + 64,
+                                              withscores=True)  # fmt: skip
+        out = []
+        for row in rows:
+            item = (_s(row[0]), float(row[1]))
+            if after is not None and (item[1], item[0]) <= after:
+                continue
+            out.append(item)
+            if len(out) >= limit:
+                break
+        return out
+
     async def queue_length(self) -> int:
         return int(await self.redis.zcard(self.k("deliveries", "due")))
 
@@ -419,6 +464,11 @@ class AlertStore:
             p.expire(key, int(window_s) + 5)
             count, _ = await p.execute()
         return int(count)
+
+    async def peek_window(self, name: str, window_s: float) -> int:
+        """Events so far in the current window for ``name``, without counting one."""
+        raw = await self.redis.get(self.k("rate", name, str(int(now() // window_s))))
+        return int(raw) if raw is not None else 0
 
     async def add_to_digest(self, sub: str, endpoint_id: str, alert_id: str, flush_at: float) -> None:
         async with self.redis.pipeline(transaction=True) as p:

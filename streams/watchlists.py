@@ -2,6 +2,7 @@
 
 Layout (every key under the namespace):
 - ``watch:{subscriber}``: hash, watch id -> WatchEntry JSON (the source of truth);
+- ``watchids:{subscriber}``: sorted set of the watch ids (all score 0), for pages in id order and the count;
 - ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
 - ``subscriber:{id}``: hash with the subscriber's match ``threshold``.
 The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
@@ -82,11 +83,20 @@ class WatchlistStore:
     def _entries_key(self, subscriber_id: str) -> str:
         return self._settings.redis_key("watch", subscriber_id)
 
+    def _ids_key(self, subscriber_id: str) -> str:
+        return self._settings.redis_key("watchids", subscriber_id)
+
     async def put(self, entry: WatchEntry) -> None:
         """Insert or replace a watch entry and its index rows atomically."""
+        await self.put_many([entry])
+
+    async def put_many(self, entries: Iterable[WatchEntry]) -> None:
+        """Insert or replace entries, in one transaction (the caller keeps batches to a few hundred)."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
-            await self._index.replace(member(entry.subscriber_id, entry.id), watch_keys(entry), pipe)
+            for entry in entries:
+                pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
+                pipe.zadd(self._ids_key(entry.subscriber_id), {entry.id: 0})
+                await self._index.replace(member(entry.subscriber_id, entry.id), watch_keys(entry), pipe)
             await pipe.execute()
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:
@@ -94,9 +104,41 @@ class WatchlistStore:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._entries_key(subscriber_id), watch_id)
+            pipe.zrem(self._ids_key(subscriber_id), watch_id)
             await self._index.replace(member(subscriber_id, watch_id), (), pipe)
             await pipe.execute()
         return True
+
+    async def count(self, subscriber_id: str) -> int:
+        await self._ensure_ids(subscriber_id)
+        return int(await self._redis.zcard(self._ids_key(subscriber_id)))
+
+    async def exists(self, subscriber_id: str, watch_ids: Iterable[str]) -> set[str]:
+        ids = list(watch_ids)
+        if not ids:
+            return set()
+        flags = await self._redis.hmget(self._entries_key(subscriber_id), ids)
+        return {i for i, raw in zip(ids, flags, strict=True) if raw is not None}
+
+    async def page(self, subscriber_id: str, after: str | None, limit: int) -> tuple[list[WatchEntry], str | None]:
+        """Entries in id order after ``after``; the cursor of the next page, or None at the end."""
+        await self._ensure_ids(subscriber_id)
+        low = "(" + after if after else "-"
+        ids = [_text(i) for i in await self._redis.zrangebylex(self._ids_key(subscriber_id), low, "+", 0, limit + 1)]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        raw = await self._redis.hmget(self._entries_key(subscriber_id), ids) if ids else []
+        entries = [WatchEntry.from_json(r) for r in raw if r is not None]
+        return entries, (ids[-1] if more and ids else None)
+
+    async def _ensure_ids(self, subscriber_id: str) -> None:
+        """Watchlists written before the id set existed get it once, from the hash."""
+        ids_key = self._ids_key(subscriber_id)
+        if await self._redis.exists(ids_key):
+            return
+        keys = await self._redis.hkeys(self._entries_key(subscriber_id))
+        if keys:
+            await self._redis.zadd(ids_key, {_text(k): 0 for k in keys})
 
     async def get(self, subscriber_id: str, watch_id: str) -> WatchEntry | None:
         raw = await self._redis.hget(self._entries_key(subscriber_id), watch_id)
@@ -124,6 +166,10 @@ class WatchlistStore:
         if not 0.0 < value <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {value}")
         await self._redis.hset(self._settings.redis_key("subscriber", subscriber_id), "threshold", repr(value))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def member(subscriber_id: str, watch_id: str) -> str:
@@ -212,8 +258,17 @@ def watch_from_fields(fields: Mapping[str, object], subscriber_id: str) -> Watch
 def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry], list[RowError]]:
     """The watchlist CSV: header row; ``id`` and ``name`` required; ``alt_names`` and ``tags`` are
     ``;``-separated. Bad rows are reported with their line number and reason; the rest is kept."""
+    rows, errors = parse_watchlist_rows(text, subscriber_id)
+    return [entry for _, entry in rows], errors
+
+
+def parse_watchlist_rows(text: str, subscriber_id: str) -> tuple[list[tuple[int, WatchEntry]], list[RowError]]:
+    """``parse_watchlist_csv`` with the line number of each accepted entry."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        return [], [RowError(1, f"unreadable CSV header: {exc}")]
     missing = [c for c in ("id", "name") if c not in header]
     if missing:
         return [], [RowError(1, f"header lacks required column(s): {', '.join(missing)}")]
@@ -221,10 +276,18 @@ def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry]
     if unknown:
         return [], [RowError(1, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(WATCHLIST_COLUMNS)}")]
     reader.fieldnames = header
-    entries: list[WatchEntry] = []
+    entries: list[tuple[int, WatchEntry]] = []
     errors: list[RowError] = []
     seen: set[str] = set()
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a bare carriage return inside a field: the rest cannot be trusted
+            errors.append(RowError(reader.line_num, f"unreadable CSV from here on: {exc}"))
+            break
         line = reader.line_num
         if None in row:
             errors.append(RowError(line, "more fields than header columns"))
@@ -239,5 +302,5 @@ def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry]
             errors.append(RowError(line, f"duplicate id {entry.id!r}"))
             continue
         seen.add(entry.id)
-        entries.append(entry)
+        entries.append((line, entry))
     return entries, errors

@@ -18,7 +18,7 @@ from typing import Any
 
 from alerts.events import summary, text_body
 from alerts.netsafety import Network, UnsafeUrl, resolve_allowed
-from alerts.sinks.base import DeliveryError, Message, SinkMisconfigured
+from alerts.sinks.base import DeliveryError, InvalidTarget, Message, Policy, SinkMisconfigured
 
 # Apprise sends these to the vendor's own public host, whatever the URL holds (tokens, ids).
 FIXED_HOST = frozenset({"slack", "msteams", "discord", "tgram", "pover", "opsgenie", "pagerduty", "workflow"})
@@ -53,7 +53,7 @@ def _load(url: str) -> Any:
     return server
 
 
-async def check_target(url: str, allow: Sequence[Network]) -> Any:
+async def load_checked(url: str, allow: Sequence[Network]) -> Any:
     """The Apprise notifier for ``url`` once its target is known to be allowed; UnsafeUrl otherwise."""
     server = _load(url)
     if url.partition("://")[0].lower() in NAMED_HOST:
@@ -66,15 +66,27 @@ async def check_target(url: str, allow: Sequence[Network]) -> Any:
 
 class AppriseSink:
     name = "apprise"
+    policy = Policy(target_field="url")
 
     def __init__(self, allow: Sequence[Network]) -> None:
         self._allow = tuple(allow)
+
+    async def check_target(self, target: str) -> str:
+        if not available():
+            raise InvalidTarget("apprise endpoints need the apprise extra installed (pip install 'listwatch[apprise]')")
+        if "://" not in target:
+            raise InvalidTarget("url must be an Apprise URL such as slack://… or msteams://…")
+        try:
+            await load_checked(target, self._allow)
+        except UnsafeUrl as exc:
+            raise InvalidTarget(str(exc)) from None
+        return target
 
     async def send(self, message: Message) -> None:
         if message.endpoint is None:
             raise SinkMisconfigured("apprise delivery without an endpoint")
         try:
-            server = await check_target(message.endpoint.target, self._allow)
+            server = await load_checked(message.endpoint.target, self._allow)
         except UnsafeUrl as exc:
             raise SinkMisconfigured(str(exc)) from None
         alerts = message.alerts

@@ -1,9 +1,15 @@
-"""The one protocol every alert channel implements, the message it delivers, and its failures."""
+"""The protocols every alert sink implements, the message it delivers, and its failures.
+
+``Sink`` is what every sink does (send, close); operators' sinks (console, file) are only that. A ``Channel``
+is a sink that subscribers point endpoints at: it names the field that holds its target, checks a target
+(the SSRF guard for network channels), and states its delivery policy. A new channel is one module here
+plus one line in ``alerts/sinks/__init__.py``: the API, the delivery rules and the OpenAPI follow from it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from contracts.models import Alert
 
@@ -47,3 +53,28 @@ class Sink(Protocol):
 
     async def aclose(self) -> None:
         """Release connections; called once when the service stops."""
+
+
+class InvalidTarget(ValueError):
+    """An endpoint's target is malformed or not allowed; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How the delivery engine treats a channel's deliveries."""
+
+    # The API field that holds the target: a URL or an e-mail address.
+    target_field: Literal["url", "address"]
+    # Endpoints get a signing secret, shown once.
+    signed: bool = False
+    # Over a burst of alerts per window (or when the endpoint asks for it), alerts gather into a digest.
+    digests: bool = False
+    # Deliveries per subscriber per second are capped (LISTWATCH_WEBHOOK_RATE).
+    rate_limited: bool = False
+
+
+class Channel(Sink, Protocol):
+    policy: Policy
+
+    async def check_target(self, target: str) -> str:
+        """The target as it will be stored, or InvalidTarget; called on creation and again before sending."""

@@ -8,7 +8,7 @@ import aiosmtplib
 
 from alerts.events import html_body, summary, text_body
 from alerts.settings import SmtpSettings
-from alerts.sinks.base import DeliveryError, Message, SinkMisconfigured
+from alerts.sinks.base import DeliveryError, InvalidTarget, Message, Policy, SinkMisconfigured
 
 
 def build_email(message: Message, sender: str) -> EmailMessage:
@@ -29,9 +29,16 @@ def build_email(message: Message, sender: str) -> EmailMessage:
 
 class EmailSink:
     name = "email"
+    policy = Policy(target_field="address", digests=True)
 
     def __init__(self, smtp: SmtpSettings) -> None:
         self._smtp = smtp
+
+    async def check_target(self, target: str) -> str:
+        local, at, domain = target.partition("@")
+        if not (at and local and "." in domain and " " not in target and len(target) <= 254):
+            raise InvalidTarget(f"address {target!r} is not an e-mail address")
+        return target
 
     async def send(self, message: Message) -> None:
         if not self._smtp.host:

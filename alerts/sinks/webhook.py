@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from alerts.events import cloudevent
 from alerts.netsafety import GuardedResolver, UnsafeUrl, check_url
 from alerts.settings import AlertsSettings
-from alerts.sinks.base import DeliveryError, EndpointGone, Message, SinkMisconfigured
+from alerts.sinks.base import DeliveryError, EndpointGone, InvalidTarget, Message, Policy, SinkMisconfigured
 from monitor.fetch import retry_after_seconds
 
 
@@ -38,10 +38,18 @@ def body_for(message: Message, prefix: str) -> bytes:
 
 class WebhookSink:
     name = "webhook"
+    policy = Policy(target_field="url", signed=True, rate_limited=True)
 
     def __init__(self, settings: AlertsSettings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+
+    async def check_target(self, target: str) -> str:
+        try:
+            await check_url(target, self._settings.webhook_allow)
+        except UnsafeUrl as exc:
+            raise InvalidTarget(str(exc)) from None
+        return target
 
     def _client(self) -> aiohttp.ClientSession:
         # Its own session: every connection resolves through the SSRF guard, and cookies never carry over.

@@ -16,10 +16,8 @@ from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
-from alerts.sinks.apprise import AppriseSink
-from alerts.sinks.base import Sink
-from alerts.sinks.email import EmailSink
-from alerts.sinks.webhook import WebhookSink
+from alerts.sinks import channels as build_channels
+from alerts.sinks.base import Channel
 from alerts.store import AlertStore
 from contracts.models import Alert, WatchEvent
 from streams.lists import ListStateStore
@@ -50,7 +48,7 @@ class Stack:
     dead: list[Alert]
     watch_events: list[WatchEvent]
     client: TestClient
-    channels: dict[str, Sink]
+    channels: dict[str, Channel]
 
     async def admin(self, name: str) -> tuple[str, dict[str, str]]:
         resp = await self.client.post("/v1/subscribers", json={"name": name}, headers=auth(ADMIN))
@@ -89,9 +87,7 @@ async def stack(
     async def publish(batch: list[WatchEvent]) -> None:
         events.extend(batch)
 
-    channels: dict[str, Sink] = {
-        "webhook": WebhookSink(settings), "email": EmailSink(settings.smtp), "apprise": AppriseSink(settings.webhook_allow),
-    }  # fmt: skip
+    channels = build_channels(settings)
     try:
         deliverer = Deliverer(settings, store, channels, [], dead_letter, AlertsMetrics())
         watches, lists = WatchlistStore(redis, settings.common), ListStateStore(redis, settings.common)

@@ -9,6 +9,7 @@ import pytest
 
 from contracts.models import ChangeKind
 from streams.enrich.pipeline import enrich
+from streams.match.logic import match_change
 from tests.alerts.conftest import ADMIN, Stack, auth
 from tests.factories import change, entry
 
@@ -78,12 +79,23 @@ async def test_status_shows_where_watched_companies_stand(stack: Stack) -> None:
     _, key = await stack.admin("Acme")
     await c.post("/v1/watchlist", json={"id": "bank", "name": "Banco Nacional de Cuba"}, headers=key)
     await c.post("/v1/watchlist", json={"id": "clean", "name": "Unlisted Example Trading"}, headers=key)
+    # Status is kept from the alerts as they arrive (here: the stream workers' "already listed" one), then a
+    # removal from the list clears it; it is never recomputed per request.
+    sub = (await (await c.get("/v1/me", headers=key)).json())["id"]
     listed = change(ChangeKind.ADDED, after=entry(key="306", name="BANCO NACIONAL DE CUBA"), baseline=True)
-    await stack.lists.apply(enrich(listed))
+    bank = await stack.watches.get(sub, "bank")
+    assert bank is not None
+    [alert] = match_change(enrich(listed), [bank], {sub: 0.88}, datetime.now(UTC))
+    await stack.deliverer.accept(alert)
     items = {i["watch"]["id"]: i for i in (await (await c.get("/v1/status", headers=key)).json())["items"]}
     assert items["bank"]["listed"] is True
     assert items["bank"]["matches"][0]["entry_key"] == "306"
     assert items["clean"] == {**items["clean"], "listed": False, "matches": []}
+    removed = change(ChangeKind.REMOVED, before=entry(key="306", name="BANCO NACIONAL DE CUBA"))
+    [gone] = match_change(enrich(removed), [bank], {sub: 0.88}, datetime.now(UTC))
+    await stack.deliverer.accept(gone)
+    items = {i["watch"]["id"]: i for i in (await (await c.get("/v1/status", headers=key)).json())["items"]}
+    assert items["bank"]["listed"] is False
 
 
 async def record(stack: Stack, sub: str, n: int, source: str = "ofac_sdn") -> list[str]:
@@ -129,7 +141,7 @@ async def test_openapi_document_lists_every_route(stack: Stack) -> None:
                  "/v1/endpoints/{endpoint_id}/test", "/v1/replay", "/v1/dead-letters/replay", "/v1/status"):  # fmt: skip
         assert path in paths, path
     assert paths["/v1/watchlist"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "WatchEntry"
+        "WatchIn"
     )
 
 

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
-from alerts.sinks.base import Sink
+from alerts.sinks.base import Channel
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore
 from contracts.models import Alert
@@ -27,7 +27,7 @@ async def _deliverers(stack: Stack, n: int, **kw: float) -> list[Deliverer]:
     for _ in range(n):
         redis = Redis.from_url(stack.settings.common.redis_url)
         store = AlertStore(redis, stack.settings.common)
-        channels: dict[str, Sink] = {"webhook": WebhookSink(stack.settings)}
+        channels: dict[str, Channel] = {"webhook": WebhookSink(stack.settings)}
 
         async def dead(alert: Alert) -> None:
             stack.dead.append(alert)

@@ -17,7 +17,7 @@ from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
-from alerts.sinks.base import Sink
+from alerts.sinks.base import Channel
 from alerts.sinks.webhook import WebhookSink
 from alerts.store import AlertStore, Endpoint, now
 from contracts.clients import TRANSIENT, redis_client
@@ -150,7 +150,7 @@ async def test_delivery_resumes_within_seconds_and_delivers_once(
         dead.append(alert)
 
     webhook = WebhookSink(settings)
-    channels: dict[str, Sink] = {"webhook": webhook}
+    channels: dict[str, Channel] = {"webhook": webhook}
     deliverer = Deliverer(settings, store, channels, [], dead_letter, AlertsMetrics())
     sub, _ = await store.create_subscriber("Acme")
     await store.put_endpoint(sub, Endpoint(id="ep_1", type="webhook", target=url, created_at=now(), secret="whsec_" + "A" * 32))

@@ -4,6 +4,7 @@ stop at the cap with nothing left on disk; a body that ends early is retried, ne
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -49,6 +50,6 @@ async def test_bodies_over_the_cap_stop_there_and_leave_nothing(
             await fetcher.fetch(str(server.make_url(path)), tmp_path / "list.csv", max_bytes=2 * 1024 * 1024)
     finally:
         await fetcher.stop()
-    assert list(tmp_path.iterdir()) == []  # neither the file nor its partial download
+    assert os.listdir(tmp_path) == []  # neither the file nor its partial download
     if path == "/big.csv":
         assert sum(sent) < 16 * 1024 * 1024  # the client stopped reading at the cap
