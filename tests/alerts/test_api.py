@@ -238,6 +238,17 @@ INVALID = [
     ("POST", "/v1/replay", {"since": "last week"}, "sub"),
     ("GET", "/v1/no-such-thing", None, "sub"),
     ("PATCH", "/v1/watchlist", {}, "sub"),
+    # what schemathesis found in the hand-written API: each was a 500 or accepted against the schema
+    ("POST", "/v1/watchlist/import", b"id,name\nw1,Acme\rTrading\n", "sub"),
+    ("GET", "/v1/alerts?cursor=nan~x", None, "sub"),
+    ("GET", "/v1/alerts?cursor=inf~x", None, "sub"),
+    ("POST", "/v1/watchlist", {"id": "w", "name": "x", "alt_names": "a;b"}, "sub"),
+    ("POST", "/v1/watchlist", {"id": "w", "name": None}, "sub"),
+    ("POST", "/v1/endpoints", {"type": "webhook", "url": None, "description": 5}, "sub"),
+    ("PUT", "/v1/me/threshold", {"threshold": 1e-300}, "sub"),
+    ("PUT", "/v1/me/threshold", {"threshold": 0.49}, "sub"),
+    ("GET", "/v1/watchlist?limit=0", None, "sub"),
+    ("GET", "/v1/watchlist?limit=nan", None, "sub"),
 ]  # fmt: skip
 
 
@@ -251,3 +262,112 @@ async def test_invalid_input_gets_a_clear_4xx(stack: Stack, method: str, path: s
     error = (await resp.json())["error"]
     assert error["code"]
     assert error["message"]
+
+
+async def test_a_bare_carriage_return_in_an_import_is_reported_not_a_500(stack: Stack) -> None:
+    _, key = await stack.admin("Acme")
+    csv = b"id,name\nw1,Acme Trading\nw2,Beta\rGamma\nw3,Delta\n"
+    resp = await stack.client.post("/v1/watchlist/import", data=csv, headers=key)
+    assert resp.status == 200, await resp.text()
+    report = await resp.json()
+    assert report["imported"] == 1
+    assert "unreadable CSV" in report["rejected"][0]["reason"]
+
+
+async def test_405_says_which_methods_are_allowed(stack: Stack) -> None:
+    _, key = await stack.admin("Acme")
+    resp = await stack.client.patch("/v1/watchlist", json={}, headers=key)
+    assert resp.status == 405
+    assert set(resp.headers["Allow"].split(",")) >= {"GET", "POST"}
+
+
+async def test_watchlist_pages_and_its_cap(stack: Stack, alerts_env: dict[str, str]) -> None:
+    c = stack.client
+    _, key = await stack.admin("Acme")
+    rows = "".join(f"w{i:03d},Company {i} Ltd\n" for i in range(25))
+    report = await (await c.post("/v1/watchlist/import", data=("id,name\n" + rows).encode(), headers=key)).json()
+    assert report["imported"] == 25
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "10", **({"cursor": cursor} if cursor else {})}
+        page = await (await c.get("/v1/watchlist", params=params, headers=key)).json()
+        assert page["total"] == 25
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"w{i:03d}" for i in range(25)]
+    status = await (await c.get("/v1/status", params={"limit": "5"}, headers=key)).json()
+    assert [i["watch"]["id"] for i in status["items"]] == seen[:5]
+    assert status["next_cursor"] == "w004"
+
+
+async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
+    redis: Any, alerts_env: dict[str, str], aiohttp_client: Any
+) -> None:
+    from alerts.api import Deps, build_api
+    from alerts.delivery import Deliverer
+    from alerts.metrics import AlertsMetrics
+    from alerts.settings import AlertsSettings
+    from alerts.store import AlertStore
+    from streams.lists import ListStateStore
+    from streams.watchlists import WatchlistStore
+
+    settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_WATCHLIST_MAX": "3"})
+    store = AlertStore(redis, settings.common)
+
+    async def nothing(_: object) -> None:
+        return None
+
+    deps = Deps(settings=settings, store=store, watches=WatchlistStore(redis, settings.common),
+                lists=ListStateStore(redis, settings.common),
+                deliverer=Deliverer(settings, store, {}, [], nothing, AlertsMetrics()),  # type: ignore[arg-type]
+                channels={}, publish_watch_events=nothing)  # type: ignore[arg-type]  # fmt: skip
+    c = await aiohttp_client(build_api(deps))
+    created = await (await c.post("/v1/subscribers", json={"name": "Big"}, headers=auth(ADMIN))).json()
+    key = auth(created["api_key"])
+    csv = b"id,name\na,A Co\nb,B Co\nc,C Co\nd,D Co\n"
+    report = await (await c.post("/v1/watchlist/import", data=csv, headers=key)).json()
+    assert report["imported"] == 3
+    assert [(r["row"], "full" in r["reason"]) for r in report["rejected"]] == [(5, True)]
+    full = await c.post("/v1/watchlist", json={"id": "e", "name": "E Co"}, headers=key)
+    assert full.status == 409
+    assert (await full.json())["error"]["code"] == "watchlist_full"
+    assert (await c.put("/v1/watchlist/a", json={"name": "A Renamed"}, headers=key)).status == 200
+
+
+async def test_failed_key_attempts_are_throttled_and_a_guess_is_not_confirmed(
+    redis: Any, alerts_env: dict[str, str], aiohttp_client: Any
+) -> None:
+    from alerts.api import Deps, build_api
+    from alerts.delivery import Deliverer
+    from alerts.metrics import AlertsMetrics
+    from alerts.settings import AlertsSettings
+    from alerts.store import AlertStore
+    from streams.lists import ListStateStore
+    from streams.watchlists import WatchlistStore
+
+    settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_AUTH_FAILURES_PER_MIN": "5"})
+    store = AlertStore(redis, settings.common)
+
+    async def nothing(_: object) -> None:
+        return None
+
+    deps = Deps(settings=settings, store=store, watches=WatchlistStore(redis, settings.common),
+                lists=ListStateStore(redis, settings.common),
+                deliverer=Deliverer(settings, store, {}, [], nothing, AlertsMetrics()),  # type: ignore[arg-type]
+                channels={}, publish_watch_events=nothing)  # type: ignore[arg-type]  # fmt: skip
+    c = await aiohttp_client(build_api(deps))
+    _, good = await store.create_subscriber("Acme")
+    assert (await c.get("/v1/me", headers=auth(good))).status == 200
+    import asyncio
+    import time
+
+    if time.time() % 60 > 50:  # the limit counts per minute: stay inside one
+        await asyncio.sleep(61 - time.time() % 60)
+    statuses = [(await c.get("/v1/me", headers=auth(f"lw_guess{i}"))).status for i in range(8)]
+    assert statuses[:5] == [401] * 5
+    assert statuses[5:] == [429] * 3
+    throttled = await c.get("/v1/me", headers=auth(good))  # even the right key: the answer confirms nothing
+    assert throttled.status == 429
+    assert int(throttled.headers["Retry-After"]) >= 1
