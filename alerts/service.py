@@ -25,7 +25,7 @@ from alerts.settings import AlertsSettings
 from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Sink
 from alerts.store import AlertStore
-from contracts.clients import TRANSIENT, Backoff, producer, redis_client, send_all
+from contracts.clients import TRANSIENT, Backoff, producer, redis_client, ride_out, send_all
 from contracts.lag import LagMonitor
 from contracts.models import Alert, WatchEvent
 from contracts.ops import ops_app, start_ops
@@ -172,6 +172,8 @@ class AlertsService:
             self._recovered("redis", backoff)
             if batches:
                 try:
+                    # What was recorded must survive a failover before Kafka is told it is done.
+                    await ride_out(deliverer.store.replicated, "replicate")
                     await consumer.commit()
                     self._recovered("kafka", backoff)
                 except TRANSIENT as exc:  # committed with a later batch; re-reading is idempotent

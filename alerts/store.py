@@ -19,6 +19,7 @@ Layout under the namespace (``{ns}:…``):
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -33,6 +34,7 @@ from contracts.models import Alert, Entry
 from contracts.settings import CommonSettings
 
 _SEP = "\x1f"
+log = logging.getLogger(__name__)
 KEY_PREFIX = "lw_"
 
 
@@ -136,6 +138,17 @@ class AlertStore:
     def __init__(self, redis: Redis, settings: CommonSettings) -> None:
         self.redis = redis
         self._s = settings
+        self._unreplicated_until = 0.0
+
+    async def replicated(self) -> None:
+        """With replicas configured, return once they have the last write. Without enough replicas (a failover
+        left the new primary alone), waiting is skipped for a while rather than slowing every write."""
+        wanted = self._s.redis_wait_replicas
+        if not wanted or time.monotonic() < self._unreplicated_until:
+            return
+        if int(await self.redis.wait(wanted, 500)) < wanted:
+            log.warning("Redis: fewer than %d replicas acknowledged a write; not waiting for 10 s", wanted)
+            self._unreplicated_until = time.monotonic() + 10.0
 
     def k(self, *parts: str) -> str:
         return self._s.redis_key(*parts)
@@ -400,6 +413,8 @@ class AlertStore:
             self._CLAIM, 1, self.k("deliveries", "due"), repr(t), repr(t + lease_s), str(limit), token,
             self.k("delivery", ""),
         )  # fmt: skip
+        if ids:
+            await self.replicated()
         return [_s(i) for i in ids]
 
     async def renew(self, delivery_ids: Sequence[str], lease_s: float, token: str) -> int:
@@ -427,6 +442,7 @@ class AlertStore:
             token, orjson.dumps(asdict(delivery)), orjson.dumps(asdict(attempt)) if attempt else b"", mode,
             repr(at), repr(now()), delivery.id,
         )  # fmt: skip
+        await self.replicated()
         return bool(ok)
 
     async def attempts(self, delivery_id: str) -> list[Attempt]:

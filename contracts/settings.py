@@ -92,6 +92,9 @@ class CommonSettings:
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     # LISTWATCH_REDIS_SENTINEL_MASTER: the name the Sentinels monitor the primary under.
     redis_sentinel_master: str = "listwatch"
+    # LISTWATCH_REDIS_WAIT_REPLICAS: after a delivery is claimed or finished, wait until this many replicas
+    # have the write (Redis WAIT), so a failover cannot forget it and send the delivery twice. 1 with Sentinel.
+    redis_wait_replicas: int = 0
     # LISTWATCH_NAMESPACE: prefix of every topic, consumer group and Redis key, so that several
     # deployments (or test runs) share one Kafka and one Redis without seeing each other.
     namespace: str = "listwatch"
@@ -125,6 +128,7 @@ class CommonSettings:
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
             redis_sentinels=env_hosts(env, "REDIS_SENTINELS"),
             redis_sentinel_master=env_str(env, "REDIS_SENTINEL_MASTER", cls.redis_sentinel_master),
+            redis_wait_replicas=env_int(env, "REDIS_WAIT_REPLICAS", cls.redis_wait_replicas),
             namespace=namespace,
         )
 

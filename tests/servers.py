@@ -81,3 +81,148 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
             self.proc = None
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def kafka_lib_dir() -> Path:
+    """The broker jars deploy/local/kafka.sh assembled (keyed, as there, by the pom's hash)."""
+    import hashlib
+
+    pom = REPO / "deploy" / "local" / "kafka" / "pom.xml"
+    cache = Path(os.environ.get("LISTWATCH_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or
+                 Path.home() / ".cache") / "listwatch")  # fmt: skip
+    lib = cache / f"kafka-{hashlib.sha256(pom.read_bytes()).hexdigest()[:12]}" / "lib"
+    if not (lib / ".complete").exists():
+        message = f"Kafka jars not assembled at {lib}; `make up` assembles them"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    require_binary("java")
+    return lib
+
+
+class KafkaCluster:
+    """``n`` KRaft nodes (each broker and controller) on loopback, one quorum: the same jars as the local
+    stack, started ``n`` times on other ports. Internal topics are replicated ``n`` ways, min ISR n-1."""
+
+    def __init__(self, root: Path, n: int = 3) -> None:
+        import base64
+        import uuid
+
+        self.lib = kafka_lib_dir()
+        self.root = root
+        self.n = n
+        self.ports = [free_port() for _ in range(n)]
+        self.controllers = [free_port() for _ in range(n)]
+        self.procs: list[subprocess.Popen[bytes] | None] = [None] * n
+        self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=").replace("-", "A")
+        voters = ",".join(f"{i + 1}@127.0.0.1:{c}" for i, c in enumerate(self.controllers))
+        min_isr = max(1, n - 1)
+        for i in range(n):
+            node = root / f"node{i + 1}"
+            (node / "data").mkdir(parents=True, exist_ok=True)
+            (node / "server.properties").write_text("\n".join([
+                "process.roles=broker,controller", f"node.id={i + 1}", f"controller.quorum.voters={voters}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.ports[i]},CONTROLLER://127.0.0.1:{self.controllers[i]}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.ports[i]}", "inter.broker.listener.name=PLAINTEXT",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={node / 'data'}", "num.partitions=4", "auto.create.topics.enable=false",
+                f"offsets.topic.replication.factor={n}", "offsets.topic.num.partitions=4",
+                f"transaction.state.log.replication.factor={n}", f"transaction.state.log.min.isr={min_isr}",
+                "transaction.state.log.num.partitions=4", f"share.coordinator.state.topic.replication.factor={n}",
+                f"share.coordinator.state.topic.min.isr={min_isr}", f"default.replication.factor={n}",
+                f"min.insync.replicas={min_isr}", "group.initial.rebalance.delay.ms=0",
+                "log.cleaner.dedupe.buffer.size=16777216", "unclean.leader.election.enable=false", "",
+            ]))  # fmt: skip
+            (node / "log4j2.properties").write_text(
+                "appender.out.type=Console\nappender.out.name=OUT\nappender.out.layout.type=PatternLayout\n"
+                "appender.out.layout.pattern=[%d] %p %m (%c)%n\nrootLogger.level=WARN\nrootLogger.appenderRef.out.ref=OUT\n"
+            )
+            subprocess.run(
+                ["java", "-cp", f"{self.lib}/*", f"-Dlog4j2.configurationFile={node / 'log4j2.properties'}",
+                 "kafka.tools.StorageTool", "format", "-t", self.cluster_id, "-c", str(node / "server.properties"),
+                 "--ignore-formatted"],
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+    def start(self, i: int) -> None:
+        node = self.root / f"node{i + 1}"
+        log = (node / "kafka.log").open("ab")
+        self.procs[i] = subprocess.Popen(
+            ["java", "-Xms128m", "-Xmx384m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+             f"-Dkafka.logs.dir={node}", f"-Dlog4j2.configurationFile={node / 'log4j2.properties'}",
+             "-cp", f"{self.lib}/*", "kafka.Kafka", str(node / "server.properties")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        log.close()
+
+    def start_all(self) -> None:
+        for i in range(self.n):
+            self.start(i)
+
+    def kill(self, i: int) -> None:
+        """SIGKILL one node: no controlled shutdown, its partitions' leadership moves by election."""
+        proc = self.procs[i]
+        if proc is not None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            self.procs[i] = None
+
+    def stop_all(self) -> None:
+        for i, proc in enumerate(self.procs):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=30)
+                self.procs[i] = None
+
+
+class RedisSentinelSet:
+    """A primary with AOF, one replica, and three Sentinels (quorum 2) watching it under ``name``."""
+
+    def __init__(self, root: Path, name: str = "listwatch") -> None:
+        self.name = name
+        self.primary = RedisServer(root / "primary")
+        self.replica = RedisServer(root / "replica")
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.root = root
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        self.primary.start()
+        self.replica.start("--replicaof", "127.0.0.1", str(self.primary.port))
+        for i, port in enumerate(self.sentinel_ports):
+            folder = self.root / f"sentinel{i}"
+            folder.mkdir(parents=True, exist_ok=True)
+            conf = folder / "sentinel.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+                f"sentinel monitor {self.name} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.name} 1000\n"
+                f"sentinel failover-timeout {self.name} 5000\nsentinel parallel-syncs {self.name} 1\n"
+            )
+            self.sentinels.append(subprocess.Popen(
+                [self.primary.binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))  # fmt: skip
+
+    @property
+    def addresses(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+
+    def stop(self) -> None:
+        for proc in self.sentinels:
+            proc.terminate()
+            proc.wait(timeout=10)
+        self.sentinels.clear()
+        self.replica.stop()
+        self.primary.stop()
