@@ -7,6 +7,10 @@ deliveries in Redis, attempted on a schedule, and dead-lettered after the last a
   ``LISTWATCH_DELIVERY_LEASE_S`` and renewed while it works on them: two replicas never attempt the same one,
   and a crashed process's claims return to the queue within the lease. Outcomes are written fenced by the
   claim: a process whose lease was taken over cannot record a second outcome.
+- Deliveries to one endpoint arrive in the order their alerts were accepted: while one waits for a retry
+  (or its turn under the rate limit), the younger ones to the same endpoint wait behind it. Several
+  replicas keep this order too, except that two deliveries claimed at the same moment by two processes may
+  race each other once.
 - A Redis error in the middle of a batch keeps the rest of the batch claimed *in this process*, and an
   outcome that could not be written is kept in memory and written first when Redis answers again: an
   outage delays delivery by the outage, not by the lease, and never sends a delivery twice.
@@ -71,6 +75,8 @@ class Deliverer:
         self.token = uuid.uuid4().hex
         self._held: deque[str] = deque()
         self._unwritten: dict[str, _Outcome] = {}
+        # Endpoints whose delivery failed in this batch -> its retry time: their younger deliveries wait.
+        self._stalled: dict[str, float] = {}
         self._settings = settings
         self._store = store
         self._channels = channels
@@ -162,6 +168,7 @@ class Deliverer:
         if not self._held:
             self._held.extend(await self._store.claim_due(limit, self._lease_s, self.token))
         attempted = 0
+        self._stalled.clear()
         renewer = asyncio.create_task(self._renew_held())
         try:
             while self._held:
@@ -221,6 +228,10 @@ class Deliverer:
             if delivery is not None:
                 await self._write(_Outcome(delivery, "done"))
             return
+        stalled = self._stalled.get(delivery.endpoint_id)
+        if stalled is not None:  # an older delivery to this endpoint just failed: keep the order
+            await self._write(_Outcome(delivery, "schedule", at=stalled))
+            return
         endpoint = await store.endpoint(delivery.subscriber_id, delivery.endpoint_id)
         alerts = [a for a in [await store.alert(delivery.subscriber_id, i)
                               for i in (delivery.digest_of or [delivery.alert_id])] if a is not None]  # fmt: skip
@@ -234,7 +245,9 @@ class Deliverer:
         if channel is not None and channel.policy.rate_limited:
             sent = await store.count_in_window(f"{endpoint.type}:{delivery.subscriber_id}", 1.0)
             if sent > self._settings.webhook_rate:
-                await self._write(_Outcome(delivery, "schedule", at=now() + 1.0 + random.random()))  # noqa: S311
+                later = now() + 1.0 + random.random()  # noqa: S311 - jitter
+                self._stalled[delivery.endpoint_id] = later
+                await self._write(_Outcome(delivery, "schedule", at=later))
                 return
         message_id = delivery.id if delivery.digest_of else delivery.alert_id
         started = time.monotonic()
@@ -271,6 +284,7 @@ class Deliverer:
             return
         delay = max(schedule[delivery.attempts], retry_after or 0.0)
         delivery.next_at = now() + delay
+        self._stalled[delivery.endpoint_id] = delivery.next_at
         await self._write(_Outcome(delivery, "schedule", at=delivery.next_at, attempt=record))
         self.metrics.retries.labels(endpoint.type).inc()
 

@@ -8,8 +8,9 @@ Layout under the namespace (``{ns}:…``):
 - ``alerts:{sub}`` sorted set (alert id by created time), ``alert:{sub}:{alert id}`` the Alert JSON,
   ``acks:{sub}`` set;
 - ``reviews:{sub}`` hash review id -> Review JSON, ``reviewpair:{sub}:{watch}:{source}:{entry}`` -> review id;
-- ``delivery:{id}`` hash (one alert to one endpoint), ``deliveries:due`` sorted set (id by next attempt),
-  ``attempts:{id}`` list of Attempt JSON, ``dead:{sub}`` sorted set of dead deliveries;
+- ``delivery:{id}`` hash (one alert to one endpoint; its ``claim`` field names the process working on it),
+  ``deliveries:due`` sorted set (id by next attempt), ``attempts:{id}`` list of Attempt JSON, ``dead:{sub}``
+  sorted set of dead deliveries, ``order:{sub}:{endpoint}`` the endpoint's pending deliveries by creation;
 - ``digest:{sub}:{endpoint}`` list of alert ids waiting for a digest, ``digests:due`` sorted set;
 - ``standing:{sub}:{watch}`` hash ``{source}<US>{entry key}`` -> Standing JSON: where a watched company stands,
   kept current from the alerts themselves (added / modified / already listed set it, removed clears it), so
@@ -351,18 +352,52 @@ class AlertStore:
 
     # -- deliveries -------------------------------------------------------------------------------------
 
+    # Deliveries to one endpoint keep their order: ``order:{sub}:{endpoint}`` holds the pending ones by
+    # creation. A delivery is never due before the youngest older one that is waiting (not in flight), and a
+    # delivery put off (a retry, the rate limit) pushes the younger ones behind it, in their order.
+    _AFTER_OLDER = """
+    local function after_older(order, due, prefix, created, at)
+      local older = redis.call('ZREVRANGEBYSCORE', order, '(' .. created, '-inf', 'LIMIT', 0, 20)
+      for _, id in ipairs(older) do
+        if not redis.call('HGET', prefix .. id, 'claim') then
+          local d = redis.call('ZSCORE', due, id)
+          if d and tonumber(d) + 0.00001 > at then at = tonumber(d) + 0.00001 end
+          return at
+        end
+      end
+      return at
+    end
+    """
+    _ENQUEUE = _AFTER_OLDER + """
+    if ARGV[5] == 'new' then
+      if redis.call('HSETNX', KEYS[1], 'data', ARGV[1]) == 0 then return 0 end
+    else
+      redis.call('HSET', KEYS[1], 'data', ARGV[1])
+    end
+    local at = after_older(KEYS[3], KEYS[2], ARGV[6], ARGV[3], tonumber(ARGV[2]))
+    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+    redis.call('ZADD', KEYS[2], at, ARGV[4])
+    return 1
+    """
+
+    def _order_key(self, delivery: Delivery) -> str:
+        return self.k("order", delivery.subscriber_id, delivery.endpoint_id)
+
+    async def _enqueue(self, delivery: Delivery, mode: str) -> bool:
+        done = await self.redis.eval(
+            self._ENQUEUE, 3, self.k("delivery", delivery.id), self.k("deliveries", "due"), self._order_key(delivery),
+            orjson.dumps(asdict(delivery)), repr(delivery.next_at), repr(delivery.created_at), delivery.id, mode,
+            self.k("delivery", ""),
+        )  # fmt: skip
+        return bool(done)
+
     async def enqueue(self, delivery: Delivery) -> bool:
         """Queue a delivery once: the same alert for the same endpoint is never queued twice."""
-        key = self.k("delivery", delivery.id)
-        created = await self.redis.hsetnx(key, "data", orjson.dumps(asdict(delivery)))
-        if created:
-            await self.redis.zadd(self.k("deliveries", "due"), {delivery.id: delivery.next_at})
-        return bool(created)
+        return await self._enqueue(delivery, "new")
 
     async def requeue(self, delivery: Delivery) -> None:
         """Queue again (replay): attempts start over, the delivery keeps its id (and webhook-id)."""
-        await self.redis.hset(self.k("delivery", delivery.id), "data", orjson.dumps(asdict(delivery)))
-        await self.redis.zadd(self.k("deliveries", "due"), {delivery.id: delivery.next_at})
+        await self._enqueue(delivery, "again")
         await self.redis.zrem(self.k("dead", delivery.subscriber_id), delivery.id)
 
     async def delivery(self, delivery_id: str) -> Delivery | None:
@@ -391,15 +426,35 @@ class AlertStore:
     end
     return n
     """
-    _FINISH = """
+    _FINISH = _AFTER_OLDER + """
     if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return 0 end
     if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'data', ARGV[2]) end
     if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
     redis.call('HDEL', KEYS[1], 'claim')
     if ARGV[4] == 'schedule' then
-      redis.call('ZADD', KEYS[2], ARGV[5], ARGV[7])
+      local at = after_older(KEYS[5], KEYS[2], ARGV[9], ARGV[8], tonumber(ARGV[5]))
+      redis.call('ZADD', KEYS[2], at, ARGV[7])
+      -- younger deliveries of the endpoint due before this one move behind it, keeping their order;
+      -- they are in due order already, so the walk stops at the first one that is behind
+      local prev, offset = at, 0
+      while true do
+        local younger = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. ARGV[8], '+inf', 'LIMIT', offset, 100)
+        if #younger == 0 then break end
+        local stop = false
+        for _, id in ipairs(younger) do
+          local d = redis.call('ZSCORE', KEYS[2], id)
+          if d and not redis.call('HGET', ARGV[9] .. id, 'claim') then
+            if tonumber(d) > prev then stop = true break end
+            prev = prev + 0.00001
+            redis.call('ZADD', KEYS[2], 'XX', prev, id)
+          end
+        end
+        if stop then break end
+        offset = offset + 100
+      end
     else
       redis.call('ZREM', KEYS[2], ARGV[7])
+      redis.call('ZREM', KEYS[5], ARGV[7])
       if ARGV[4] == 'dead' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7]) end
     end
     return 1
@@ -437,10 +492,10 @@ class AlertStore:
         ``schedule`` (due again at ``at``), ``done`` (delivered or dropped) or ``dead``. False when the lease
         was lost to another process (nothing written)."""
         ok = await self.redis.eval(
-            self._FINISH, 4, self.k("delivery", delivery.id), self.k("deliveries", "due"),
-            self.k("attempts", delivery.id), self.k("dead", delivery.subscriber_id),
+            self._FINISH, 5, self.k("delivery", delivery.id), self.k("deliveries", "due"),
+            self.k("attempts", delivery.id), self.k("dead", delivery.subscriber_id), self._order_key(delivery),
             token, orjson.dumps(asdict(delivery)), orjson.dumps(asdict(attempt)) if attempt else b"", mode,
-            repr(at), repr(now()), delivery.id,
+            repr(at), repr(now()), delivery.id, repr(delivery.created_at), self.k("delivery", ""),
         )  # fmt: skip
         await self.replicated()
         return bool(ok)

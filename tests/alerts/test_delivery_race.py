@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -100,3 +101,62 @@ async def test_a_crashed_deliverers_claims_come_back_within_the_lease(
         await _close([crashed, survivor])
     assert taken_over_after < 3.0  # the lease (1 s here), not minutes
     assert Counter(h["webhook-id"] for h, _ in r.requests) == Counter({a.alert_id: 1 for a in alerts})
+
+
+async def test_a_long_receiver_outage_delivers_in_order_or_dead_letters_then_replays(
+    stack: Stack, aiohttp_server: Any
+) -> None:
+    """The receiver is down; the schedule (compressed here) runs out for some deliveries: nothing is dropped
+    silently, every alert is delivered or dead-lettered and replayable, and what the receiver accepts comes in
+    the order the alerts were accepted."""
+    from aiohttp import web
+
+    state = {"down": True}
+    accepted: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        if state["down"]:
+            return web.Response(status=503)
+        accepted.append(request.headers["webhook-id"])
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    server = await aiohttp_server(app)
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, str(server.make_url("/hook")))
+    alerts = alerts_for(sub, 30)
+    for alert in alerts[:20]:
+        await stack.deliverer.accept(alert)
+
+    async def pump(seconds: float) -> None:
+        end = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < end:
+            await stack.deliverer.run_due()
+            await asyncio.sleep(0.02)
+
+    # Down through the whole (compressed) schedule of the first 20: they are dead-lettered, none lost.
+    await pump(1.5)
+    for alert in alerts[20:]:  # more alerts while it is still down
+        await stack.deliverer.accept(alert)
+    await pump(1.0)
+    dead = await (await stack.client.get("/v1/dead-letters", params={"limit": "100"}, headers=key)).json()
+    queued = await stack.store.queue_length()
+    assert len(dead["items"]) + queued == 30  # each one is either dead (replayable) or still waiting
+    assert len(stack.dead) == len(dead["items"]) > 0  # and each dead one went to the dead-letter topic
+
+    # Back up: the waiting ones arrive; the dead ones on replay; in acceptance order within each group.
+    state["down"] = False
+    await pump(1.5)
+    replayed = await (await stack.client.post("/v1/dead-letters/replay", headers=key)).json()
+    assert replayed["deliveries"] == len(dead["items"])
+    await stack.drain()
+    assert sorted(accepted) == sorted(a.alert_id for a in alerts)
+    assert len(accepted) == 30
+    order = {a.alert_id: i for i, a in enumerate(alerts)}
+    dead_ids = {d["alert_id"] for d in dead["items"]}
+    waiting = [order[i] for i in accepted if i not in dead_ids]
+    revived = [order[i] for i in accepted if i in dead_ids]
+    assert waiting == sorted(waiting)
+    assert revived == sorted(revived)
