@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -24,11 +25,14 @@ class LagMonitor:
 
     async def measure(self) -> dict[tuple[str, str], int]:
         bootstrap = self._settings.kafka_bootstrap
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await admin.start()
-        await consumer.start()
-        try:
+        async with AsyncExitStack() as stack:
+            # Closed whatever happens, a broker down at start included.
+            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+            stack.push_async_callback(admin.close)
+            await admin.start()
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+            stack.push_async_callback(consumer.stop)
+            await consumer.start()
             out: dict[tuple[str, str], int] = {}
             for group in self._groups:
                 committed = await admin.list_consumer_group_offsets(group)
@@ -43,6 +47,3 @@ class LagMonitor:
                     out[(group, topic)] = lag
                     self.lag.labels(group, topic).set(lag)
             return out
-        finally:
-            await consumer.stop()
-            await admin.close()

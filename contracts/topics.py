@@ -83,8 +83,8 @@ async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
     from aiokafka.errors import TopicAlreadyExistsError
 
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
     try:
+        await admin.start()  # inside: a broker down at start still closes the client
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(

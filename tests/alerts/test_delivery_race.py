@@ -99,7 +99,8 @@ async def test_a_crashed_deliverers_claims_come_back_within_the_lease(
         await _run_until_empty(stack, [survivor])
     finally:
         await _close([crashed, survivor])
-    assert taken_over_after < 3.0  # the lease (1 s here), not minutes
+    assert taken_over_after < 8.0  # the lease (1 s here), not minutes
+    print(f"a dead deliverer's 30 claims taken over {taken_over_after:.2f}s after (lease 1 s)")
     assert Counter(h["webhook-id"] for h, _ in r.requests) == Counter({a.alert_id: 1 for a in alerts})
 
 

@@ -159,6 +159,7 @@ async def test_delivery_resumes_within_seconds_and_delivers_once(
         await deliverer.accept(alert)
 
     slow = asyncio.Event()
+    timings: dict[str, float] = {}
 
     async def outage_after_some() -> None:
         # Kill Redis once some deliveries are through, with the rest of a batch claimed by this process.
@@ -166,6 +167,7 @@ async def test_delivery_resumes_within_seconds_and_delivers_once(
         own_redis.kill()
         await asyncio.sleep(3)
         own_redis.start()
+        timings["restarted"] = asyncio.get_running_loop().time()
         slow.set()
 
     async def deliver_loop() -> None:
@@ -188,6 +190,8 @@ async def test_delivery_resumes_within_seconds_and_delivers_once(
     seen = Counter(h["webhook-id"] for h, _ in hook.requests)
     assert seen == Counter({a.alert_id: 1 for a in alerts})
     assert dead == []
+    done = asyncio.get_running_loop().time() - timings["restarted"]
+    print(f"Redis SIGKILLed for 3 s mid-batch: the last of 60 webhooks {done:.1f}s after the restart")
 
 
 async def _queue_or_none(store: AlertStore) -> int | None:
