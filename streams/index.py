@@ -41,6 +41,15 @@ class RedisIndex:
         else:
             self._queue(pipe, member, old, new)
 
+    async def replace_many(self, items: list[tuple[str, set[str]]], pipe: Pipeline) -> None:
+        """``replace`` for many members: their current keys read in one round trip, the updates queued."""
+        async with self._redis.pipeline(transaction=False) as reads:
+            for member, _ in items:
+                reads.smembers(self._m(member))
+            olds: list[set[bytes | str]] = await reads.execute()
+        for (member, new), old in zip(items, olds, strict=True):
+            self._queue(pipe, member, {k.decode() if isinstance(k, bytes) else k for k in old}, new)
+
     def _queue(self, p: Pipeline, member: str, old: set[str], new: set[str]) -> None:
         for key in old - new:
             p.srem(self._k(key), member)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -92,11 +92,12 @@ class WatchlistStore:
 
     async def put_many(self, entries: Iterable[WatchEntry]) -> None:
         """Insert or replace entries, in one transaction (the caller keeps batches to a few hundred)."""
+        batch = list(entries)
         async with self._redis.pipeline(transaction=True) as pipe:
-            for entry in entries:
+            for entry in batch:
                 pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
                 pipe.zadd(self._ids_key(entry.subscriber_id), {entry.id: 0})
-                await self._index.replace(member(entry.subscriber_id, entry.id), watch_keys(entry), pipe)
+            await self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe)
             await pipe.execute()
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:
@@ -264,43 +265,56 @@ def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry]
 
 def parse_watchlist_rows(text: str, subscriber_id: str) -> tuple[list[tuple[int, WatchEntry]], list[RowError]]:
     """``parse_watchlist_csv`` with the line number of each accepted entry."""
+    entries: list[tuple[int, WatchEntry]] = []
+    errors: list[RowError] = []
+    for item in iter_watchlist_rows(text, subscriber_id):
+        if isinstance(item, RowError):
+            errors.append(item)
+        else:
+            entries.append(item)
+    return entries, errors
+
+
+def iter_watchlist_rows(text: str, subscriber_id: str) -> Iterator[tuple[int, WatchEntry] | RowError]:
+    """The rows one at a time, so that a large import is written in batches, never held whole. A header
+    problem is one RowError for line 1 and nothing else."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
         header = [h.strip().lower() for h in reader.fieldnames or []]
     except csv.Error as exc:
-        return [], [RowError(1, f"unreadable CSV header: {exc}")]
+        yield RowError(1, f"unreadable CSV header: {exc}")
+        return
     missing = [c for c in ("id", "name") if c not in header]
     if missing:
-        return [], [RowError(1, f"header lacks required column(s): {', '.join(missing)}")]
+        yield RowError(1, f"header lacks required column(s): {', '.join(missing)}")
+        return
     unknown = [h for h in header if h not in WATCHLIST_COLUMNS]
     if unknown:
-        return [], [RowError(1, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(WATCHLIST_COLUMNS)}")]
+        yield RowError(1, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(WATCHLIST_COLUMNS)}")
+        return
     reader.fieldnames = header
-    entries: list[tuple[int, WatchEntry]] = []
-    errors: list[RowError] = []
     seen: set[str] = set()
     rows = iter(reader)
     while True:
         try:
             row = next(rows)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:  # e.g. a bare carriage return inside a field: the rest cannot be trusted
-            errors.append(RowError(reader.line_num, f"unreadable CSV from here on: {exc}"))
-            break
+            yield RowError(reader.line_num, f"unreadable CSV from here on: {exc}")
+            return
         line = reader.line_num
         if None in row:
-            errors.append(RowError(line, "more fields than header columns"))
+            yield RowError(line, "more fields than header columns")
             continue
         cells = {k: (v or "").strip() or None for k, v in row.items()}
         try:
             entry = watch_from_fields(cells, subscriber_id)
         except InvalidWatch as exc:
-            errors.append(RowError(line, str(exc)))
+            yield RowError(line, str(exc))
             continue
         if entry.id in seen:
-            errors.append(RowError(line, f"duplicate id {entry.id!r}"))
+            yield RowError(line, f"duplicate id {entry.id!r}")
             continue
         seen.add(entry.id)
-        entries.append((line, entry))
-    return entries, errors
+        yield line, entry

@@ -130,7 +130,8 @@ class RowError(Response):
 
 class ImportReport(Response):
     imported: int
-    rejected: list[RowError]
+    rejected: list[RowError] = Field(description="the first 1000 rejected rows, by line")
+    rejected_count: int
 
 
 class Standing(Response):

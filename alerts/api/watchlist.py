@@ -8,10 +8,11 @@ from alerts.api import models as m
 from alerts.api.base import ApiError, Router, not_found, read_body
 from alerts.api.deps import Ctx, at
 from streams.watch_events import watch_event
-from streams.watchlists import InvalidWatch, WatchEntry, parse_watchlist_rows, watch_from_fields
+from streams.watchlists import InvalidWatch, RowError, WatchEntry, iter_watchlist_rows, watch_from_fields
 
 router = Router("watchlist")
 _BATCH = 500  # entries per Redis transaction and per batch of screening events during an import
+MAX_REPORTED = 1000  # rejected rows listed in an import report (all are counted)
 
 
 def watch_out(entry: WatchEntry) -> m.Watch:
@@ -98,23 +99,26 @@ async def import_watchlist(ctx: Ctx, request: web.Request) -> m.ImportReport:
         text = (await read_body(request)).decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_csv", "the CSV must be UTF-8") from None
-    rows, errors = parse_watchlist_rows(text, ctx.sub)
-    if errors and errors[0].row == 1 and not rows:
-        raise ApiError(422, "invalid_csv", errors[0].reason)
-    rejected = [m.RowError(row=e.row, reason=e.reason) for e in errors]
     limit = ctx.deps.settings.watchlist_max
     # Room for new ids only: replacing an entry that exists takes none.
     room = limit - await ctx.deps.watches.count(ctx.sub)
-    accepted = 0
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
+    rejected: list[m.RowError] = []
+    rejected_count = accepted = 0
+
+    def reject(row: int, reason: str) -> None:
+        nonlocal rejected_count
+        rejected_count += 1
+        if len(rejected) < MAX_REPORTED:
+            rejected.append(m.RowError(row=row, reason=reason))
+
+    async def write(batch: list[tuple[int, WatchEntry]]) -> int:
+        nonlocal room
         known = await ctx.deps.watches.exists(ctx.sub, [e.id for _, e in batch])
         fits = []
         for line, entry in batch:
             if entry.id not in known:
                 if room <= 0:
-                    reason = f"id {entry.id!r}: the watchlist is full ({limit} companies, LISTWATCH_WATCHLIST_MAX)"
-                    rejected.append(m.RowError(row=line, reason=reason))
+                    reject(line, f"id {entry.id!r}: the watchlist is full ({limit} companies, LISTWATCH_WATCHLIST_MAX)")
                     continue
                 room -= 1
             fits.append(entry)
@@ -123,9 +127,23 @@ async def import_watchlist(ctx: Ctx, request: web.Request) -> m.ImportReport:
             if entry.id in known:
                 await ctx.deps.store.forget_standing(ctx.sub, entry.id)
         await ctx.deps.publish_watch_events([watch_event(ctx.sub, e.id) for e in fits])
-        accepted += len(fits)
+        return len(fits)
+
+    batch: list[tuple[int, WatchEntry]] = []
+    for item in iter_watchlist_rows(text, ctx.sub):
+        if isinstance(item, RowError):
+            if item.row == 1 and not accepted and not batch:
+                raise ApiError(422, "invalid_csv", item.reason)
+            reject(item.row, item.reason)
+            continue
+        batch.append(item)
+        if len(batch) >= _BATCH:
+            accepted += await write(batch)
+            batch = []
+    if batch:
+        accepted += await write(batch)
     rejected.sort(key=lambda r: r.row)
-    return m.ImportReport(imported=accepted, rejected=rejected)
+    return m.ImportReport(imported=accepted, rejected=rejected, rejected_count=rejected_count)
 
 
 @router.route("GET", "/v1/status", summary="Where each watched company stands now, per list, a page at a time",
