@@ -38,7 +38,7 @@ from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import Channel, DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
 from alerts.store import AlertStore, Attempt, Delivery, Endpoint, now
-from contracts.models import Alert, digest
+from contracts.models import Alert, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class Deliverer:
     async def flush_digests(self) -> int:
         built = 0
         for sub, endpoint_id, alert_ids in await self._store.take_due_digests():
-            digest_id = "digest." + digest(sub, endpoint_id, *alert_ids, size=24)
+            digest_id = "digest." + stable_hash(sub, endpoint_id, *alert_ids, size=24)
             delivery = Delivery(id=digest_id, subscriber_id=sub, alert_id=alert_ids[0], endpoint_id=endpoint_id)
             delivery.next_at, delivery.digest_of = now(), alert_ids
             await self._store.enqueue(delivery)

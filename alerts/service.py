@@ -30,7 +30,7 @@ from contracts.lag import LagMonitor
 from contracts.models import Alert, WatchEvent
 from contracts.ops import ops_app, start_ops
 from contracts.topics import Groups, Topics, alert_key, ensure_topics_when_up
-from streams.lists import ListStateStore
+from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
 
 log = logging.getLogger(__name__)

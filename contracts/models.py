@@ -105,10 +105,11 @@ class ListChange(faust.Record, serializer="json", isodates=True):
     # and must never be alerted as "added".
     baseline: bool = False
     schema_version: int = SCHEMA_VERSION
-    # What the list is, as the monitor's source says (ListKind value, title, publisher).
+    # What the list is, as the monitor's source says (ListKind value, title, publishing authority, whose).
     list_kind: str | None = None
     list_title: str | None = None
     publisher: str | None = None
+    jurisdiction: str | None = None
 
     @property
     def current(self) -> Entry:
@@ -193,7 +194,7 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
-def digest(*parts: str | bytes, size: int = 32) -> str:
+def stable_hash(*parts: str | bytes, size: int = 32) -> str:
     """Hex digest of the parts, each length-prefixed so that ("ab", "c") != ("a", "bc")."""
     h = hashlib.sha256()
     for part in parts:
@@ -204,15 +205,15 @@ def digest(*parts: str | bytes, size: int = 32) -> str:
 
 
 def entry_hash(entry: Entry | None) -> str:
-    return "-" if entry is None else digest(canonical_json(entry.content()))
+    return "-" if entry is None else stable_hash(canonical_json(entry.content()))
 
 
 def change_event_id(source: str, entry_key: str, change: str, before: Entry | None, after: Entry | None) -> str:
-    return digest("change", source, entry_key, change, entry_hash(before), entry_hash(after))
+    return stable_hash("change", source, entry_key, change, entry_hash(before), entry_hash(after))
 
 
 def alert_id(subscriber_id: str, watch_id: str, change_event_id: str) -> str:
-    return digest("alert", subscriber_id, watch_id, change_event_id)
+    return stable_hash("alert", subscriber_id, watch_id, change_event_id)
 
 
 class WatchEvent(faust.Record, serializer="json", isodates=True):

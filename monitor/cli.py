@@ -183,7 +183,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     except SnapshotRejected as exc:
         print(f"listwatch screen: snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    index = SnapshotIndex(source.info.id, source.info.kind.value, source.info.publisher)
+    index = SnapshotIndex(source.info.id, source.info.kind.value, source.info.publisher, source.info.jurisdiction)
     for key in parsed.entries:
         index.add(decode_entry(parsed.entries[key]))
     out = sys.stdout.buffer

@@ -136,6 +136,7 @@ def _change(
         list_kind=info.kind.value if info else None,
         list_title=info.title if info else None,
         publisher=info.publisher if info else None,
+        jurisdiction=info.jurisdiction if info else None,
         event_id=change_event_id(source, key, kind.value, before, after),
         source=source,
         entry_key=key,

@@ -18,11 +18,11 @@ from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import Groups, Topics
 from streams.dedupe.store import DedupeStore
-from streams.lists import ListStateStore
+from streams.list_state import ListStateStore
 from streams.match.agents import register_agents
 from streams.metrics import StreamsMetrics
-from streams.pipeline import Stages
 from streams.settings import StreamsSettings
+from streams.stages import Stages
 from streams.watchlists import WatchlistStore
 
 

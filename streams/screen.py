@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from contracts.models import Enrichment, Entry
-from streams.enrich.pipeline import enrich_entries
+from streams.enrich.change import enrich_entries
 from streams.match.logic import enrichment_keys, score_watch
 from streams.match.score import Score
 from streams.watchlists import WatchEntry, watch_keys
@@ -27,15 +27,18 @@ class ScreenHit:
 
 
 class SnapshotIndex:
-    def __init__(self, source: str, list_kind: str | None = None, publisher: str | None = None) -> None:
+    def __init__(
+        self, source: str, list_kind: str | None = None, publisher: str | None = None, jurisdiction: str | None = None
+    ) -> None:
         self._source = source
         self._kind = list_kind
         self._publisher = publisher
+        self._jurisdiction = jurisdiction
         self._entries: list[tuple[Entry, Enrichment]] = []
         self._keys: dict[str, list[int]] = defaultdict(list)
 
     def add(self, entry: Entry) -> None:
-        enrichment = enrich_entries([entry], self._source, self._kind, self._publisher)
+        enrichment = enrich_entries([entry], self._kind, self._publisher, self._jurisdiction)
         position = len(self._entries)
         self._entries.append((entry, enrichment))
         for key in enrichment_keys(enrichment):

@@ -16,7 +16,7 @@ from alerts.settings import AlertsSettings
 from alerts.sinks.base import Channel
 from alerts.store import AlertStore
 from contracts.models import WatchEvent
-from streams.lists import ListStateStore
+from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
 
 PublishWatchEvents = Callable[[list[WatchEvent]], Awaitable[None]]

@@ -28,6 +28,7 @@ def page_name(number: int) -> str:
 class Adb:
     info = SourceInfo(
         id="adb",
+        jurisdiction="INT",
         publisher="Asian Development Bank",
         title="ADB sanctions list",
         kind=ListKind.DEBARMENT,

@@ -23,6 +23,7 @@ _TYPES = {"FIRM": "entity", "INDIVIDUAL": "individual"}
 class Afdb:
     info = SourceInfo(
         id="afdb",
+        jurisdiction="INT",
         publisher="African Development Bank",
         title="AfDB debarred and sanctioned entities",
         kind=ListKind.DEBARMENT,

@@ -40,6 +40,7 @@ class FileSpec:
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
     id: str
+    # The authority that publishes the list (travels on every change as ``publisher``).
     publisher: str
     title: str
     kind: ListKind
@@ -52,6 +53,8 @@ class SourceInfo:
     min_ratio: float = 0.8
     # Guard: reject a snapshot where more than this fraction of records failed to parse.
     max_error_rate: float = 0.01
+    # Whose list it is: ISO 3166 code of the country, or "EU", "UN", "INT" (development banks).
+    jurisdiction: str | None = None
 
     @property
     def primary(self) -> FileSpec:

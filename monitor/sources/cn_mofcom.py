@@ -194,6 +194,7 @@ class _State:
 class CnMofcom:
     info = SourceInfo(
         id="cn_mofcom",
+        jurisdiction="CN",
         publisher="PRC Ministry of Commerce and Ministry of Foreign Affairs",
         title="Unreliable Entity List, export control lists and MFA countermeasures (notices)",
         kind=ListKind.COUNTERMEASURE,

@@ -21,6 +21,7 @@ _TYPES = {"organization": "entity", "company": "entity", "person": "individual",
 class CnSanctions:
     info = SourceInfo(
         id="cn_sanctions",
+        jurisdiction="CN",
         publisher="PRC MFA / MOFCOM (curated by OpenSanctions)",
         title="China sanctions, countermeasures and Unreliable Entity List (curated)",
         kind=ListKind.COUNTERMEASURE,

@@ -18,6 +18,7 @@ _DATES = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d", "%d-%m-%Y")
 class Ebrd:
     info = SourceInfo(
         id="ebrd",
+        jurisdiction="INT",
         publisher="European Bank for Reconstruction and Development",
         title="EBRD ineligible entities",
         kind=ListKind.DEBARMENT,

@@ -76,6 +76,7 @@ def to_entry(element: etree._Element) -> Entry | RecordError:
 class EuFsf:
     info = SourceInfo(
         id="eu_fsf",
+        jurisdiction="EU",
         publisher="European Commission (FPI)",
         title="Consolidated list of persons, groups and entities subject to EU financial sanctions",
         kind=ListKind.SANCTION,

@@ -39,6 +39,7 @@ class FeedConfig:
     kind: ListKind = ListKind.BLACK_LIST
     title: str = ""
     publisher: str = "user-supplied feed"
+    jurisdiction: str | None = None
     url: str = ""
     json_path: str = "item"
     date_formats: tuple[str, ...] = _DEFAULT_DATES
@@ -87,6 +88,7 @@ def feeds_from_env(env: Mapping[str, str]) -> list[FeedConfig]:
         out.append(FeedConfig(
             name=name, format=fmt, mapping=fields, identifiers=ids, kind=kind,
             title=env.get(p + "TITLE", f"Feed {name}"), publisher=env.get(p + "PUBLISHER", "user-supplied feed"),
+            jurisdiction=env.get(p + "JURISDICTION") or None,
             url=env.get(p + "URL", ""), json_path=env.get(p + "JSON_PATH", "item"),
             date_formats=dates or _DEFAULT_DATES, separator=env.get(p + "SEPARATOR", ";") or ";",
         ))  # fmt: skip
@@ -100,6 +102,7 @@ class Feed:
         self.info = SourceInfo(
             id=f"feed_{config.name}",
             publisher=config.publisher,
+            jurisdiction=config.jurisdiction,
             title=config.title,
             kind=config.kind,
             files=(FileSpec(f"feed.{config.format}", config.url or "file:unset"),),

@@ -23,6 +23,7 @@ _TYPES = {"firm": "entity", "individual": "individual"}
 class Idb:
     info = SourceInfo(
         id="idb",
+        jurisdiction="INT",
         publisher="Inter-American Development Bank",
         title="IDB sanctioned firms and individuals",
         kind=ListKind.DEBARMENT,

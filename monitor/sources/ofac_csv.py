@@ -160,6 +160,7 @@ class OfacCsvSource:
     def describe(source_id: str, title: str, files: OfacFiles, base_url: str) -> SourceInfo:
         return SourceInfo(
             id=source_id,
+            jurisdiction="US",
             publisher="US Treasury, Office of Foreign Assets Control",
             title=title,
             kind=ListKind.SANCTION,

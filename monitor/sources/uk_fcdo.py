@@ -56,6 +56,7 @@ def _entry(key: str, kind: str, names: list[tuple[str, str]], raw: dict[str, Any
 class UkFcdo:
     info = SourceInfo(
         id="uk_fcdo",
+        jurisdiction="GB",
         publisher="UK Foreign, Commonwealth and Development Office",
         title="UK Sanctions List",
         kind=ListKind.SANCTION,

@@ -86,6 +86,7 @@ def to_entry(element: etree._Element) -> Entry | RecordError:
 class UnSc:
     info = SourceInfo(
         id="un_sc",
+        jurisdiction="UN",
         publisher="United Nations Security Council",
         title="United Nations Security Council Consolidated List",
         kind=ListKind.SANCTION,

@@ -26,6 +26,7 @@ _TYPES = {"entity": "entity", "individual": "individual", "vessel": "vessel", "a
 class UsCsl:
     info = SourceInfo(
         id="us_csl",
+        jurisdiction="US",
         publisher="US Departments of Commerce, State and the Treasury (data.trade.gov)",
         title="Consolidated Screening List",
         kind=ListKind.EXPORT_CONTROL,

@@ -39,6 +39,7 @@ def split_names(value: str) -> tuple[str, list[str]]:
 class WorldBank:
     info = SourceInfo(
         id="worldbank",
+        jurisdiction="INT",
         publisher="World Bank Group",
         title="Listing of ineligible firms and individuals",
         kind=ListKind.DEBARMENT,

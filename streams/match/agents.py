@@ -1,4 +1,4 @@
-"""The agents: short loops over their topics; the work is in streams/pipeline.py.
+"""The agents: short loops over their topics; the work is in streams/stages.py.
 
 An event is retried through a Redis or Kafka outage rather than dropped: faust commits its offset once the
 agent moves on, so moving on before the work is done would lose it. Repeats are harmless (dedupe, ids)."""
@@ -12,7 +12,7 @@ import faust
 from contracts.clients import ride_out
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import alert_key, change_key
-from streams.pipeline import Stages
+from streams.stages import Stages
 
 
 def register_agents(

@@ -20,7 +20,7 @@ from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Channel
 from alerts.store import AlertStore
 from contracts.models import Alert, WatchEvent
-from streams.lists import ListStateStore
+from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
 
 ADMIN = "admin-token-for-tests-0123456789"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from contracts.models import ChangeKind
-from streams.enrich.pipeline import enrich
+from streams.enrich.change import enrich
 from streams.match.logic import match_change
 from tests.alerts.conftest import ADMIN, Stack, auth
 from tests.factories import change, entry
@@ -99,7 +99,7 @@ async def test_status_shows_where_watched_companies_stand(stack: Stack) -> None:
 
 
 async def record(stack: Stack, sub: str, n: int, source: str = "ofac_sdn") -> list[str]:
-    from streams.enrich.pipeline import enrich as _enrich
+    from streams.enrich.change import enrich as _enrich
     from streams.match.logic import match_change
     from streams.watchlists import WatchEntry
 
@@ -310,7 +310,7 @@ async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
     from alerts.metrics import AlertsMetrics
     from alerts.settings import AlertsSettings
     from alerts.store import AlertStore
-    from streams.lists import ListStateStore
+    from streams.list_state import ListStateStore
     from streams.watchlists import WatchlistStore
 
     settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_WATCHLIST_MAX": "3"})
@@ -344,7 +344,7 @@ async def test_failed_key_attempts_are_throttled_and_a_guess_is_not_confirmed(
     from alerts.metrics import AlertsMetrics
     from alerts.settings import AlertsSettings
     from alerts.store import AlertStore
-    from streams.lists import ListStateStore
+    from streams.list_state import ListStateStore
     from streams.watchlists import WatchlistStore
 
     settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_AUTH_FAILURES_PER_MIN": "5"})

@@ -27,7 +27,7 @@ from alerts.sinks import channels as build_channels
 from alerts.store import AlertStore
 from contracts.clients import redis_client
 from contracts.models import Alert, WatchEvent
-from streams.lists import ListStateStore
+from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
 from tests.alerts.conftest import ADMIN
 from tests.conftest import BASE_ENV, require_service

@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from alerts.store import material_hash
 from contracts.models import Alert, ChangeKind
-from streams.enrich.pipeline import enrich
+from streams.enrich.change import enrich
 from streams.match.logic import match_change
 from streams.watchlists import WatchEntry
 from tests.alerts.conftest import Stack

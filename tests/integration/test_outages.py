@@ -31,7 +31,7 @@ from monitor.service import MonitorService
 from monitor.settings import MonitorSettings
 from monitor.sources.ofac_sdn import OfacSdn
 from monitor.state import SnapshotStore
-from streams.lists import ListStateStore
+from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
 from tests.alerts.conftest import ADMIN, auth
 from tests.alerts.test_delivery import alerts_for

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from contracts.models import Identifier
+from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import check
-from streams.enrich.lists import list_metadata
 from streams.enrich.names import name_form
-from streams.enrich.pipeline import enrich
 from tests.factories import change, entry
 
 
@@ -38,9 +37,21 @@ def test_countries_to_iso() -> None:
     )
 
 
-def test_list_metadata_colour() -> None:
-    assert list_metadata("ofac_sdn", "sanction", None) == ("US", "black", "US Treasury OFAC")
-    assert list_metadata("feed_aeo", "red list", "GACC")[1:] == ("red", "GACC")
+def test_list_metadata_travels_from_the_source() -> None:
+    from contracts.models import ChangeKind
+    from monitor.sources import registry
+    from streams.enrich.change import enrich
+    from tests.factories import change
+
+    for source in registry().values():  # every built-in list says whose it is
+        assert source.info.jurisdiction, source.info.id
+    listed = change(ChangeKind.ADDED)
+    listed.list_kind, listed.publisher, listed.jurisdiction = "sanction", "US Treasury OFAC", "US"
+    e = enrich(listed).enrichment
+    assert (e.jurisdiction, e.list_colour, e.authority) == ("US", "black", "US Treasury OFAC")
+    red = change(ChangeKind.ADDED)
+    red.list_kind, red.publisher = "red list", "GACC"
+    assert (enrich(red).enrichment.list_colour, enrich(red).enrichment.authority) == ("red", "GACC")
 
 
 def test_enrichment_keeps_going_and_records_problems() -> None:

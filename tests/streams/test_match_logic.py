@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.models import ChangeKind, Identifier, alert_id
+from streams.enrich.change import enrich
 from streams.enrich.names import name_form
-from streams.enrich.pipeline import enrich
 from streams.match.logic import match_change, score_watch
 from streams.match.score import DEFAULT_THRESHOLD, name_score
 from streams.watchlists import WatchEntry

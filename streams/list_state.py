@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from contracts.models import EnrichedChange, Enrichment, Entry
 from contracts.settings import CommonSettings
-from streams.enrich.pipeline import enrich_entries
+from streams.enrich.change import enrich_entries
 from streams.index import RedisIndex
 from streams.match.logic import enrichment_keys
 
@@ -53,7 +53,7 @@ class ListStateStore:
                 current = (
                     enriched.enrichment
                     if change.before is None
-                    else enrich_entries([change.after], change.source, change.list_kind, change.publisher)
+                    else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
                 )
                 listed = ListedEntry(change.source, change.after, current, change.event_id)
                 pipe.hset(self._hash(change.source), change.entry_key, listed.dumps())

@@ -8,7 +8,6 @@ from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, Name
 from streams.enrich.base import EnrichmentError
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import enrich_identifiers
-from streams.enrich.lists import list_metadata
 from streams.enrich.names import name_form
 
 
@@ -25,8 +24,11 @@ def variants(names: Iterable[str]) -> list[NameVariant]:
     return out
 
 
-def enrich_entries(entries: Iterable[Entry], source: str, list_kind: str | None, publisher: str | None) -> Enrichment:
-    """Names, identifiers and countries of the entries together, with the list's metadata."""
+def enrich_entries(
+    entries: Iterable[Entry], list_kind: str | None, publisher: str | None, jurisdiction: str | None
+) -> Enrichment:
+    """Names, identifiers and countries of the entries together, with the list's metadata as its source gave
+    it. Only red lists reward; every other kind of list punishes ("black")."""
     errors: list[str] = []
     entries = list(entries)
     names: list[str] = []
@@ -43,15 +45,14 @@ def enrich_entries(entries: Iterable[Entry], source: str, list_kind: str | None,
         name_variants = []
     codes, unknown = enrich_countries(countries)
     errors.extend(f"country not recognised: {u!r}" for u in unknown)
-    jurisdiction, colour, authority = list_metadata(source, list_kind, publisher)
     return Enrichment(
         names=name_variants,
         identifiers=enrich_identifiers(identifiers),
         countries=codes,
         list_kind=list_kind,
-        list_colour=colour,
+        list_colour="red" if list_kind == "red list" else "black",
         jurisdiction=jurisdiction,
-        authority=authority,
+        authority=publisher,
         entity_type=entries[-1].entity_type if entries else "unknown",
         errors=errors,
     )
@@ -62,5 +63,6 @@ def enrich(change: ListChange) -> EnrichedChange:
     still reaches those who watch the old name."""
     entries = [e for e in (change.before, change.after) if e is not None]
     return EnrichedChange(
-        change=change, enrichment=enrich_entries(entries, change.source, change.list_kind, change.publisher)
+        change=change,
+        enrichment=enrich_entries(entries, change.list_kind, change.publisher, change.jurisdiction),
     )

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from streams.dedupe.store import DedupeStore
-from streams.enrich.pipeline import enrich
-from streams.lists import ListStateStore
+from streams.enrich.change import enrich
+from streams.list_state import ListStateStore
 from streams.match.logic import enrichment_keys, match_change, screen_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.metrics import StreamsMetrics
