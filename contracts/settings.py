@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 PREFIX = "LISTWATCH_"
 _NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -63,6 +64,20 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level
+
+
+def configure_logging(settings: CommonSettings) -> None:
+    """Once, at an entry point."""
+    import logging
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def env_hosts(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
     """``host:port[,host:port]``; empty when unset."""
     out = []
@@ -101,6 +116,10 @@ class CommonSettings:
     # LISTWATCH_MATCH_THRESHOLD: default match score for an alert (subscribers may set their own); the
     # stream workers alert with it, the API reports and screens with it.
     match_threshold: float = 0.88
+    # LISTWATCH_STATE_DIR: every file a service keeps (the monitor's downloads, faust's data) lives under here.
+    state_dir: Path = Path(".state")
+    # LISTWATCH_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, for every service and command.
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CommonSettings:
@@ -121,6 +140,8 @@ class CommonSettings:
             )
         return cls(
             match_threshold=threshold,
+            state_dir=Path(env_str(env, "STATE_DIR", str(cls.state_dir))),
+            log_level=_log_level(env_str(env, "LOG_LEVEL", cls.log_level)),
             kafka_bootstrap=env_str(env, "KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             kafka_partitions=env_int(env, "KAFKA_PARTITIONS", cls.kafka_partitions, minimum=1),
             kafka_replication_factor=replication,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.settings import PREFIX, CommonSettings, SettingsError, env_float, env_int, env_str
-from monitor.sources.feed import FeedConfig
+from monitor.sources.base import ListKind
+from monitor.sources.feed import DEFAULT_DATES, FIELDS, FeedConfig
+
+_FEED_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ class MonitorSettings:
     # LISTWATCH_LEASE_TTL_S: a replica owns a source for this long unless it renews; a dead replica's
     # sources are taken over within about this time.
     lease_ttl_s: float = 30.0
-    # LISTWATCH_MONITOR_WORK_DIR: downloads are spooled here (not kept in memory).
+    # LISTWATCH_MONITOR_WORK_DIR: downloads are spooled here (not kept in memory); default
+    # $LISTWATCH_STATE_DIR/monitor.
     work_dir: Path = Path(".state/monitor")
     # LISTWATCH_MONITOR_PORT: /metrics, /healthz, /readyz on 127.0.0.1 (0 disables).
     port: int = 9101
@@ -59,7 +64,6 @@ class MonitorSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
         from monitor.sources import registry
-        from monitor.sources.feed import feeds_from_env
 
         feeds = tuple(feeds_from_env(env))
         known = registry(feeds)
@@ -84,8 +88,9 @@ class MonitorSettings:
                 overrides[source_id] = SourceOverride(
                     url=url, schedule_s=schedule, min_ratio=ratio, headers=tuple(pairs)
                 )
+        common = CommonSettings.from_env(env)
         return cls(
-            common=CommonSettings.from_env(env),
+            common=common,
             sources=wanted or tuple(known),
             overrides=overrides,
             feeds=feeds,
@@ -98,6 +103,54 @@ class MonitorSettings:
             user_agent=env_str(env, "HTTP_USER_AGENT", cls.user_agent),
             schedule_jitter=env_float(env, "SCHEDULE_JITTER", cls.schedule_jitter),
             lease_ttl_s=env_float(env, "LEASE_TTL_S", cls.lease_ttl_s, minimum=1),
-            work_dir=Path(env_str(env, "MONITOR_WORK_DIR", str(cls.work_dir))),
+            work_dir=Path(env_str(env, "MONITOR_WORK_DIR", str(common.state_dir / "monitor"))),
             port=env_int(env, "MONITOR_PORT", cls.port),
         )
+
+
+def parse_mapping(text: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """``name=Company;id.uscc=USCC;aliases=Alias 1+Alias 2`` -> (fields, identifier schemes)."""
+    fields: dict[str, tuple[str, ...]] = {}
+    ids: dict[str, tuple[str, ...]] = {}
+    for part in (p.strip() for p in text.split(";") if p.strip()):
+        target, sep, columns = part.partition("=")
+        target, cols = target.strip(), tuple(c.strip() for c in columns.split("+") if c.strip())
+        if not sep or not cols:
+            raise SettingsError(f"feed mapping item {part!r} is not field=column")
+        if target.startswith("id."):
+            ids[target[3:]] = cols
+        elif target in FIELDS:
+            fields[target] = cols
+        else:
+            raise SettingsError(f"feed mapping names unknown field {target!r}; known: {', '.join(FIELDS)}, id.<scheme>")
+    if "name" not in fields:
+        raise SettingsError("feed mapping needs name=<column>")
+    return fields, ids
+
+
+def feeds_from_env(env: Mapping[str, str]) -> list[FeedConfig]:
+    out = []
+    for name in (n.strip().lower() for n in env.get(PREFIX + "FEEDS", "").split(",") if n.strip()):
+        if not _FEED_NAME.match(name):
+            raise SettingsError(f"{PREFIX}FEEDS: feed name {name!r} must be lowercase letters, digits or _")
+        p = f"{PREFIX}FEED_{name.upper()}_"
+        fmt = env.get(p + "FORMAT", "csv").strip().lower()
+        if fmt not in {"csv", "json", "xlsx"}:
+            raise SettingsError(f"{p}FORMAT must be csv, json or xlsx, got {fmt!r}")
+        if not env.get(p + "MAPPING"):
+            raise SettingsError(f"{p}MAPPING is required for feed {name!r}")
+        fields, ids = parse_mapping(env[p + "MAPPING"])
+        kind_text = env.get(p + "KIND", ListKind.BLACK_LIST.value).strip()
+        try:
+            kind = ListKind(kind_text)
+        except ValueError:
+            raise SettingsError(f"{p}KIND must be one of {', '.join(k.value for k in ListKind)}") from None
+        dates = tuple(f.strip() for f in env.get(p + "DATE_FORMATS", "").split(",") if f.strip())
+        out.append(FeedConfig(
+            name=name, format=fmt, mapping=fields, identifiers=ids, kind=kind,
+            title=env.get(p + "TITLE", f"Feed {name}"), publisher=env.get(p + "PUBLISHER", "user-supplied feed"),
+            jurisdiction=env.get(p + "JURISDICTION") or None,
+            url=env.get(p + "URL", ""), json_path=env.get(p + "JSON_PATH", "item"),
+            date_formats=dates or DEFAULT_DATES, separator=env.get(p + "SEPARATOR", ";") or ";",
+        ))  # fmt: skip
+    return out

@@ -41,6 +41,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         Groups.for_settings(common).streams,
         broker=[f"kafka://{b.strip()}" for b in common.kafka_bootstrap.split(",")],
         store="memory://",
+        datadir=str(settings.data_dir),
         topic_partitions=common.kafka_partitions,
         topic_replication_factor=common.kafka_replication_factor,
         consumer_auto_offset_reset="earliest",

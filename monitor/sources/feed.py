@@ -12,13 +12,11 @@ Key: the mapped ``key`` columns joined with ``|`` (default: the name column); re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.models import Entry, Identifier
-from contracts.settings import PREFIX, SettingsError
 from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.jsonstream import iter_items
@@ -28,71 +26,39 @@ from monitor.sources.xlsx import iter_rows
 FIELDS = ("key", "name", "aliases", "entity_type", "countries", "addresses", "programs", "listed_on", "end_date",
           "remarks", "source_url")  # fmt: skip
 _DEFAULT_DATES = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%d.%m.%Y", "%m/%d/%Y", "%Y%m%d")
-_NAME_RE = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+DEFAULT_DATES = _DEFAULT_DATES
 
 
 @dataclass(frozen=True)
 class FeedConfig:
+    """One user-supplied list, read from the environment by monitor/settings.py."""
+
+    # LISTWATCH_FEEDS: comma-separated feed names; each is configured by LISTWATCH_FEED_<NAME>_*.
     name: str
+    # LISTWATCH_FEED_<NAME>_FORMAT: csv, json or xlsx.
     format: str
+    # LISTWATCH_FEED_<NAME>_MAPPING: "name=Company;id.uscc=USCC;aliases=Alias 1+Alias 2" (field=column).
     mapping: Mapping[str, tuple[str, ...]]
+    # LISTWATCH_FEED_<NAME>_KIND: a list kind (sanction, debarment, export-control, countermeasure, red list,
+    # black list).
     kind: ListKind = ListKind.BLACK_LIST
+    # LISTWATCH_FEED_<NAME>_TITLE
     title: str = ""
+    # LISTWATCH_FEED_<NAME>_PUBLISHER: the authority that publishes it.
     publisher: str = "user-supplied feed"
+    # LISTWATCH_FEED_<NAME>_JURISDICTION: whose list it is (ISO country code, EU, UN, INT).
     jurisdiction: str | None = None
+    # LISTWATCH_FEED_<NAME>_URL: where to fetch it.
     url: str = ""
+    # LISTWATCH_FEED_<NAME>_JSON_PATH: the ijson prefix of the records ("item" for a top-level array).
     json_path: str = "item"
+    # LISTWATCH_FEED_<NAME>_DATE_FORMATS: comma-separated strptime formats of its dates.
     date_formats: tuple[str, ...] = _DEFAULT_DATES
+    # LISTWATCH_FEED_<NAME>_SEPARATOR: between several values in one cell.
     separator: str = ";"
     identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def parse_mapping(text: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """``name=Company;id.uscc=USCC;aliases=Alias 1+Alias 2`` -> (fields, identifier schemes)."""
-    fields: dict[str, tuple[str, ...]] = {}
-    ids: dict[str, tuple[str, ...]] = {}
-    for part in (p.strip() for p in text.split(";") if p.strip()):
-        target, sep, columns = part.partition("=")
-        target, cols = target.strip(), tuple(c.strip() for c in columns.split("+") if c.strip())
-        if not sep or not cols:
-            raise SettingsError(f"feed mapping item {part!r} is not field=column")
-        if target.startswith("id."):
-            ids[target[3:]] = cols
-        elif target in FIELDS:
-            fields[target] = cols
-        else:
-            raise SettingsError(f"feed mapping names unknown field {target!r}; known: {', '.join(FIELDS)}, id.<scheme>")
-    if "name" not in fields:
-        raise SettingsError("feed mapping needs name=<column>")
-    return fields, ids
-
-
-def feeds_from_env(env: Mapping[str, str]) -> list[FeedConfig]:
-    out = []
-    for name in (n.strip().lower() for n in env.get(PREFIX + "FEEDS", "").split(",") if n.strip()):
-        if not _NAME_RE.match(name):
-            raise SettingsError(f"{PREFIX}FEEDS: feed name {name!r} must be lowercase letters, digits or _")
-        p = f"{PREFIX}FEED_{name.upper()}_"
-        fmt = env.get(p + "FORMAT", "csv").strip().lower()
-        if fmt not in {"csv", "json", "xlsx"}:
-            raise SettingsError(f"{p}FORMAT must be csv, json or xlsx, got {fmt!r}")
-        if not env.get(p + "MAPPING"):
-            raise SettingsError(f"{p}MAPPING is required for feed {name!r}")
-        fields, ids = parse_mapping(env[p + "MAPPING"])
-        kind_text = env.get(p + "KIND", ListKind.BLACK_LIST.value).strip()
-        try:
-            kind = ListKind(kind_text)
-        except ValueError:
-            raise SettingsError(f"{p}KIND must be one of {', '.join(k.value for k in ListKind)}") from None
-        dates = tuple(f.strip() for f in env.get(p + "DATE_FORMATS", "").split(",") if f.strip())
-        out.append(FeedConfig(
-            name=name, format=fmt, mapping=fields, identifiers=ids, kind=kind,
-            title=env.get(p + "TITLE", f"Feed {name}"), publisher=env.get(p + "PUBLISHER", "user-supplied feed"),
-            jurisdiction=env.get(p + "JURISDICTION") or None,
-            url=env.get(p + "URL", ""), json_path=env.get(p + "JSON_PATH", "item"),
-            date_formats=dates or _DEFAULT_DATES, separator=env.get(p + "SEPARATOR", ";") or ";",
-        ))  # fmt: skip
-    return out
 
 
 class Feed:

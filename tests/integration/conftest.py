@@ -21,7 +21,7 @@ class Worker:
     """A stream worker process that a test can stop (gracefully or not) and start again."""
 
     def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
-        self._env = {**os.environ, **env, "LISTWATCH_STREAMS_WEB_PORT": "0"}
+        self._env = {**os.environ, **env, "LISTWATCH_STREAMS_WEB_PORT": "0", "LISTWATCH_STATE_DIR": str(tmp_path / "state")}
         self._tmp = tmp_path
         self._runs = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -30,7 +30,7 @@ class Worker:
         self._runs += 1
         log = (self._tmp / f"worker-{self._runs}.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker", "--datadir", str(self._tmp / "faust")],
+            [sys.executable, "-m", "streams"],
             env=self._env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()

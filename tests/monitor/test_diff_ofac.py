@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from contracts.cli import main
 from monitor.diff import Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources.ofac_sdn import OfacSdn

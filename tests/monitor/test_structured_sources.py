@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from contracts.cli import main
 from contracts.models import Entry, Identifier
 from contracts.settings import SettingsError
-from monitor.cli import main
 from monitor.diff import diff, read_snapshot
+from monitor.settings import feeds_from_env
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.adb import Adb
 from monitor.sources.base import RecordError
-from monitor.sources.feed import Feed, feeds_from_env
+from monitor.sources.feed import Feed
 from tests.snapshots import FIXTURES
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from contracts.cli import main
 from monitor import synthetic
-from monitor.cli import main
 from monitor.diff import diff, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources.ofac_sdn import OfacSdn

@@ -1,0 +1,25 @@
+"""Running one stream worker (``listwatch streams``, ``python -m streams``); several share the load through
+the consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import faust
+
+from contracts.settings import configure_logging
+from contracts.topics import Topics, ensure_topics_when_up
+from streams.app import build_app
+from streams.settings import StreamsSettings
+
+
+def run(env: Mapping[str, str]) -> None:
+    settings = StreamsSettings.from_env(env)
+    configure_logging(settings.common)
+    # faust only creates its internal topics; ours are created here, with our partition count.
+    asyncio.run(ensure_topics_when_up(settings.common, Topics.for_settings(settings.common)))
+    streams = build_app(settings)
+    worker = faust.Worker(streams.app, loglevel=settings.common.log_level.lower())
+    worker.execute_from_commandline()
+
