@@ -14,22 +14,40 @@ from contracts.settings import PREFIX, CommonSettings, SettingsError, env_bool, 
 DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, 86400.0)
 
 
-class Secret(str):
-    """A secret that never shows in logs or reprs."""
+class Secret:
+    """A secret that never shows: ``str``, ``repr`` and f-strings print stars; ``reveal()`` gives the value
+    to the one place that needs it."""
 
-    __slots__ = ()
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
 
     def __repr__(self) -> str:
         return "Secret('**********')"
 
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    # LISTWATCH_SMTP_HOST / _PORT: the mail server; "" disables e-mail delivery.
+    # LISTWATCH_SMTP_HOST: the mail server; "" disables e-mail delivery.
     host: str = ""
+    # LISTWATCH_SMTP_PORT
     port: int = 25
-    # LISTWATCH_SMTP_USERNAME / _PASSWORD: SMTP AUTH, when the server wants it.
+    # LISTWATCH_SMTP_USERNAME: SMTP AUTH, when the server wants it.
     username: str | None = None
+    # LISTWATCH_SMTP_PASSWORD: never shown (logs, reprs).
     password: Secret | None = None
     # LISTWATCH_SMTP_SECURITY: "none", "starttls" or "tls" (implicit TLS, usually port 465).
     security: str = "none"

@@ -97,7 +97,8 @@ class CommonSettings:
     kafka_partitions: int = 4
     # LISTWATCH_KAFKA_REPLICATION_FACTOR: copies of every topic we create (3 on a three-broker cluster).
     kafka_replication_factor: int = 1
-    # LISTWATCH_KAFKA_MIN_INSYNC_REPLICAS: copies that must have a write before it is acknowledged (2 of 3).
+    # LISTWATCH_KAFKA_MIN_INSYNC_REPLICAS: copies that must have a write before it is acknowledged (default 2
+    # when there are at least two copies, else 1).
     kafka_min_insync_replicas: int = 1
     # LISTWATCH_REDIS_URL: Redis holding fast state (watchlists, dedupe, delivery state). With Sentinel,
     # only its database number (the path) is used.

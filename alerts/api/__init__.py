@@ -72,7 +72,7 @@ def auth_middleware(deps: Deps, routes: list[Route]) -> Middleware:
         resource = request.match_info.route.resource
         if resource is not None and resource.canonical in admin_paths:
             admin = deps.settings.admin_token
-            if admin is not None and hmac.compare_digest(token.encode(), str(admin).encode()):
+            if admin is not None and hmac.compare_digest(token.encode(), admin.reveal().encode()):
                 return await handler(request)
             await failed(request)
             raise ApiError(403, "forbidden", "only the administrator manages subscribers")

@@ -50,7 +50,7 @@ class EmailSink:
                 hostname=self._smtp.host,
                 port=self._smtp.port,
                 username=self._smtp.username,
-                password=str(self._smtp.password) if self._smtp.password else None,
+                password=self._smtp.password.reveal() if self._smtp.password else None,
                 use_tls=self._smtp.security == "tls",
                 start_tls=True if self._smtp.security == "starttls" else None,
                 timeout=self._smtp.timeout_s,
