@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "LISTWATCH_"
+# The default match score for an alert; the matcher's quality figures (docs/matching.md) are measured at it.
+DEFAULT_MATCH_THRESHOLD = 0.88
 _NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
@@ -116,7 +118,7 @@ class CommonSettings:
     namespace: str = "listwatch"
     # LISTWATCH_MATCH_THRESHOLD: default match score for an alert (subscribers may set their own); the
     # stream workers alert with it, the API reports and screens with it.
-    match_threshold: float = 0.88
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD
     # LISTWATCH_STATE_DIR: every file a service keeps (the monitor's downloads, faust's data) lives under here.
     state_dir: Path = Path(".state")
     # LISTWATCH_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, for every service and command.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from contracts.models import Enrichment, Entry
 from streams.enrich.change import enrich_entries
+from streams.index import MAX_KEY_MEMBERS
 from streams.match.logic import enrichment_keys, score_watch
 from streams.match.score import Score
 from streams.watchlists import WatchEntry, watch_keys
@@ -51,7 +52,7 @@ class SnapshotIndex:
         hits: Counter[int] = Counter()
         for key in keys:
             postings = self._keys.get(key, ())
-            if len(postings) <= 5000:
+            if len(postings) <= MAX_KEY_MEMBERS:  # the same cut as the Redis index
                 hits.update(postings)
         return [self._entries[i] for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
 

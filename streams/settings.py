@@ -14,6 +14,8 @@ class StreamsSettings:
     common: CommonSettings
     # LISTWATCH_STREAMS_WEB_PORT: faust's web server (health, metrics) on 127.0.0.1; 0 disables it.
     web_port: int = 6066
+    # LISTWATCH_DEDUPE_TTL_S: how long an event id is remembered as done (30 days).
+    dedupe_ttl_s: int = 30 * 86400
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
     data_dir: Path = Path(".state/streams")
 
@@ -21,4 +23,5 @@ class StreamsSettings:
     def from_env(cls, env: Mapping[str, str]) -> StreamsSettings:
         common = CommonSettings.from_env(env)
         return cls(common=common, web_port=env_int(env, "STREAMS_WEB_PORT", cls.web_port),
+                   dedupe_ttl_s=env_int(env, "DEDUPE_TTL_S", cls.dedupe_ttl_s, minimum=60),
                    data_dir=common.state_dir / "streams")  # fmt: skip

@@ -4,7 +4,7 @@ Layout (every key under the namespace):
 - ``watch:{subscriber}``: hash, watch id -> WatchEntry JSON (the source of truth);
 - ``watchids:{subscriber}``: sorted set of the watch ids (all score 0), for pages in id order and the count;
 - ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
-- ``subscriber:{id}``: hash with the subscriber's match ``threshold``.
+- ``threshold:{subscriber}``: the subscriber's match threshold (set through the API, read by the matcher).
 The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
 """
 
@@ -160,13 +160,15 @@ class WatchlistStore:
         return out
 
     async def threshold(self, subscriber_id: str, default: float) -> float:
-        raw = await self._redis.hget(self._settings.redis_key("subscriber", subscriber_id), "threshold")
+        raw = await self._redis.get(self._settings.redis_key("threshold", subscriber_id))
+        if raw is None:  # written before the threshold had its own key (inside the subscriber's hash)
+            raw = await self._redis.hget(self._settings.redis_key("subscriber", subscriber_id), "threshold")
         return float(raw) if raw is not None else default
 
     async def set_threshold(self, subscriber_id: str, value: float) -> None:
         if not 0.0 < value <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {value}")
-        await self._redis.hset(self._settings.redis_key("subscriber", subscriber_id), "threshold", repr(value))
+        await self._redis.set(self._settings.redis_key("threshold", subscriber_id), repr(value))
 
 
 def _text(value: bytes | str) -> str:

@@ -23,7 +23,7 @@ async def _subscriber(ctx: Ctx, sub: str) -> m.Subscriber | None:
     info = await ctx.deps.store.subscriber(sub)
     if info is None:
         return None
-    threshold = info.get("threshold", ctx.deps.settings.common.match_threshold)
+    threshold = await ctx.deps.watches.threshold(sub, ctx.deps.settings.common.match_threshold)
     return m.Subscriber(id=sub, name=info["name"], created_at=at(info["created_at"]), threshold=threshold)
 
 

@@ -1,8 +1,8 @@
 """Deduplication by deterministic event id, in Redis so that it survives worker restarts.
 
 ``seen`` is asked before the work and ``mark`` called after its output is acknowledged: a crash in
-between redoes the work (at-least-once), it never loses it. Marks expire after ``ttl_s`` (30 days by
-default): far longer than any redelivery or monitor restart.
+between redoes the work (at-least-once), it never loses it. Marks expire after ``ttl_s``
+(``LISTWATCH_DEDUPE_TTL_S``): far longer than any redelivery or monitor restart.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from contracts.settings import CommonSettings
 
 
 class DedupeStore:
-    def __init__(self, redis: Redis, settings: CommonSettings, stage: str, ttl_s: int = 30 * 86400) -> None:
+    def __init__(self, redis: Redis, settings: CommonSettings, stage: str, ttl_s: int) -> None:
         self._redis = redis
         self._prefix = settings.redis_key("dedupe", stage)
         self._ttl_s = ttl_s

@@ -20,10 +20,11 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein
 from rigour.text import metaphone
 
+from contracts.settings import DEFAULT_MATCH_THRESHOLD
 from streams.enrich.names import NameForm
 from streams.match.keys import is_legal_word, token_weight
 
-DEFAULT_THRESHOLD = 0.88
+DEFAULT_THRESHOLD = DEFAULT_MATCH_THRESHOLD  # defined once, with the settings
 _TOKEN_MATCH = 90.0
 _COUNTRY_PENALTY = 0.85
 _CROSS_SCRIPT_CAP = 0.9

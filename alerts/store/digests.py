@@ -1,0 +1,50 @@
+"""E-mail digests and fixed-window counters (rate limits, burst detection, failed key attempts).
+
+Keys: ``digest:{sub}:{endpoint}`` list of alert ids waiting for a digest, ``digests:due`` sorted set,
+``rate:{name}:{window}`` counters that expire with their window.
+"""
+
+from __future__ import annotations
+
+from alerts.store.base import SEP, StoreBase, now, text
+
+
+class DigestStore(StoreBase):
+    # -- digests and rate limits -------------------------------------------------------------------------
+
+    async def count_in_window(self, name: str, window_s: float) -> int:
+        """Events in the current fixed window for ``name`` (an INCR with expiry)."""
+        bucket = int(now() // window_s)
+        key = self.k("rate", name, str(bucket))
+        async with self.redis.pipeline(transaction=True) as p:
+            p.incr(key)
+            p.expire(key, int(window_s) + 5)
+            count, _ = await p.execute()
+        return int(count)
+
+    async def peek_window(self, name: str, window_s: float) -> int:
+        """Events so far in the current window for ``name``, without counting one."""
+        raw = await self.redis.get(self.k("rate", name, str(int(now() // window_s))))
+        return int(raw) if raw is not None else 0
+
+    async def add_to_digest(self, sub: str, endpoint_id: str, alert_id: str, flush_at: float) -> None:
+        async with self.redis.pipeline(transaction=True) as p:
+            p.rpush(self.k("digest", sub, endpoint_id), alert_id)
+            p.zadd(self.k("digests", "due"), {sub + SEP + endpoint_id: flush_at}, nx=True)
+            await p.execute()
+
+    async def take_due_digests(self) -> list[tuple[str, str, list[str]]]:
+        due = await self.redis.zrangebyscore(self.k("digests", "due"), "-inf", now())
+        out = []
+        for member in map(text, due):
+            if not await self.redis.zrem(self.k("digests", "due"), member):
+                continue  # another instance took it
+            sub, endpoint_id = member.split(SEP, 1)
+            key = self.k("digest", sub, endpoint_id)
+            async with self.redis.pipeline(transaction=True) as p:
+                p.lrange(key, 0, -1)
+                p.delete(key)
+                ids, _ = await p.execute()
+            if ids:
+                out.append((sub, endpoint_id, list(dict.fromkeys(text(i) for i in ids))))
+        return out
