@@ -302,9 +302,8 @@ async def test_watchlist_pages_and_its_cap(stack: Stack, alerts_env: dict[str, s
     assert status["next_cursor"] == "w004"
 
 
-async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
-    redis: Any, alerts_env: dict[str, str], aiohttp_client: Any
-) -> None:
+async def api_with(redis: Any, env: dict[str, str], aiohttp_client: Any) -> tuple[Any, Any]:
+    """The API alone, on settings of the test's choosing (no channels, events dropped)."""
     from alerts.api import Deps, build_api
     from alerts.delivery import Deliverer
     from alerts.metrics import AlertsMetrics
@@ -313,7 +312,7 @@ async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
     from streams.list_state import ListStateStore
     from streams.watchlists import WatchlistStore
 
-    settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_WATCHLIST_MAX": "3"})
+    settings = AlertsSettings.from_env(env)
     store = AlertStore(redis, settings.common)
 
     async def nothing(_: object) -> None:
@@ -323,7 +322,13 @@ async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
                 lists=ListStateStore(redis, settings.common),
                 deliverer=Deliverer(settings, store, {}, [], nothing, AlertsMetrics()),  # type: ignore[arg-type]
                 channels={}, publish_watch_events=nothing)  # type: ignore[arg-type]  # fmt: skip
-    c = await aiohttp_client(build_api(deps))
+    return await aiohttp_client(build_api(deps)), store
+
+
+async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
+    redis: Any, alerts_env: dict[str, str], aiohttp_client: Any
+) -> None:
+    c, _ = await api_with(redis, {**alerts_env, "LISTWATCH_WATCHLIST_MAX": "3"}, aiohttp_client)
     created = await (await c.post("/v1/subscribers", json={"name": "Big"}, headers=auth(ADMIN))).json()
     key = auth(created["api_key"])
     csv = b"id,name\na,A Co\nb,B Co\nc,C Co\nd,D Co\n"
@@ -339,25 +344,7 @@ async def test_a_full_watchlist_refuses_new_companies_but_takes_replacements(
 async def test_failed_key_attempts_are_throttled_and_a_guess_is_not_confirmed(
     redis: Any, alerts_env: dict[str, str], aiohttp_client: Any
 ) -> None:
-    from alerts.api import Deps, build_api
-    from alerts.delivery import Deliverer
-    from alerts.metrics import AlertsMetrics
-    from alerts.settings import AlertsSettings
-    from alerts.store import AlertStore
-    from streams.list_state import ListStateStore
-    from streams.watchlists import WatchlistStore
-
-    settings = AlertsSettings.from_env({**alerts_env, "LISTWATCH_AUTH_FAILURES_PER_MIN": "5"})
-    store = AlertStore(redis, settings.common)
-
-    async def nothing(_: object) -> None:
-        return None
-
-    deps = Deps(settings=settings, store=store, watches=WatchlistStore(redis, settings.common),
-                lists=ListStateStore(redis, settings.common),
-                deliverer=Deliverer(settings, store, {}, [], nothing, AlertsMetrics()),  # type: ignore[arg-type]
-                channels={}, publish_watch_events=nothing)  # type: ignore[arg-type]  # fmt: skip
-    c = await aiohttp_client(build_api(deps))
+    c, store = await api_with(redis, {**alerts_env, "LISTWATCH_AUTH_FAILURES_PER_MIN": "5"}, aiohttp_client)
     _, good = await store.create_subscriber("Acme")
     assert (await c.get("/v1/me", headers=auth(good))).status == 200
     import asyncio

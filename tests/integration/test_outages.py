@@ -17,11 +17,8 @@ from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
 from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
-from alerts.sinks.base import Channel
-from alerts.sinks.webhook import WebhookSink
-from alerts.store import AlertStore, Endpoint, now
-from contracts.clients import TRANSIENT, redis_client
-from contracts.models import Alert
+from alerts.store import AlertStore
+from contracts.clients import redis_client
 from contracts.topics import Topics, ensure_topics
 from monitor.fetch import Fetcher, RetryPolicy
 from monitor.listserver import ListServer
@@ -34,7 +31,7 @@ from monitor.state import SnapshotStore
 from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
 from tests.alerts.conftest import ADMIN, auth
-from tests.alerts.test_delivery import alerts_for
+from tests.alerts.rig import rig
 from tests.conftest import Receiver, wait_for
 from tests.integration.test_monitor_service import drain
 from tests.servers import RedisServer
@@ -139,26 +136,7 @@ async def test_delivery_resumes_within_seconds_and_delivers_once(
     env: dict[str, str], own_redis: RedisServer, receiver: tuple[Receiver, str]
 ) -> None:
     hook, url = receiver
-    settings = AlertsSettings.from_env({**env, "LISTWATCH_REDIS_URL": own_redis.url, "LISTWATCH_WEBHOOK_RATE": "1000",
-                                        "LISTWATCH_WEBHOOK_ALLOW": "127.0.0.0/8",
-                                        "LISTWATCH_RETRY_SCHEDULE_S": "0,0.2,0.5,1,1,1,1,1"})  # fmt: skip
-    redis = redis_client(settings.common)
-    store = AlertStore(redis, settings.common)
-    dead: list[Alert] = []
-
-    async def dead_letter(alert: Alert) -> None:
-        dead.append(alert)
-
-    webhook = WebhookSink(settings)
-    channels: dict[str, Channel] = {"webhook": webhook}
-    deliverer = Deliverer(settings, store, channels, [], dead_letter, AlertsMetrics())
-    sub, _ = await store.create_subscriber("Acme")
-    await store.put_endpoint(sub, Endpoint(id="ep_1", type="webhook", target=url, created_at=now(), secret="whsec_" + "A" * 32))
-    alerts = alerts_for(sub, 60)
-    for alert in alerts:
-        await deliverer.accept(alert)
-
-    slow = asyncio.Event()
+    r = await rig({**env, "LISTWATCH_REDIS_URL": own_redis.url}, url)
     timings: dict[str, float] = {}
 
     async def outage_after_some() -> None:
@@ -168,37 +146,16 @@ async def test_delivery_resumes_within_seconds_and_delivers_once(
         await asyncio.sleep(3)
         own_redis.start()
         timings["restarted"] = asyncio.get_running_loop().time()
-        slow.set()
-
-    async def deliver_loop() -> None:
-        while await _queue_or_none(store):
-            try:
-                if not await deliverer.run_due(limit=25):
-                    await asyncio.sleep(0.05)
-            except TRANSIENT:
-                await asyncio.sleep(0.2)
 
     outage = asyncio.create_task(outage_after_some())
     try:
-        await asyncio.wait_for(deliver_loop(), timeout=90)
+        await asyncio.wait_for(r.deliver_all(), timeout=90)
         await outage
-        assert slow.is_set()
     finally:
         outage.cancel()
-        await webhook.aclose()
-        await redis.aclose()
+        await r.close()
     seen = Counter(h["webhook-id"] for h, _ in hook.requests)
-    assert seen == Counter({a.alert_id: 1 for a in alerts})
-    assert dead == []
+    assert seen == Counter({a.alert_id: 1 for a in r.alerts})
+    assert r.dead == []
     done = asyncio.get_running_loop().time() - timings["restarted"]
     print(f"Redis SIGKILLed for 3 s mid-batch: the last of 60 webhooks {done:.1f}s after the restart")
-
-
-async def _queue_or_none(store: AlertStore) -> int | None:
-    """The queue length, or 1 while Redis is down (the loop keeps going)."""
-    try:
-        return await store.queue_length()
-    except TRANSIENT:
-        await asyncio.sleep(0.2)
-        return 1
-
