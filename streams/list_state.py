@@ -64,9 +64,6 @@ class ListStateStore:
         raw = await self._redis.hget(self._hash(source), entry_key)
         return None if raw is None else ListedEntry.loads(raw if isinstance(raw, bytes) else raw.encode())
 
-    async def count(self, source: str) -> int:
-        return int(await self._redis.hlen(self._hash(source)))
-
     async def candidates(self, keys: Iterable[str], limit: int = 200) -> list[ListedEntry]:
         out = []
         for text, _ in await self._index.lookup(keys, limit):
