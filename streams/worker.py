@@ -19,6 +19,7 @@ def run(env: Mapping[str, str]) -> None:
     configure_logging(settings.common)
     # faust only creates its internal topics; ours are created here, with our partition count.
     asyncio.run(ensure_topics_when_up(settings.common, Topics.for_settings(settings.common)))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     streams = build_app(settings)
     worker = faust.Worker(streams.app, loglevel=settings.common.log_level.lower())
     worker.execute_from_commandline()
