@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from alerts.api import Deps, build_api
 from alerts.delivery import Deliverer
@@ -25,7 +25,7 @@ from alerts.settings import AlertsSettings
 from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Sink
 from alerts.store import AlertStore
-from contracts.clients import TRANSIENT, Backoff, producer, redis_client, ride_out, send_all
+from contracts.clients import TRANSIENT, Backoff, Producer, producer, redis_client, ride_out, send_all
 from contracts.lag import LagMonitor
 from contracts.models import Alert, WatchEvent
 from contracts.ops import ops_app, start_ops
@@ -45,7 +45,7 @@ class AlertsService:
         self._operators = list(operator_sinks)
         self._stack: AsyncExitStack | None = None
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: Producer | None = None
         self.deliverer: Deliverer | None = None
         self.store: AlertStore | None = None
         # What the last use of each dependency showed; readiness reports it.
@@ -109,7 +109,7 @@ class AlertsService:
             redis_ok = False
         return {"redis": redis_ok and self._healthy["redis"], "kafka": self._healthy["kafka"]}
 
-    def _kafka(self) -> AIOKafkaProducer:
+    def _kafka(self) -> Producer:
         if self._producer is None:
             raise RuntimeError("AlertsService used before start()")
         return self._producer

@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -62,7 +62,17 @@ def redis_client(settings: CommonSettings) -> Redis:
     return Redis.from_url(settings.redis_url, **options)
 
 
-def producer(settings: CommonSettings, **overrides: Any) -> AIOKafkaProducer:
+class Producer(Protocol):
+    """What listwatch uses of a Kafka producer (aiokafka ships no type information)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Awaitable[Any]: ...
+
+
+def producer(settings: CommonSettings, **overrides: Any) -> Producer:
     """Not started: the caller owns ``start`` and ``stop``."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
@@ -70,10 +80,11 @@ def producer(settings: CommonSettings, **overrides: Any) -> AIOKafkaProducer:
         "enable_idempotence": True,
         "linger_ms": 5,
     }
-    return AIOKafkaProducer(**{**options, **overrides})
+    kafka: Producer = AIOKafkaProducer(**{**options, **overrides})
+    return kafka
 
 
-async def send_all(kafka: AIOKafkaProducer, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
+async def send_all(kafka: Producer, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
     """Send ``(key, value)`` records and return once the broker acknowledged every one."""
     futures = [await kafka.send(topic, value=value, key=key) for key, value in records]
     await asyncio.gather(*futures)

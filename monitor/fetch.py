@@ -8,11 +8,11 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import aiohttp
+
+from contracts.http import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +56,6 @@ class RetryPolicy:
         base = min(_MAX_BACKOFF_S, self.backoff_s * (2 ** (attempt - 1)))
         delay = random.uniform(base / 2, base)  # noqa: S311 - jitter, not cryptography
         return max(delay, retry_after or 0.0)
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class Fetcher:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from contracts.clients import producer, send_all
+from contracts.clients import Producer, producer, send_all
 from contracts.models import ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, change_key
@@ -17,7 +16,7 @@ class ChangePublisher:
     def __init__(self, settings: CommonSettings, topics: Topics) -> None:
         self._settings = settings
         self._topic = topics.changes
-        self._producer: Any = None
+        self._producer: Producer | None = None
 
     async def start(self) -> None:
         kafka = producer(self._settings, compression_type="gzip", max_request_size=8 * 1024 * 1024)

@@ -35,6 +35,23 @@ LOCAL = [
 _FIELD = re.compile(r"^\s+(\w+): [^=]+?(?: = (.+))?$")
 
 
+def _default(cls: type, name: str, written: str) -> str:
+    """The field's default value where it is a plain one (a named constant shows its value), else as written."""
+    import dataclasses
+    from pathlib import Path
+
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name == name and f.default is not dataclasses.MISSING:
+            value = f.default
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, bool | int | float | str) or value is None:
+                return repr(value)
+            if isinstance(value, tuple) and all(isinstance(v, int | float | str) for v in value):
+                return ", ".join(str(v) for v in value) if value else "()"
+    return written
+
+
 def entries(cls: type) -> list[tuple[str, str, str]]:
     """(variables, default, meaning) for each commented field of a settings class."""
     out: list[tuple[str, str, str]] = []
@@ -50,7 +67,7 @@ def entries(cls: type) -> list[tuple[str, str, str]]:
             names, _, meaning = text.partition(": ")
             default = (match.group(2) or "").replace("field(default_factory=dict)", "").strip()
             default = default.removeprefix("field(default_factory=").removesuffix(")") if "default_factory" in default else default
-            out.append((names.strip(), default, meaning.strip() or "—"))
+            out.append((names.strip(), _default(cls, match.group(1), default), meaning.strip() or "—"))
         comment = []
     return out
 

@@ -17,7 +17,7 @@ from alerts.events import cloudevent
 from alerts.netsafety import GuardedResolver, UnsafeUrl, check_url
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import DeliveryError, EndpointGone, InvalidTarget, Message, Policy, SinkMisconfigured
-from monitor.fetch import retry_after_seconds
+from contracts.http import retry_after_seconds
 
 
 def signed_request(message_id: str, secret: str, body: bytes, at: datetime) -> dict[str, str]:
