@@ -42,7 +42,6 @@ from contracts.models import Alert, stable_hash
 
 log = logging.getLogger(__name__)
 
-_LEASE_S = 15.0
 DeadLetter = Callable[[Alert], Awaitable[None]]
 
 
@@ -68,9 +67,9 @@ class Deliverer:
         operator_sinks: Sequence[Sink],
         dead_letter: DeadLetter,
         metrics: AlertsMetrics,
-        lease_s: float = _LEASE_S,
+        lease_s: float | None = None,
     ) -> None:
-        self._lease_s = lease_s
+        self._lease_s = settings.delivery_lease_s if lease_s is None else lease_s
         # Identifies this deliverer's claims in Redis (one per process and start).
         self.token = uuid.uuid4().hex
         self._held: deque[str] = deque()

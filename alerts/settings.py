@@ -87,6 +87,9 @@ class AlertsSettings:
     digest_window_s: float = 60.0
     # LISTWATCH_WEBHOOK_RATE: webhook deliveries per subscriber per second; more wait their turn.
     webhook_rate: float = 20.0
+    # LISTWATCH_DELIVERY_LEASE_S: how long a process holds the deliveries it claimed without renewing them; a
+    # crashed process's claims return to the queue within this time.
+    delivery_lease_s: float = 15.0
     # LISTWATCH_WATCHLIST_MAX: companies one subscriber may watch (one tenant cannot exhaust the service).
     watchlist_max: int = 100_000
     # LISTWATCH_AUTH_FAILURES_PER_MIN: failed API-key attempts per client address and minute before 429s.
@@ -132,6 +135,7 @@ class AlertsSettings:
             digest_window_s=env_float(env, "DIGEST_WINDOW_S", cls.digest_window_s, minimum=0.1),
             webhook_rate=env_float(env, "WEBHOOK_RATE", cls.webhook_rate, minimum=0.1),
             watchlist_max=env_int(env, "WATCHLIST_MAX", cls.watchlist_max, minimum=1),
+            delivery_lease_s=env_float(env, "DELIVERY_LEASE_S", cls.delivery_lease_s, minimum=0.5),
             auth_failures_per_min=env_int(env, "AUTH_FAILURES_PER_MIN", cls.auth_failures_per_min, minimum=1),
             smtp=SmtpSettings(
                 host=env.get(PREFIX + "SMTP_HOST", "").strip(),
