@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.settings import CommonSettings
 
@@ -100,8 +101,26 @@ async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
             # Another process may create one between our list and our create.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+            await _until_visible(admin, [t.name for t in missing])
     finally:
         await admin.close()
+
+
+async def _until_visible(admin: Any, names: list[str], within_s: float = 30.0) -> None:
+    """Return once the broker's metadata lists every new topic with its partitions: a consumer that joins
+    its group before that gets no partitions, and faust would not look again for minutes."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        try:
+            described = await admin.describe_topics(names)
+            if all(t.get("error_code", 0) == 0 and t.get("partitions") for t in described):
+                return
+        except Exception:  # noqa: BLE001, S110 - not visible yet: ask again
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("topics %s not visible in the broker's metadata after %.0fs", names, within_s)
+            return
+        await asyncio.sleep(0.2)
 
 
 async def ensure_topics_when_up(

@@ -72,7 +72,9 @@ def versions(plan: Plan) -> tuple[list[Row], list[Row]]:
     ent = 10_000 + plan.size
     planted: dict[str, Row] = {}
     for name in (*plan.remove, *plan.modify, *plan.keep):
-        planted[name] = Row(ent, name.upper(), rng.choice(_PROGRAMS), f"nationality {rng.choice(_COUNTRIES)}.")
+        # No nationality on planted rows: a made-up country would contradict the watchlist's and (rightly)
+        # keep the match below the threshold.
+        planted[name] = Row(ent, name.upper(), rng.choice(_PROGRAMS), NULL)
         ent += 1
     before = base + list(planted.values())
 
@@ -89,7 +91,7 @@ def versions(plan: Plan) -> tuple[list[Row], list[Row]]:
             continue
         after.append(replace(row, program=row.program + "] [RUSSIA-EO14024") if name in plan.modify else row)
     for name in plan.add:
-        after.append(Row(ent, name.upper(), "SDGT", f"nationality {rng.choice(_COUNTRIES)}."))
+        after.append(Row(ent, name.upper(), "SDGT", NULL))
         ent += 1
     for _ in range(churn):
         after.append(_invented(rng, ent))
