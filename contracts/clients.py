@@ -43,6 +43,18 @@ def _retry() -> Retry:
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=4)
 
 
+class _SentinelRedis(Redis):
+    """The primary's client that also closes its Sentinels' clients (redis-py leaves them open)."""
+
+    owner: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.owner is not None:
+            for client in self.owner.sentinels:
+                await client.aclose()
+
+
 def redis_client(settings: CommonSettings) -> Redis:
     options: dict[str, Any] = {
         "retry": _retry(),
@@ -56,8 +68,11 @@ def redis_client(settings: CommonSettings) -> Redis:
             list(settings.redis_sentinels), socket_connect_timeout=2, socket_timeout=2
         )
         path = settings.redis_url.rsplit("/", 1)[-1]
-        client: Redis = sentinel.master_for(settings.redis_sentinel_master, db=int(path) if path.isdigit() else 0,
-                                            **options)  # fmt: skip
+        client: _SentinelRedis = sentinel.master_for(
+            settings.redis_sentinel_master, redis_class=_SentinelRedis, db=int(path) if path.isdigit() else 0,
+            **options,
+        )
+        client.owner = sentinel
         return client
     return Redis.from_url(settings.redis_url, **options)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contracts.clients import Producer, producer, send_all
+from contracts.clients import TRANSIENT, Producer, producer, send_all
 from contracts.models import ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, change_key
@@ -17,6 +17,8 @@ class ChangePublisher:
         self._settings = settings
         self._topic = topics.changes
         self._producer: Producer | None = None
+        # False after a publish failed until one succeeds: the monitor's readiness reports it.
+        self.healthy = True
 
     async def start(self) -> None:
         kafka = producer(self._settings, compression_type="gzip", max_request_size=8 * 1024 * 1024)
@@ -32,4 +34,10 @@ class ChangePublisher:
         if self._producer is None:
             raise RuntimeError("ChangePublisher.publish() before start()")
         records = [(change_key(c.source, c.entry_key), c.dumps()) for c in changes]
-        return await send_all(self._producer, self._topic, records)
+        try:
+            sent = await send_all(self._producer, self._topic, records)
+        except TRANSIENT:
+            self.healthy = False
+            raise
+        self.healthy = True
+        return sent

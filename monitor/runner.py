@@ -53,7 +53,7 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
                 redis_ok = bool(await redis.ping())
             except Exception:  # noqa: BLE001 - any failure means "not ready"
                 redis_ok = False
-            return {"redis": redis_ok}
+            return {"redis": redis_ok, "kafka": publisher.healthy}
 
         if settings.port:
             runner = await start_ops(ops_app(metrics.registry, ready), settings.port)
