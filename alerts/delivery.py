@@ -220,12 +220,11 @@ class Deliverer:
         if delivery_id in self._unwritten:  # sent before an outage: record it, never send again
             await self._write(self._unwritten[delivery_id])
             return
-        if not await store.holds(delivery_id, self.token):
+        delivery = await store.claimed(delivery_id, self.token)
+        if delivery is None:
             return  # the lease ran out during an outage and another process has it now
-        delivery = await store.delivery(delivery_id)
-        if delivery is None or delivery.status not in {"pending"}:
-            if delivery is not None:
-                await self._write(_Outcome(delivery, "done"))
+        if delivery.status != "pending":
+            await self._write(_Outcome(delivery, "done"))
             return
         stalled = self._stalled.get(delivery.endpoint_id)
         if stalled is not None:  # an older delivery to this endpoint just failed: keep the order

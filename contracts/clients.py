@@ -37,6 +37,11 @@ T = TypeVar("T")
 TRANSIENT: tuple[type[BaseException], ...] = (RedisError, KafkaError, OSError, TimeoutError)
 
 
+def text(value: Any) -> str:
+    """A Redis reply as text (the clients are made without decode_responses, so replies are bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _retry() -> Retry:
     # A few quick tries cover a dropped pooled connection or a Sentinel failover; a longer outage is
     # the caller's loop's to ride out.

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from contracts.clients import text
 from contracts.settings import CommonSettings
 from monitor.fetch import Validators
 from monitor.spool import EntrySpool
@@ -67,7 +68,7 @@ class SnapshotStore:
 
     async def meta(self, source: str) -> SnapshotMeta:
         stored = await self._redis.hgetall(self._key(source, "meta"))
-        raw = {_text(k): _text(v) for k, v in stored.items()}
+        raw = {text(k): text(v) for k, v in stored.items()}
         validators: dict[str, Any] = orjson.loads(raw.get("validators", "{}"))
         return SnapshotMeta(
             snapshot_id=raw.get("snapshot_id"),
@@ -81,7 +82,7 @@ class SnapshotStore:
         """The last good snapshot's entries, streamed from Redis into a spool (not held in memory)."""
         out = EntrySpool()
         async for key, value in self._redis.hscan_iter(self._key(source, "entries"), count=_BATCH):
-            out.add(_text(key), value)
+            out.add(text(key), value)
         return out
 
     async def mark_checked(self, source: str, validators: Mapping[str, Validators] | None = None) -> None:
@@ -131,7 +132,3 @@ def _validators_json(validators: Mapping[str, Validators]) -> str:
     return orjson.dumps(
         {name: {"etag": v.etag, "last_modified": v.last_modified, "size": v.size} for name, v in validators.items()}
     ).decode()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

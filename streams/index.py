@@ -32,14 +32,12 @@ class RedisIndex:
 
     async def replace(self, member: str, keys: Iterable[str], pipe: Pipeline | None = None) -> None:
         """Index ``member`` under exactly ``keys`` (nothing when empty), in ``pipe`` if given."""
-        new = set(keys)
-        old = {k.decode() if isinstance(k, bytes) else k for k in await self._redis.smembers(self._m(member))}
         if pipe is None:
             async with self._redis.pipeline(transaction=True) as own:
-                self._queue(own, member, old, new)
+                await self.replace_many([(member, set(keys))], own)
                 await own.execute()
         else:
-            self._queue(pipe, member, old, new)
+            await self.replace_many([(member, set(keys))], pipe)
 
     async def replace_many(self, items: list[tuple[str, set[str]]], pipe: Pipeline) -> None:
         """``replace`` for many members: their current keys read in one round trip, the updates queued."""

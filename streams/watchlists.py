@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from contracts.clients import text
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
 from streams.index import RedisIndex
@@ -125,7 +126,7 @@ class WatchlistStore:
         """Entries in id order after ``after``; the cursor of the next page, or None at the end."""
         await self._ensure_ids(subscriber_id)
         low = "(" + after if after else "-"
-        ids = [_text(i) for i in await self._redis.zrangebylex(self._ids_key(subscriber_id), low, "+", 0, limit + 1)]
+        ids = [text(i) for i in await self._redis.zrangebylex(self._ids_key(subscriber_id), low, "+", 0, limit + 1)]
         more = len(ids) > limit
         ids = ids[:limit]
         raw = await self._redis.hmget(self._entries_key(subscriber_id), ids) if ids else []
@@ -139,7 +140,7 @@ class WatchlistStore:
             return
         keys = await self._redis.hkeys(self._entries_key(subscriber_id))
         if keys:
-            await self._redis.zadd(ids_key, {_text(k): 0 for k in keys})
+            await self._redis.zadd(ids_key, {text(k): 0 for k in keys})
 
     async def get(self, subscriber_id: str, watch_id: str) -> WatchEntry | None:
         raw = await self._redis.hget(self._entries_key(subscriber_id), watch_id)
@@ -152,8 +153,8 @@ class WatchlistStore:
     async def candidates(self, keys: Iterable[str], limit: int = 200) -> list[WatchEntry]:
         """Watch entries sharing index keys with a list entry, most shared keys first."""
         out: list[WatchEntry] = []
-        for text, _ in await self._index.lookup(keys, limit):
-            subscriber_id, watch_id = text.split(_SEP, 1)
+        for found, _ in await self._index.lookup(keys, limit):
+            subscriber_id, watch_id = found.split(_SEP, 1)
             entry = await self.get(subscriber_id, watch_id)
             if entry is not None:
                 out.append(entry)
@@ -169,10 +170,6 @@ class WatchlistStore:
         if not 0.0 < value <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {value}")
         await self._redis.set(self._settings.redis_key("threshold", subscriber_id), repr(value))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def member(subscriber_id: str, watch_id: str) -> str:
@@ -261,19 +258,13 @@ def watch_from_fields(fields: Mapping[str, object], subscriber_id: str) -> Watch
 def parse_watchlist_csv(text: str, subscriber_id: str) -> tuple[list[WatchEntry], list[RowError]]:
     """The watchlist CSV: header row; ``id`` and ``name`` required; ``alt_names`` and ``tags`` are
     ``;``-separated. Bad rows are reported with their line number and reason; the rest is kept."""
-    rows, errors = parse_watchlist_rows(text, subscriber_id)
-    return [entry for _, entry in rows], errors
-
-
-def parse_watchlist_rows(text: str, subscriber_id: str) -> tuple[list[tuple[int, WatchEntry]], list[RowError]]:
-    """``parse_watchlist_csv`` with the line number of each accepted entry."""
-    entries: list[tuple[int, WatchEntry]] = []
+    entries: list[WatchEntry] = []
     errors: list[RowError] = []
     for item in iter_watchlist_rows(text, subscriber_id):
         if isinstance(item, RowError):
             errors.append(item)
         else:
-            entries.append(item)
+            entries.append(item[1])
     return entries, errors
 
 

@@ -137,10 +137,7 @@ class KafkaCluster:
                 f"min.insync.replicas={min_isr}", "group.initial.rebalance.delay.ms=0",
                 "log.cleaner.dedupe.buffer.size=16777216", "unclean.leader.election.enable=false", "",
             ]))  # fmt: skip
-            (node / "log4j2.properties").write_text(
-                "appender.out.type=Console\nappender.out.name=OUT\nappender.out.layout.type=PatternLayout\n"
-                "appender.out.layout.pattern=[%d] %p %m (%c)%n\nrootLogger.level=WARN\nrootLogger.appenderRef.out.ref=OUT\n"
-            )
+            shutil.copyfile(REPO / "deploy" / "local" / "kafka" / "log4j2.properties", node / "log4j2.properties")
             subprocess.run(
                 ["java", "-cp", f"{self.lib}/*", f"-Dlog4j2.configurationFile={node / 'log4j2.properties'}",
                  "kafka.tools.StorageTool", "format", "-t", self.cluster_id, "-c", str(node / "server.properties"),

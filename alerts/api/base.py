@@ -126,7 +126,7 @@ def _wrap(route: Route, context: Callable[[web.Request], Any]) -> RawHandler:
                 kwargs["query"] = route.query.model_validate(dict(request.query))
             except ValidationError as exc:
                 raise _validation_error(exc, "query") from None
-        elif request.query and not route.raw_body:
+        elif request.query:
             raise ApiError(422, "unknown_field", f"unknown query parameter(s): {', '.join(sorted(request.query))}")
         if "request" in accepted:
             kwargs["request"] = request

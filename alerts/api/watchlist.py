@@ -93,8 +93,6 @@ async def delete_watch(ctx: Ctx, watch_id: str) -> None:
 @router.route("POST", "/v1/watchlist/import", summary="Import a watchlist CSV (UTF-8); answers with a per-row report",
               raw_body="text/csv", response=m.ImportReport)  # fmt: skip
 async def import_watchlist(ctx: Ctx, request: web.Request) -> m.ImportReport:
-    if request.query:
-        raise ApiError(422, "unknown_field", f"unknown query parameter(s): {', '.join(sorted(request.query))}")
     try:
         text = (await read_body(request)).decode("utf-8")
     except UnicodeDecodeError:
@@ -132,7 +130,7 @@ async def import_watchlist(ctx: Ctx, request: web.Request) -> m.ImportReport:
     batch: list[tuple[int, WatchEntry]] = []
     for item in iter_watchlist_rows(text, ctx.sub):
         if isinstance(item, RowError):
-            if item.row == 1 and not accepted and not batch:
+            if item.row == 1:  # the header: alone and first, nothing was written
                 raise ApiError(422, "invalid_csv", item.reason)
             reject(item.row, item.reason)
             continue

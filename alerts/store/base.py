@@ -10,21 +10,18 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from contracts.clients import text
 from contracts.models import Entry
 from contracts.settings import CommonSettings
 
 SEP = "\x1f"
 KEY_PREFIX = "lw_"  # what a subscriber's API key starts with
 log = logging.getLogger("alerts.store")
+__all__ = ["KEY_PREFIX", "SEP", "StoreBase", "hash_key", "log", "material_hash", "now", "raw", "text"]
 
 
 def now() -> float:
     return time.time()
-
-
-def text(value: Any) -> str:
-    """Redis replies are bytes here (no decode_responses); typed loosely by redis-py."""
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def raw(value: Any) -> bytes:

@@ -150,8 +150,12 @@ class QueueStore(StoreBase):
         )  # fmt: skip
         return int(n)
 
-    async def holds(self, delivery_id: str, token: str) -> bool:
-        return text(await self.redis.hget(self.k("delivery", delivery_id), "claim") or b"") == token
+    async def claimed(self, delivery_id: str, token: str) -> Delivery | None:
+        """The delivery, if ``token`` still holds its claim (one read); None when another process has it."""
+        data, claim = await self.redis.hmget(self.k("delivery", delivery_id), ["data", "claim"])
+        if claim is None or text(claim) != token or data is None:
+            return None
+        return Delivery(**orjson.loads(data))
 
     async def finish(
         self, delivery: Delivery, token: str, mode: str, *, at: float = 0.0, attempt: Attempt | None = None
