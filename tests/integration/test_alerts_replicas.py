@@ -44,11 +44,7 @@ async def test_two_alerts_processes_deliver_each_alert_once(
     proc_env = {**os.environ, **env, "LISTWATCH_API_PORT": "0", "LISTWATCH_METRICS_PORT": "0",
                 "LISTWATCH_ALERTS_CONSOLE": "false", "LISTWATCH_WEBHOOK_ALLOW": "127.0.0.0/8",
                 "LISTWATCH_WEBHOOK_RATE": "1000"}  # fmt: skip
-    procs = []
-    for n in range(2):
-        with (tmp_path / f"alerts-{n}.log").open("wb") as log:
-            procs.append(subprocess.Popen([sys.executable, "-m", "alerts"], env=proc_env, stdout=log,
-                                          stderr=subprocess.STDOUT))  # fmt: skip
+    procs = [_start(n, proc_env, tmp_path) for n in range(2)]
     alerts = [a for sub in subs for a in alerts_for(sub, 60)]
     kafka_producer = producer(settings)
     await kafka_producer.start()
