@@ -53,6 +53,7 @@ demo: install up
 	bash deploy/local/demo.sh start
 
 bench: install up
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean: down

@@ -1,17 +1,30 @@
-"""Run every benchmark and print its report."""
+"""Run benchmarks: ``python -m bench`` runs them all, ``python -m bench NAME [options]`` one of them.
+
+- ``parse_memory [SIZE]``: memory of parsing and diffing a large synthesised list;
+- ``matching [--quick] [--part dev|test|all]``: matching quality beside nomenklatura's logic-v2 and a
+  rapidfuzz floor, and time per query (needs the bench extra).
+"""
 
 from __future__ import annotations
 
 import sys
 
-from bench import parse_memory
 
+def main(argv: list[str]) -> int:
+    name, rest = (argv[0], argv[1:]) if argv and not argv[0].isdigit() else ("all", argv)
+    if name in {"parse_memory", "all"}:
+        from bench import parse_memory
 
-def main() -> int:
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    print(parse_memory.run(size))
+        print(parse_memory.run(int(rest[0]) if rest and name != "all" else 1_000_000))
+    if name in {"matching", "all"}:
+        from bench import matching
+
+        matching.main(rest if name == "matching" else [])
+    if name not in {"parse_memory", "matching", "all"}:
+        print(f"unknown benchmark {name!r}: parse_memory, matching", file=sys.stderr)
+        return 2
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -48,6 +48,13 @@ class SnapshotIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def entries(self) -> list[tuple[Entry, Enrichment]]:
+        return list(self._entries)
+
     def candidates(self, keys: Iterable[str]) -> list[tuple[Entry, Enrichment]]:
         hits: Counter[int] = Counter()
         for key in keys:

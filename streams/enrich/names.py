@@ -28,10 +28,33 @@ _ZH_FORMS_RE = re.compile("|".join(sorted(map(re.escape, _ZH_LEGAL_FORMS), key=l
 # at the end, which is dropped here, repeatedly.
 _TRAILING_FORMS = frozenset(
     """company co corp corporation limited ltd inc incorporated llc plc sa ag gmbh kg pte pvt private sl srl spa
-    bv nv oy oyj ab as jsc ojsc pjsc cjsc ooo zao oao pt tbk bhd sdn""".split()  # noqa: SIM905
+    bv nv oy oyj ab as jsc ojsc pjsc cjsc ooo zao oao pt tbk bhd sdn doo dd eood ood sal sarl sas sab ca ltda
+    eireli eirl cv rl""".split()  # noqa: SIM905
 )
+# Latin American chains written without dots ("sa de cv", "s de rl de cv"), which rigour removes only in part.
+_DE_CHAIN = re.compile(r"(?:\s+(?:sa|sab|sapi|s|sc|spr))?(?:\s+de\s+(?:rl|ri|cv))+$")
+# Dotted initials and legal forms ("a.b.c.", "s.a.", "b.v", "d.o.o."): the dots go, the letters join, so
+# "S.A. de C.V." and "SA de CV", "A.B.C. Trading" and "ABC Trading" give the same words.
+_DOTTED = re.compile(r"(?<!\w)(?:\w\.){1,}\w(?:\.|(?!\w))")
+# Abbreviations customers and lists write for the same word: the word in its long form.
+_ABBREVIATIONS = {
+    "intl": "international", "int'l": "international", "corp": "corporation", "cia": "compania",
+    "companhia": "compania", "compañia": "compania", "cie": "compagnie", "mfg": "manufacturing", "bros": "brothers",
+    "natl": "national", "assn": "association", "assoc": "association", "eng": "engineering", "engg": "engineering",
+    "tech": "technology", "techs": "technologies", "svcs": "services", "svc": "service", "inds": "industries",
+    "ind": "industrial", "dev": "development", "devt": "development", "constr": "construction",
+    "mgmt": "management", "mgt": "management", "trdg": "trading", "est": "establishment", "dept": "department",
+    "centre": "center", "co": "company", "ltd": "limited", "inc": "incorporated", "grp": "group",
+    "hldgs": "holdings", "hldg": "holding", "invest": "investment", "invt": "investment", "univ": "university",
+}  # fmt: skip
+# Conjunctions carry nothing for identity and are written as "&", "and", "y", "e", "et", "und".
+_CONJUNCTIONS = frozenset({"and", "y", "et", "und", "e"})
 # Articles and legal forms written before the name ("The …", Indonesian "PT …", Russian "OOO …").
-_LEADING_FORMS = frozenset("the pt ooo oao zao pao ao tov llc jsc".split())  # noqa: SIM905
+_LEADING_FORMS = frozenset(
+    "the pt ooo oao zao pao ao tov llc jsc compania compagnie companhia cia cie".split()  # noqa: SIM905
+)
+# Apostrophes join what they split ("Jema'ah", "Baha'i", "Jama`at").
+_APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u02bb]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -75,7 +98,45 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     if _CJK.search(folded):
         folded = to_simplified(folded)
-    return " ".join(_NON_WORD.sub(" ", folded).replace("_", " ").split())
+    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    words = _NON_WORD.sub(" ", _APOSTROPHES.sub("", folded)).replace("_", " ").split()
+    return " ".join(_join_letters(words))
+
+
+def _join_letters(words: list[str]) -> list[str]:
+    """Runs of single letters are one word ("a b c trading" -> "abc trading")."""
+    out: list[str] = []
+    run = ""
+    for word in words:
+        if len(word) == 1 and word.isalpha() and word not in _CONJUNCTIONS:
+            run += word
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(word)
+    if run:
+        out.append(run)
+    return out
+
+
+def _repeated_short_form(text: str) -> str:
+    """A bracketed short form that repeats the name's own words ("Arladi General Trading (“Arladi”)") or says
+    what kind of office it is ("(Branch)") is dropped; other brackets are kept (they may hold another name)."""
+    def keep(m: re.Match[str]) -> str:
+        inner = set(_NON_WORD.sub(" ", m.group(1).casefold()).split())
+        rest = set(_NON_WORD.sub(" ", (text[: m.start()] + text[m.end() :]).casefold()).split())
+        return " " if inner and (inner <= rest or inner <= _OFFICE_WORDS) else m.group(0)
+
+    kept = _BRACKETS.sub(keep, text)
+    # Another name in brackets ("… (doing business as MUE Group)", "(“EY Kenya”)") is a second name of the
+    # party, which lists give as an alias; the name outside the brackets is the one to compare.
+    outside = _BRACKETS.sub(" ", kept)
+    return outside if len(outside.split()) >= 2 else kept
+
+
+_BRACKETS = re.compile(r"\(([^()]*)\)")
+_OFFICE_WORDS = frozenset({"branch", "subsidiary", "offshore", "office", "representative", "head", "the", "its"})
 
 
 def strip_legal_forms(normalised: str, script: str) -> str:
@@ -85,7 +146,8 @@ def strip_legal_forms(normalised: str, script: str) -> str:
         core = remove_org_types(core)
     else:
         core = remove_org_types(normalised)
-    words = core.split()
+    core = _DE_CHAIN.sub("", core) or core
+    words = [_ABBREVIATIONS.get(w, w) for w in core.split() if w not in _CONJUNCTIONS]
     while len(words) > 1 and words[-1] in _TRAILING_FORMS:
         words.pop()
     while len(words) > 1 and words[0] in _LEADING_FORMS:
@@ -95,7 +157,7 @@ def strip_legal_forms(normalised: str, script: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def name_form(text: str) -> NameForm:
-    normalised = normalise(text)
+    normalised = normalise(_repeated_short_form(text) if "(" in text else text)
     script = script_of(normalised)
     core = strip_legal_forms(normalised, script)
     ascii_form = " ".join(_NON_WORD.sub(" ", ascii_text(core).casefold()).split()) if script != "latin" else core

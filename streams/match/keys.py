@@ -29,7 +29,7 @@ COMMON = frozenset(
     technologies tech services service enterprise enterprises investment investments development engineering
     construction national general global import export imp exp bank china chinese russian united new shipping
     logistics management consulting partners systems solutions products manufacturing commercial energy
-    resources resource network networks equipment science scientific
+    resources resource network networks equipment science scientific branch subsidiary offshore office
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 

@@ -12,9 +12,11 @@ from contracts.models import (
     Enrichment,
     Entry,
     FieldChange,
+    Identifier,
     NameVariant,
     alert_id,
 )
+from streams.enrich.identifiers import check
 from streams.enrich.names import NameForm, name_form
 from streams.match.keys import name_keys
 from streams.match.score import Score, score
@@ -38,11 +40,18 @@ def enrichment_ids(enrichment: Enrichment) -> list[tuple[str, str]]:
     return [(i.scheme, i.value) for i in enrichment.identifiers if i.valid]
 
 
+def watch_ids(watch: WatchEntry) -> list[tuple[str, str]]:
+    """The watch entry's identifiers as validated and normalised like list entries' (only valid ones can
+    agree or conflict)."""
+    checked = [check(Identifier(scheme=s, value=v)) for s, v in watch.identifiers()]
+    return [(c.scheme, c.value) for c in checked if c.valid]
+
+
 def score_watch(watch: WatchEntry, enrichment: Enrichment) -> Score:
     return score(
         [name_form(n) for n in watch.names()],
         forms(enrichment.names),
-        watch.identifiers(),
+        watch_ids(watch),
         enrichment_ids(enrichment),
         watch.country,
         enrichment.countries,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein
 from rigour.text import metaphone
+from wordfreq import zipf_frequency
 
 from contracts.settings import DEFAULT_MATCH_THRESHOLD
 from streams.enrich.names import NameForm
@@ -30,6 +31,11 @@ _COUNTRY_PENALTY = 0.85
 _CROSS_SCRIPT_CAP = 0.9
 _UNMATCHED_PENALTY = 0.92
 _TYPE_PENALTY = {"vessel": 0.85, "aircraft": 0.85, "individual": 0.95}
+# Two valid identifiers of one scheme that differ: most likely two companies of the same name.
+_ID_CONFLICT = 0.6
+# A word this common (Zipf frequency, wordfreq) in one of these languages is a real word, not a typo.
+_REAL_WORD_ZIPF = 2.5
+_LANGUAGES = ("en", "es", "fr", "pt", "de")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,19 @@ class Score:
 @functools.lru_cache(maxsize=65536)
 def _phonetic(token: str) -> str:
     return str(metaphone(token))
+
+
+@functools.lru_cache(maxsize=65536)
+def _real_word(token: str) -> bool:
+    return max(zipf_frequency(token, lang) for lang in _LANGUAGES) >= _REAL_WORD_ZIPF
+
+
+def _swapped(token: str, other: str) -> bool | None:
+    """Two neighbouring letters swapped: True for a typing slip ("Zealadn"), None when both spellings are
+    real words ("nuclear" / "unclear", "dairy" / "diary"): two words, not one misspelt. False otherwise."""
+    if min(len(token), len(other)) < 5 or not OSA.distance(token, other) == 1 < Levenshtein.distance(token, other):
+        return False
+    return None if _real_word(token) and _real_word(other) else True
 
 
 def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
@@ -59,10 +78,10 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
                 sim = 100.0
             elif any(c.isdigit() for c in token + other):
                 sim = 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
-            elif min(len(token), len(other)) >= 5 and OSA.distance(token, other) == 1 < Levenshtein.distance(
-                token, other
-            ):
-                sim = 95.0  # two neighbouring letters swapped: a typing slip ("Zealadn"), not another word
+            elif (swap := _swapped(token, other)) is None:
+                sim = fuzz.ratio(token, other)  # two real words: no typo and no sounding-alike allowance
+            elif swap:
+                sim = 95.0
             else:
                 # One changed letter in a short word is often another word (Zhanjiang / Zhenjiang): the
                 # Indel ratio passes _TOKEN_MATCH only from ten letters on.
@@ -149,10 +168,13 @@ def score(
     entry_countries: Sequence[str],
     entry_type: str = "unknown",
 ) -> Score:
-    shared_ids = set(watch_ids) & set(entry_ids)
+    watch_ids, entry_ids = set(watch_ids), set(entry_ids)
+    shared_ids = watch_ids & entry_ids
     if shared_ids:
         scheme, number = sorted(shared_ids)[0]
         return Score(1.0, (f"identifier: {scheme} {number} equal",))
+    entry_schemes = {scheme for scheme, _ in entry_ids}
+    conflicts = sorted((scheme, number) for scheme, number in watch_ids if scheme in entry_schemes)
     best: float = 0.0
     reason = ""
     entry_list = list(entry_names)
@@ -166,6 +188,11 @@ def score(
     if best and entry_type in _TYPE_PENALTY:
         best *= _TYPE_PENALTY[entry_type]
         reasons.append(f"listed as {entry_type}")
+    if best and conflicts:
+        scheme, number = conflicts[0]
+        listed = "/".join(sorted(v for s, v in entry_ids if s == scheme))
+        best *= _ID_CONFLICT
+        reasons.append(f"identifier conflict: watched {scheme} {number}, listed {listed}")
     if best and watch_country and entry_countries and watch_country.upper() not in entry_countries:
         best *= _COUNTRY_PENALTY
         reasons.append(f"country conflict: watched {watch_country.upper()}, listed {'/'.join(entry_countries)}")

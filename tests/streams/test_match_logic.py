@@ -69,6 +69,23 @@ def test_country_conflict_penalises() -> None:
         ("China Railway Tunnel Group", "China Railway Construction Group", False),
         ("Zetaquorp Number1 Logistics", "Zetaquorp Number2 Logistics", False),
         ("1st Construction Branch of Weihai", "2nd Construction Branch of Weihai", False),
+        # Dotted and undotted legal forms and initials fold to the same words.
+        ("Grupo Rivas, S.A. de C.V.", "Grupo Rivas SA de CV", True),
+        ("Constructora Lomas S. de R.L.", "Constructora Lomas S de RL", True),
+        ("Cedar Holding S.A.L.", "Cedar Holding SAL", True),
+        ("A.B.C. Trading", "ABC Trading", True),
+        ("Zeltrion B.V", "Zeltrion BV", True),
+        # Abbreviations and conjunctions.
+        ("Petrosur Intl Corp", "Petrosur International Corporation", True),
+        ("Cia Minera Andaluz", "Compañía Minera Andaluz S.A.", True),
+        ("Norvik Science & Tech GmbH", "Norvik Science and Technology GmbH", True),
+        # A bracketed short form or office that repeats the name; another name in brackets.
+        ("Arladi General Trading Company Ltd. (“Arladi”)", "ARLADI GENERAL TRADING COMPANY LTD.", True),
+        ("Marseille Engineering S.A.L. (doing business as MUE Group)", "MARSEILLE ENGINEERING S.A.L.", True),
+        # A typing slip is one word; two real words that differ by a swap are two words.
+        ("Zealadn Petroleum", "Zealand Petroleum", True),
+        ("Sunrise Diary Products", "Sunrise Dairy Products", False),
+        ("Untied Shipbuilding Corporation", "United Shipbuilding Corporation", False),
     ],
 )
 def test_name_scores(a: str, b: str, matches: bool) -> None:
@@ -87,3 +104,16 @@ def test_the_service_default_threshold_is_the_evaluated_one() -> None:
 
     assert CommonSettings().match_threshold == DEFAULT_THRESHOLD
     assert CommonSettings.from_env({"LISTWATCH_MATCH_THRESHOLD": "0.9"}).match_threshold == 0.9
+
+
+def test_a_conflicting_valid_identifier_is_a_strong_negative_and_says_so() -> None:
+    listed = entry(name="HUAWEI TECHNOLOGIES", identifiers=[Identifier(scheme="uscc", value="914403001922038216")])
+    enrichment = enrich(change(after=listed)).enrichment
+    other = score_watch(WatchEntry(subscriber_id="s", id="w", name="Huawei Technologies", uscc="91110000802100433B"),
+                        enrichment)  # fmt: skip
+    assert other.value < DEFAULT_THRESHOLD
+    assert other.reasons[-1] == "identifier conflict: watched uscc 91110000802100433B, listed 914403001922038216"
+    # An invalid identifier on the watch side cannot conflict: the name decides.
+    typo = score_watch(WatchEntry(subscriber_id="s", id="w", name="Huawei Technologies", uscc="914403001922038217"),
+                       enrichment)  # fmt: skip
+    assert typo.value == 1.0

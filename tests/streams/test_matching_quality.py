@@ -1,6 +1,7 @@
-"""Matching quality on the labelled evaluation set (tests/streams/matching_eval.py, docs/matching.md).
+"""Matching quality on the held-out test part of the evaluation set (tests/streams/matching_eval.py).
 
-The floors are the figures docs/matching.md reports, rounded down: the test fails if quality drops."""
+The floors are the test-part figures docs/matching.md reports, rounded down: the test fails if quality drops.
+Tuning looks only at the dev part (``python -m tests.streams.matching_eval 0.88 dev``)."""
 
 from __future__ import annotations
 
@@ -9,32 +10,73 @@ from pathlib import Path
 import pytest
 
 from streams.match.score import DEFAULT_THRESHOLD
-from tests.streams.matching_eval import GroupResult, build, evaluate, load_lists
+from tests.streams.matching_eval import Figures, Scored, evaluate, figures, latin
+
+CUSTOMER = ("legal_dots", "initials", "abbreviation", "typo", "case_punct")
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroupResult]:
-    lists = load_lists(Path(tmp_path_factory.mktemp("lists")))
-    return evaluate(lists, build(lists), DEFAULT_THRESHOLD)
+def scored(tmp_path_factory: pytest.TempPathFactory) -> list[Scored]:
+    return evaluate(Path(tmp_path_factory.mktemp("lists")))[2]
 
 
-def test_latin_script_precision_and_recall(results: dict[str, GroupResult]) -> None:
-    positives = results["latin"]
-    false_positives = results["latin_distinct"].fp + results["not_listed"].fp
-    precision = positives.tp / (positives.tp + false_positives)
-    assert precision >= 0.97, (positives.tp, false_positives, results["latin_distinct"].false_hits)
-    assert positives.recall >= 0.99, positives.misses
+@pytest.fixture(scope="module")
+def test_part(scored: list[Scored]) -> dict[str, Figures]:
+    return figures(scored, DEFAULT_THRESHOLD, "test")
 
 
-def test_chinese_names_in_traditional_or_full_width_forms(results: dict[str, GroupResult]) -> None:
-    assert results["chinese_variants"].recall >= 0.99, results["chinese_variants"].misses
-    assert results["chinese_variants"].fp == 0
+def test_the_parts_are_fixed_and_both_used(scored: list[Scored]) -> None:
+    parts = {s.query.part for s in scored}
+    assert parts == {"dev", "test"}
+    assert 0.4 < sum(s.query.part == "test" for s in scored) / len(scored) < 0.6
 
 
-def test_every_identifier_match_is_found(results: dict[str, GroupResult]) -> None:
-    assert results["identifier"].fn == 0, results["identifier"].misses
-    assert results["identifier"].tp >= 80
+def test_latin_script_precision(test_part: dict[str, Figures]) -> None:
+    precision, _ = latin(test_part)
+    negatives = [line for cat in ("latin_distinct", "near_miss", "containment", "swapped_word", "not_listed")
+                 for line in test_part[cat].false_hits]  # fmt: skip
+    assert precision >= 0.98, negatives
 
 
-def test_companies_on_no_list_raise_nothing(results: dict[str, GroupResult]) -> None:
-    assert results["not_listed"].fp == 0, results["not_listed"].false_hits
+def test_customer_spellings_are_found(test_part: dict[str, Figures]) -> None:
+    found = sum(test_part[c].tp for c in CUSTOMER)
+    total = sum(test_part[c].tp + test_part[c].fn for c in CUSTOMER)
+    assert found / total >= 0.97, [m for c in CUSTOMER for m in test_part[c].misses]
+    for category in CUSTOMER:
+        assert test_part[category].recall >= 0.93, (category, test_part[category].misses)
+
+
+def test_real_variation_between_publishers(test_part: dict[str, Figures]) -> None:
+    # Aliases and other publishers' spellings are often other names altogether (docs/matching.md): the
+    # floor is what is measured today, not a target.
+    assert test_part["alias"].recall >= 0.23, test_part["alias"].misses[:20]
+    assert test_part["cross_list"].recall >= 0.17, test_part["cross_list"].misses[:20]
+    assert test_part["cross_debarred"].recall >= 0.75, test_part["cross_debarred"].misses
+
+
+def test_near_misses_and_swapped_real_words_stay_below_the_threshold(test_part: dict[str, Figures]) -> None:
+    assert test_part["swapped_word"].fp == 0, test_part["swapped_word"].false_hits
+    assert test_part["containment"].fp == 0, test_part["containment"].false_hits
+    assert test_part["near_miss"].fp <= 3, test_part["near_miss"].false_hits
+
+
+def test_near_misses_stay_visible_to_a_reviewer_at_a_lower_threshold(scored: list[Scored]) -> None:
+    near = [s for s in scored if s.query.category == "near_miss" and s.query.part == "test"]
+    assert sum(s.wrong >= 0.5 for s in near) / len(near) >= 0.75  # 75 of 95 today
+
+
+def test_chinese_names_in_every_form(test_part: dict[str, Figures]) -> None:
+    assert test_part["chinese_variants"].recall >= 0.99, test_part["chinese_variants"].misses
+    assert test_part["chinese_both"].recall >= 0.95, test_part["chinese_both"].misses
+
+
+def test_identifiers_decide(test_part: dict[str, Figures]) -> None:
+    assert test_part["identifier"].fn == 0, test_part["identifier"].misses
+    assert test_part["identifier"].tp >= 20
+    assert test_part["identifier_conflict"].fp <= 1, test_part["identifier_conflict"].false_hits
+
+
+def test_companies_on_no_list_raise_almost_nothing(test_part: dict[str, Figures]) -> None:
+    # Two today, both near-misses a reviewer may want to see: "Inditex S.A." / "INDUITEX LTDA." (one letter
+    # more) and "Mitsubishi Electric Corporation" / "Mitsubishi Electric Engineering Company".
+    assert test_part["not_listed"].fp <= 2, test_part["not_listed"].false_hits

@@ -1,0 +1,215 @@
+"""Matching quality side by side: listwatch, nomenklatura's logic-v2 (the matcher yente uses) and a plain
+rapidfuzz token_set_ratio floor, on the same queries of the evaluation set (tests/streams/matching_eval.py),
+in one run. Also the time per query of listwatch's retrieval and scoring against every list loaded.
+
+Every matcher scores the same candidates per query: listwatch's own retrieval plus the ten names rapidfuzz
+ranks highest in the lists searched (so the anchors are not limited by our index). listwatch's figures use
+its own retrieval only, as in production. Figures are for the held-out ``test`` part unless ``--part``.
+
+Prints one JSON object per (matcher, threshold) and a summary; writes docs/matching_pr.png.
+Needs the bench extra (``pip install -e '.[bench]'``: nomenklatura, matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rapidfuzz import fuzz, process, utils
+
+from tests.streams.matching_eval import (
+    Candidate,
+    Figures,
+    Lists,
+    Query,
+    Scored,
+    build,
+    candidates,
+    figures,
+    latin,
+    listwatch_scorer,
+    load_lists,
+    run,
+)
+
+THRESHOLDS = [round(0.70 + 0.02 * i, 2) for i in range(15)]
+PNG = Path(__file__).resolve().parents[1] / "docs" / "matching_pr.png"
+
+
+class Widened:
+    """Candidates for the anchors: listwatch's plus rapidfuzz's top ten names in the lists searched."""
+
+    def __init__(self, lists: Lists) -> None:
+        self._lists = lists
+        self._choices: dict[str, tuple[list[str], list[Candidate]]] = {}
+
+    def _names(self, searched: str) -> tuple[list[str], list[Candidate]]:
+        if searched not in self._choices:
+            names: list[str] = []
+            owners: list[Candidate] = []
+            for idx in self._lists.index_set(searched):
+                for entry, enrichment in idx.entries():
+                    for name in [entry.name, *entry.aliases]:
+                        names.append(utils.default_process(name))
+                        owners.append((idx.source, entry, enrichment))
+            self._choices[searched] = (names, owners)
+        return self._choices[searched]
+
+    def __call__(self, query: Query) -> list[Candidate]:
+        found = {(s, e.key): (s, e, en) for s, e, en in candidates(self._lists, query)}
+        names, owners = self._names(query.searched)
+        for name in query.watch.names():
+            hits = process.extract(utils.default_process(name), names, scorer=fuzz.token_set_ratio, limit=10)
+            for _, _, position in hits:
+                s, e, en = owners[position]
+                found.setdefault((s, e.key), (s, e, en))
+        return list(found.values())
+
+
+def rapidfuzz_scorer(query: Query, cands: Sequence[Candidate]) -> list[float]:
+    watched = [utils.default_process(n) for n in query.watch.names()]
+    return [
+        max(fuzz.token_set_ratio(w, utils.default_process(n)) / 100 for w in watched for n in [e.name, *e.aliases])
+        for _, e, _ in cands
+    ]
+
+
+def logic_v2_scorer() -> Callable[[Query, Sequence[Candidate]], list[float]]:
+    from followthemoney import model
+    from nomenklatura.matching import LogicV2
+
+    schemata = {"entity": "Organization", "individual": "Person", "vessel": "Vessel", "aircraft": "Airplane"}
+    cache: dict[str, object] = {}
+    config = LogicV2.default_config()
+
+    def entity(eid: str, schema: str, names: Sequence[str], countries: Sequence[str], ids: Sequence[tuple[str, str]]):
+        e = model.make_entity(schema)
+        e.id = eid  # logic-v2 caches name analysis by entity id: every entity gets its own
+        e.add("name", names[0])
+        e.add("alias", list(names[1:]))
+        e.add("country", list(countries), quiet=True)
+        for scheme, value in ids:
+            prop = {"lei": "leiCode", "imo": "imoNumber"}.get(scheme, "registrationNumber")
+            if e.schema.get(prop) is not None:
+                e.add(prop, value, quiet=True)
+        return e
+
+    def score(query: Query, cands: Sequence[Candidate]) -> list[float]:
+        w = query.watch
+        q = entity(f"q:{w.id}", "Company", w.names(), [w.country] if w.country else [], w.identifiers())
+        out = []
+        for source, e, _ in cands:
+            key = f"{source}:{e.key}"
+            if key not in cache:
+                ids = [(i.scheme, i.value) for i in e.identifiers]
+                cache[key] = entity(key, schemata.get(e.entity_type, "LegalEntity"), [e.name, *e.aliases],
+                                    e.countries, ids)  # fmt: skip
+            out.append(LogicV2.compare(q, cache[key], config).score)  # type: ignore[arg-type]
+        return out
+
+    return score
+
+
+def _summary(name: str, scored: list[Scored], part: str) -> list[dict[str, object]]:
+    rows = []
+    for t in THRESHOLDS:
+        figs = figures(scored, t, part)
+        p, r = latin(figs)
+
+        def recall(cat: str, figs: dict[str, Figures] = figs) -> float | None:
+            return round(figs[cat].recall, 4) if cat in figs else None
+
+        rows.append({
+            "bench": "matching", "matcher": name, "part": part, "threshold": t,
+            "latin_precision": round(p, 4), "latin_recall": round(r, 4),
+            "latin_f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+            "chinese_variants_recall": recall("chinese_variants"), "chinese_both_recall": recall("chinese_both"),
+            "chinese_to_english_recall": recall("chinese_to_english"), "identifier_recall": recall("identifier"),
+            "identifier_conflict_false_alarms": figs["identifier_conflict"].fp if "identifier_conflict" in figs
+            else None,
+        })  # fmt: skip
+    return rows
+
+
+def _speed(lists: Lists, queries: list[Query], sample: int) -> dict[str, object]:
+    """listwatch per query against every list loaded: retrieval and scoring, median and p95 in ms."""
+    indexes = lists.index_set("all")
+    from streams.match.logic import score_watch
+    from streams.watchlists import watch_keys
+
+    timings = []
+    for query in queries[:: max(1, len(queries) // sample)][:sample]:
+        started = time.perf_counter()
+        keys = watch_keys(query.watch)
+        for idx in indexes:
+            for _, enrichment in idx.candidates(keys):
+                score_watch(query.watch, enrichment)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {
+        "bench": "matching_speed", "entries": sum(len(i) for i in indexes), "queries": len(timings),
+        "median_ms": round(statistics.median(timings), 3), "p95_ms": round(timings[int(0.95 * len(timings))], 3),
+    }  # fmt: skip
+
+
+def _plot(curves: dict[str, list[dict[str, object]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+    for (name, rows), marker in zip(curves.items(), "os^", strict=False):
+        ax.plot([r["latin_recall"] for r in rows], [r["latin_precision"] for r in rows], marker=marker, label=name)
+        for r in rows[::3]:
+            ax.annotate(f"{r['threshold']:.2f}", (r["latin_recall"], r["latin_precision"]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 3))  # fmt: skip
+    ax.set_xlabel("recall (Latin script, test part)")
+    ax.set_ylabel("precision")
+    ax.set_title("Matching: precision-recall over thresholds 0.70-0.98")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench matching")
+    parser.add_argument("--quick", action="store_true", help="every fourth query, no plot")
+    parser.add_argument("--part", default="test", choices=["dev", "test", "all"])
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        lists = load_lists(Path(tmp))
+    queries = build(lists)
+    if args.quick:
+        queries = queries[::4]
+    widened = Widened(lists)
+    pools = {id(q): widened(q) for q in queries}
+    curves: dict[str, list[dict[str, object]]] = {}
+    timing: dict[str, float] = {}
+    for name, cands, scorer in (
+        ("listwatch", lambda q: candidates(lists, q), listwatch_scorer),
+        ("nomenklatura logic-v2", lambda q: pools[id(q)], logic_v2_scorer()),
+        ("rapidfuzz token_set_ratio", lambda q: pools[id(q)], rapidfuzz_scorer),
+    ):
+        started = time.perf_counter()
+        scored = run(queries, cands, scorer)
+        timing[name] = time.perf_counter() - started
+        curves[name] = _summary(name, scored, args.part)
+        for row in curves[name]:
+            print(json.dumps(row))
+    for name, rows in curves.items():
+        best = max(rows, key=lambda r: (r["latin_f1"], r["threshold"]))
+        print(json.dumps({"bench": "matching_best", "matcher": name, "part": args.part, **{
+            k: best[k] for k in ("threshold", "latin_precision", "latin_recall", "latin_f1")},
+            "scoring_seconds": round(timing[name], 1)}))  # fmt: skip
+    print(json.dumps(_speed(lists, queries, 300)))
+    if not args.quick:
+        _plot(curves, PNG)
+        print(json.dumps({"bench": "matching_plot", "path": str(PNG.relative_to(PNG.parents[1]))}))
+    return 0
