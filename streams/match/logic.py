@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -40,11 +41,16 @@ def enrichment_ids(enrichment: Enrichment) -> list[tuple[str, str]]:
     return [(i.scheme, i.value) for i in enrichment.identifiers if i.valid]
 
 
+@functools.lru_cache(maxsize=65536)
+def _valid_id(scheme: str, value: str) -> tuple[str, str] | None:
+    checked = check(Identifier(scheme=scheme, value=value))
+    return (checked.scheme, checked.value) if checked.valid else None
+
+
 def watch_ids(watch: WatchEntry) -> list[tuple[str, str]]:
     """The watch entry's identifiers as validated and normalised like list entries' (only valid ones can
-    agree or conflict)."""
-    checked = [check(Identifier(scheme=s, value=v)) for s, v in watch.identifiers()]
-    return [(c.scheme, c.value) for c in checked if c.valid]
+    agree or conflict). Cached per identifier: this runs for every candidate of every change."""
+    return [v for s, value in watch.identifiers() if (v := _valid_id(s, value)) is not None]
 
 
 def score_watch(watch: WatchEntry, enrichment: Enrichment) -> Score:
