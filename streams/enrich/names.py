@@ -49,6 +49,7 @@ _ABBREVIATIONS = {
 }  # fmt: skip
 # Conjunctions carry nothing for identity and are written as "&", "and", "y", "e", "et", "und".
 _CONJUNCTIONS = frozenset({"and", "y", "et", "und", "e"})
+_WORD_CONJUNCTIONS = frozenset(c for c in _CONJUNCTIONS if len(c) > 1)
 # Articles and legal forms written before the name ("The …", Indonesian "PT …", Russian "OOO …").
 _LEADING_FORMS = frozenset(
     "the pt ooo oao zao pao ao tov llc jsc compania compagnie companhia cia cie".split()  # noqa: SIM905
@@ -104,11 +105,14 @@ def normalise(text: str) -> str:
 
 
 def _join_letters(words: list[str]) -> list[str]:
-    """Runs of single letters are one word ("a b c trading" -> "abc trading")."""
+    """Runs of single letters are one word ("a b c trading" -> "abc trading", "h & h" and "h and h" -> "hh");
+    a lone letter stays a word."""
     out: list[str] = []
     run = ""
     for word in words:
-        if len(word) == 1 and word.isalpha() and word not in _CONJUNCTIONS:
+        if word in _WORD_CONJUNCTIONS:
+            continue
+        if len(word) == 1 and word.isalpha():
             run += word
             continue
         if run:

@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA, Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein, Prefix
 from rigour.text import metaphone
 from wordfreq import zipf_frequency
 
@@ -62,6 +63,55 @@ def _swapped(token: str, other: str) -> bool | None:
     return None if _real_word(token) and _real_word(other) else True
 
 
+# A word made only of pinyin syllables ("zhanjiang", "zhenjiang"): one changed vowel there is another place.
+_PINYIN = re.compile(
+    r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ua|uo|ie|ue|ve|ui|iu|er|a|o|e|i|u|v))+"
+)
+_VOWELS = frozenset("aeiouy")
+
+
+@functools.lru_cache(maxsize=65536)
+def _pinyin(token: str) -> bool:
+    return _PINYIN.fullmatch(token) is not None
+
+
+def _spelling_variant(token: str, other: str) -> bool:
+    """Two spellings of one word: a vowel written otherwise, added or left out, as transliterations of
+    Arabic, Persian or Korean names do (Thowra / Thawra, Biblios / Biblos, Ryengwang / Ryongwang), or one stem
+    with another ending (Metallurgical / Metallurgy, Industries / Industrial). Not where both are real words
+    (Lines / Lanes) or both are pinyin (Zhanjiang / Zhenjiang)."""
+    if min(len(token), len(other)) < 5:
+        return False
+    prefix = Prefix.similarity(token, other)
+    if prefix >= 7 and prefix >= 0.8 * min(len(token), len(other)):
+        return True
+    if _real_word(token) and _real_word(other):
+        return False
+    ops = list(Levenshtein.editops(token, other))
+    if len(ops) != 1 or (_pinyin(token) and _pinyin(other)):
+        return False
+    [op] = ops
+    if op.tag == "replace":
+        return token[op.src_pos] in _VOWELS and other[op.dest_pos] in _VOWELS
+    return (token[op.src_pos] if op.tag == "delete" else other[op.dest_pos]) in _VOWELS
+
+
+def _rejoin(a: list[str], b: list[str]) -> list[str]:
+    """Words of ``a`` written apart that ``b`` writes as one ("Zhu Hai" / "Zhuhai", "Mae Sai" / "Maesai")."""
+    whole = set(b)
+    out: list[str] = []
+    i = 0
+    while i < len(a):
+        if i + 1 < len(a) and a[i] + a[i + 1] in whole and a[i] not in whole and a[i + 1] not in whole:
+            out.append(a[i] + a[i + 1])
+            i += 2
+        else:
+            out.append(a[i])
+            i += 1
+    return out
+
+
 def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
     if not a or not b:
         return 0.0
@@ -93,8 +143,8 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
                     and Levenshtein.distance(token, other) >= 2
                     and _phonetic(token) == _phonetic(other)
                 )
-                if 70 <= sim < _TOKEN_MATCH and close:
-                    sim = 90.0  # Mohammed / Muhammad
+                if sim < _TOKEN_MATCH and ((sim >= 70 and close) or _spelling_variant(token, other)):
+                    sim = 90.0  # Mohammed / Muhammad, Thowra / Thawra
             if sim > best:
                 best, best_j = sim, j
         if best >= _TOKEN_MATCH:
@@ -156,6 +206,7 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
         return _cross_script(cjk, latin), f"name (transliterated): {a.original!r} ~ {b.original!r}"
     tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
     tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
+    tokens_a, tokens_b = _rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a)
     return _token_score(tokens_a, tokens_b), f"name: {a.original!r} ~ {b.original!r}"
 
 

@@ -86,6 +86,13 @@ def test_country_conflict_penalises() -> None:
         ("Zealadn Petroleum", "Zealand Petroleum", True),
         ("Sunrise Diary Products", "Sunrise Dairy Products", False),
         ("Untied Shipbuilding Corporation", "United Shipbuilding Corporation", False),
+        # Transliteration: a vowel written otherwise, one stem, words written apart; not in pinyin.
+        ("Liwa al Thowra", "LIWA AL-THAWRA", True),
+        ("Yazd Metallurgical Industries", "YAZD METALLURGY INDUSTRIES", True),
+        ("Zhu Hai Zhen Rong Company Limited", "ZHUHAI ZHENRONG COMPANY LIMITED", True),
+        ("H and H Metalform GmbH", "H & H METALFORM GMBH", True),
+        ("Zhanjiang Port Group", "Zhenjiang Port Group", False),
+        ("Communist Party Relief", "Communication Party Relief", False),
     ],
 )
 def test_name_scores(a: str, b: str, matches: bool) -> None:
