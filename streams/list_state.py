@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from contracts.models import EnrichedChange, Enrichment, Entry
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich_entries
-from streams.index import RedisIndex
+from streams.index import MAX_CANDIDATES, RedisIndex
 from streams.match.logic import enrichment_keys
 
 _SEP = "\x1f"
@@ -64,9 +64,9 @@ class ListStateStore:
         raw = await self._redis.hget(self._hash(source), entry_key)
         return None if raw is None else ListedEntry.loads(raw if isinstance(raw, bytes) else raw.encode())
 
-    async def candidates(self, keys: Iterable[str], limit: int = 200) -> list[ListedEntry]:
+    async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:
         out = []
-        for text, _ in await self._index.lookup(keys, limit):
+        for text in await self._index.lookup(keys, limit):
             source, entry_key = text.split(_SEP, 1)
             listed = await self.get(source, entry_key)
             if listed is not None:

@@ -5,18 +5,16 @@ The same keys, scoring and thresholds as the stream workers, over an in-memory i
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from contracts.models import Enrichment, Entry
 from streams.enrich.change import enrich_entries
-from streams.index import MAX_KEY_MEMBERS
+from streams.index import rank
 from streams.match.logic import enrichment_keys, score_watch
 from streams.match.score import Score
 from streams.watchlists import WatchEntry, watch_keys
-
-MAX_CANDIDATES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +54,8 @@ class SnapshotIndex:
         return list(self._entries)
 
     def candidates(self, keys: Iterable[str]) -> list[tuple[Entry, Enrichment]]:
-        hits: Counter[int] = Counter()
-        for key in keys:
-            postings = self._keys.get(key, ())
-            if len(postings) <= MAX_KEY_MEMBERS:  # the same cut as the Redis index
-                hits.update(postings)
-        return [self._entries[i] for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
+        """The same choice as the Redis index makes (streams/index.py ``rank``)."""
+        return [self._entries[i] for i in rank(self._keys.get(key, ()) for key in set(keys))]
 
     def screen(self, watches: Iterable[WatchEntry], threshold: float) -> Iterator[ScreenHit]:
         for watch in watches:

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from contracts.clients import text
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
-from streams.index import RedisIndex
+from streams.index import MAX_WATCH_CANDIDATES, RedisIndex
 from streams.match.keys import name_keys
 
 _SEP = "\x1f"
@@ -150,10 +150,10 @@ class WatchlistStore:
         raw = await self._redis.hgetall(self._entries_key(subscriber_id))
         return sorted((WatchEntry.from_json(v) for v in raw.values()), key=lambda e: e.id)
 
-    async def candidates(self, keys: Iterable[str], limit: int = 200) -> list[WatchEntry]:
-        """Watch entries sharing index keys with a list entry, most shared keys first."""
+    async def candidates(self, keys: Iterable[str], limit: int = MAX_WATCH_CANDIDATES) -> list[WatchEntry]:
+        """Watch entries sharing index keys with a list entry, those sharing the rarest keys first."""
         out: list[WatchEntry] = []
-        for found, _ in await self._index.lookup(keys, limit):
+        for found in await self._index.lookup(keys, limit, ties=True):
             subscriber_id, watch_id = found.split(_SEP, 1)
             entry = await self.get(subscriber_id, watch_id)
             if entry is not None:

@@ -112,6 +112,32 @@ def _rejoin(a: list[str], b: list[str]) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _token_sim(token: str, other: str) -> float:
+    """How alike two words are, 0-100; cached, because the same words meet again and again."""
+    if token == other:
+        return 100.0
+    if not (token.isalpha() and other.isalpha()) and any(c.isdigit() for c in token + other):
+        return 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
+    if (swap := _swapped(token, other)) is None:
+        return fuzz.ratio(token, other)  # two real words: no typo and no sounding-alike allowance
+    if swap:
+        return 95.0
+    # One changed letter in a short word is often another word (Zhanjiang / Zhenjiang): the Indel ratio
+    # passes _TOKEN_MATCH only from ten letters on.
+    sim = fuzz.ratio(token, other)
+    # Sounding alike counts where two or more letters differ; one changed vowel in a short word is more
+    # often another place (Zhanjiang / Zhenjiang).
+    close = (
+        min(len(token), len(other)) >= 6
+        and Levenshtein.distance(token, other) >= 2
+        and _phonetic(token) == _phonetic(other)
+    )
+    if sim < _TOKEN_MATCH and ((sim >= 70 and close) or _spelling_variant(token, other)):
+        return 90.0  # Mohammed / Muhammad, Thowra / Thawra
+    return sim
+
+
 def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
     if not a or not b:
         return 0.0
@@ -124,27 +150,7 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
         for j, other in enumerate(b):
             if j in used:
                 continue
-            if token == other:
-                sim = 100.0
-            elif any(c.isdigit() for c in token + other):
-                sim = 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
-            elif (swap := _swapped(token, other)) is None:
-                sim = fuzz.ratio(token, other)  # two real words: no typo and no sounding-alike allowance
-            elif swap:
-                sim = 95.0
-            else:
-                # One changed letter in a short word is often another word (Zhanjiang / Zhenjiang): the
-                # Indel ratio passes _TOKEN_MATCH only from ten letters on.
-                sim = fuzz.ratio(token, other)
-                # Sounding alike counts where two or more letters differ; one changed vowel in a short
-                # word is more often another place (Zhanjiang / Zhenjiang).
-                close = (
-                    min(len(token), len(other)) >= 6
-                    and Levenshtein.distance(token, other) >= 2
-                    and _phonetic(token) == _phonetic(other)
-                )
-                if sim < _TOKEN_MATCH and ((sim >= 70 and close) or _spelling_variant(token, other)):
-                    sim = 90.0  # Mohammed / Muhammad, Thowra / Thawra
+            sim = _token_sim(token, other)
             if sim > best:
                 best, best_j = sim, j
         if best >= _TOKEN_MATCH:

@@ -80,3 +80,12 @@ def test_watchlist_csv_reports_bad_rows_and_keeps_the_rest() -> None:
 def test_watchlist_csv_header_errors() -> None:
     assert parse_watchlist_csv("name\nx\n", "s")[1][0].reason.startswith("header lacks")
     assert "unknown column" in parse_watchlist_csv("id,name,colour\n1,x,red\n", "s")[1][0].reason
+
+
+async def test_every_subscriber_watching_a_name_is_a_candidate(redis: Redis, settings: CommonSettings) -> None:
+    store = WatchlistStore(redis, settings)
+    watchers = [WatchEntry(subscriber_id=f"s{i}", id="w1", name="Ryonha Machinery") for i in range(12)]
+    for watch in watchers:
+        await store.put(watch)
+    found = await store.candidates(keys("KOREA RYONHA MACHINERY JOINT VENTURE CORPORATION"), limit=5)
+    assert sorted(w.subscriber_id for w in found) == sorted(w.subscriber_id for w in watchers)

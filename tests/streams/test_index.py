@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from streams.index import MAX_KEY_MEMBERS, rank
+
+
+def test_members_sharing_rare_keys_come_first() -> None:
+    common = [f"m{i}" for i in range(100)]  # a key a hundred members share ("t:korea")
+    rare = ["m42", "m7"]  # a key two share ("t:ryonha")
+    assert rank([common, rare], limit=2) == ["m42", "m7"]
+    # Two common keys do not outweigh one rare one: 2 / log2(101) < 1 / log2(3).
+    assert rank([common, common[:50], rare], limit=1) == ["m42"]
+
+
+def test_oversized_keys_are_skipped_and_the_order_is_deterministic() -> None:
+    huge = [f"x{i}" for i in range(MAX_KEY_MEMBERS + 1)]
+    assert rank([huge]) == []
+    assert rank([["b", "a", "c"]], limit=2) == ["a", "b"]
+
+
+def test_ties_at_the_cut_are_kept_only_when_asked() -> None:
+    same = [f"w{i}" for i in range(8)]  # eight subscribers watching one name
+    assert len(rank([same], limit=5)) == 5
+    assert len(rank([same], limit=5, ties=True)) == 8
+    assert rank([same, ["w3"]], limit=1, ties=True) == ["w3"]
