@@ -113,13 +113,23 @@ def match_change(
 
 def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichment, str]], threshold: float,
                  now: datetime) -> list[Alert]:  # fmt: skip
-    """A newly watched company against the current lists: "already listed" where it matches."""
-    alerts = []
+    """A newly watched company against the current lists: "already listed" where it matches. Entries of one
+    list under the same name (a party listed twice) are one alert to review, naming the others."""
+    found: list[tuple[str, Entry, Enrichment, str, Score]] = []
     for source, entry, enrichment, event_id in listed:
         s = score_watch(watch, enrichment)
         if s.value >= threshold:
-            alerts.append(make_alert(
-                watch, s, AlertKind.ALREADY_LISTED, source, entry.key, entry.name, None, entry, [], event_id,
-                now, enrichment, now,
-            ))  # fmt: skip
+            found.append((source, entry, enrichment, event_id, s))
+    groups: dict[tuple[str, str], list[tuple[str, Entry, Enrichment, str, Score]]] = {}
+    for hit in sorted(found, key=lambda h: (-h[4].value, h[0], h[1].key)):
+        groups.setdefault((hit[0], name_form(hit[1].name).core), []).append(hit)
+    alerts = []
+    for (source, _), [(_, entry, enrichment, event_id, s), *others] in groups.items():
+        if others:
+            also = "; ".join(f"{o[1].key} ({o[1].name})" for o in others)
+            s = Score(s.value, (*s.reasons, f"also listed on {source} under the same name as {also}"))
+        alerts.append(make_alert(
+            watch, s, AlertKind.ALREADY_LISTED, source, entry.key, entry.name, None, entry, [], event_id,
+            now, enrichment, now,
+        ))  # fmt: skip
     return alerts

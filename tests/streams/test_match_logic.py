@@ -124,3 +124,17 @@ def test_a_conflicting_valid_identifier_is_a_strong_negative_and_says_so() -> No
     typo = score_watch(WatchEntry(subscriber_id="s", id="w", name="Huawei Technologies", uscc="914403001922038217"),
                        enrichment)  # fmt: skip
     assert typo.value == 1.0
+
+
+def test_a_party_listed_twice_under_one_name_is_one_alert_naming_the_other() -> None:
+    from streams.match.logic import screen_watch
+
+    first, second = entry(key="101", name="STROYTRANSGAZ LLC"), entry(key="202", name="Stroytransgaz, L.L.C.")
+    other = entry(key="303", name="STROYTRANSGAZ LLC")
+    listed = [("ofac_sdn", e, enrich(change(after=e)).enrichment, f"ev{e.key}") for e in (second, first)]
+    listed.append(("un_sc", other, enrich(change(after=other)).enrichment, "ev303"))
+    watch = WatchEntry(subscriber_id="s", id="w", name="Stroytransgaz")
+    alerts = screen_watch(watch, listed, DEFAULT_THRESHOLD, NOW)
+    assert [(a.source, a.entry_key) for a in alerts] == [("ofac_sdn", "101"), ("un_sc", "303")]
+    assert alerts[0].reasons[-1] == "also listed on ofac_sdn under the same name as 202 (Stroytransgaz, L.L.C.)"
+    assert not any("also listed" in r for r in alerts[1].reasons)
