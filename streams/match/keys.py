@@ -30,6 +30,8 @@ COMMON = frozenset(
     construction national general global import export imp exp bank china chinese russian united new shipping
     logistics management consulting partners systems solutions products manufacturing commercial energy
     resources resource network networks equipment science scientific branch subsidiary offshore office
+    organization organisation association foundation institute society agency center centre council committee
+    federation authority bureau factory plant works
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
