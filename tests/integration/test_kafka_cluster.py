@@ -57,9 +57,16 @@ async def test_a_broker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path:
         try:
             [described] = await admin.describe_topics([topics.changes])
             assert {len(p["replicas"]) for p in described["partitions"]} == {3}
-            [config] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topics.changes)])
-            values = {c[0]: c[1] for c in config.resources[0][4]}
-            assert values["min.insync.replicas"] == "2"
+            # A broker that has not yet applied the new topic answers with an error and no configs: ask again.
+            values: dict[str, str] = {}
+            for _ in range(30):
+                [config] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topics.changes)])
+                error_code, _message, _type, _name, entries = config.resources[0][:5]
+                values = {c[0]: c[1] for c in entries}
+                if error_code == 0 and "min.insync.replicas" in values:
+                    break
+                await asyncio.sleep(0.5)
+            assert values.get("min.insync.replicas") == "2", config.resources
         finally:
             await admin.close()
 
