@@ -23,6 +23,15 @@ class ChangeKind(StrEnum):
     MODIFIED = "modified"
 
 
+class Removal(StrEnum):
+    """Why an entry left its list, as far as the list itself shows."""
+
+    # Its end date (a debarment's term) had passed: the term ran out, nobody decided to lift it.
+    EXPIRED = "expired"
+    # Taken off before its end date, or it had none: the publisher decided to delist it.
+    DELISTED = "delisted"
+
+
 class AlertKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
@@ -110,6 +119,11 @@ class ListChange(faust.Record, serializer="json", isodates=True):
     list_title: str | None = None
     publisher: str | None = None
     jurisdiction: str | None = None
+    # A modification of only the fields the source calls cosmetic (a renumbered footnote, an update
+    # stamp): recorded on the changes topic, never alerted.
+    cosmetic: bool = False
+    # For a removal: a Removal value.
+    removal: str | None = None
 
     @property
     def current(self) -> Entry:
@@ -187,6 +201,8 @@ class Alert(faust.Record, serializer="json", isodates=True):
     list_kind: str | None = None
     list_colour: str | None = None
     jurisdiction: str | None = None
+    # For a removal: a Removal value (an expired term or a delisting decision).
+    removal: str | None = None
 
 
 def canonical_json(value: Any) -> bytes:

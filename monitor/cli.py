@@ -48,6 +48,8 @@ def cmd_sources(_: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(f"{info.id:<14} {info.kind.value:<15} {info.publisher} | {info.title}")
         print(f"{'':<14} url: {info.primary.url}")
         print(f"{'':<14} key: {info.key}; every {info.schedule_s}s")
+        if info.cosmetic_fields:
+            print(f"{'':<14} cosmetic (recorded, never alerted): {', '.join(sorted(info.cosmetic_fields))}")
     return 0
 
 

@@ -21,6 +21,7 @@ from contracts.models import (
     FieldChange,
     Identifier,
     ListChange,
+    Removal,
     canonical_json,
     change_event_id,
 )
@@ -132,7 +133,10 @@ def _change(
     fields: list[FieldChange], snapshot_before: str | None, snapshot_after: str, observed_at: datetime,
     baseline: bool = False, info: SourceInfo | None = None,
 ) -> ListChange:  # fmt: skip
+    cosmetic = bool(fields) and info is not None and all(f.field in info.cosmetic_fields for f in fields)
     return ListChange(
+        cosmetic=cosmetic,
+        removal=removal(before, observed_at) if kind is ChangeKind.REMOVED else None,
         list_kind=info.kind.value if info else None,
         list_title=info.title if info else None,
         publisher=info.publisher if info else None,
@@ -149,6 +153,14 @@ def _change(
         observed_at=observed_at,
         baseline=baseline,
     )
+
+
+def removal(before: Entry | None, observed_at: datetime) -> str:
+    """An entry whose end date had passed when its removal was seen ran out; any other was delisted."""
+    end = before.end_date if before is not None else None
+    if end is not None and end <= observed_at.date().isoformat():
+        return Removal.EXPIRED.value
+    return Removal.DELISTED.value
 
 
 def diff(

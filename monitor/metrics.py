@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from contracts.models import ListChange, Removal
+
 
 class MonitorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -29,7 +31,8 @@ class MonitorMetrics:
             "listwatch_source_entries", "Entries in the source's current good snapshot.", ["source"], registry=r
         )
         self.changes = Counter(
-            "listwatch_changes_published_total", "Changes published, by kind (baseline counted apart).",
+            "listwatch_changes_published_total",
+            "Changes published, by kind (baseline, cosmetic and expired counted apart).",
             ["source", "change"], registry=r,
         )  # fmt: skip
         self.rejections = Counter(
@@ -47,3 +50,14 @@ class MonitorMetrics:
             "Ticks on which Redis (leases, snapshot state) could not be reached; the monitor retries.",
             registry=r,
         )
+
+
+def change_label(change: ListChange) -> str:
+    """The bounded ``change`` label: added, removed, expired, modified, cosmetic or baseline."""
+    if change.baseline:
+        return "baseline"
+    if change.cosmetic:
+        return "cosmetic"
+    if change.removal == Removal.EXPIRED.value:
+        return "expired"
+    return change.change

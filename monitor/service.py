@@ -26,7 +26,7 @@ from urllib.parse import urljoin
 from contracts.clients import TRANSIENT, Backoff
 from monitor.diff import Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.fetch import Fetcher, FetchError, NotFound, Validators
-from monitor.metrics import MonitorMetrics
+from monitor.metrics import MonitorMetrics, change_label
 from monitor.publisher import ChangePublisher
 from monitor.settings import MonitorSettings, SourceOverride
 from monitor.snapshot import DiskSnapshot
@@ -151,7 +151,7 @@ class MonitorService:
             await self._publisher.publish(batch)
             published += len(batch)
             for change in batch:
-                self.metrics.changes.labels(info.id, "baseline" if change.baseline else change.change).inc()
+                self.metrics.changes.labels(info.id, change_label(change)).inc()
         await self._store.save(info.id, snapshot_id, parsed.entries, validators)
         self.metrics.entries.labels(info.id).set(len(parsed.entries))
         log.info(

@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from contracts.models import ListChange
 from monitor import realdata
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -43,3 +45,17 @@ def materialise(source: str, snapshot: str, dest: Path) -> Path:
 def real_files(source: str, snapshot: str) -> dict[str, Path]:
     """The files of one real snapshot in place: expected file name -> path."""
     return realdata.files(realdata_root(), source, snapshot)
+
+
+def real_changes(source_id: str, before: str, after: str, dest: Path, observed_at: datetime) -> list[ListChange]:
+    """The changes the monitor publishes between two real snapshots of a source, guards applied."""
+    from monitor.diff import check_shrink, diff, read_snapshot
+    from monitor.snapshot import from_path
+    from monitor.sources import registry
+
+    source = registry()[source_id]
+    old = from_path(source.info, materialise(source_id, before, dest))
+    new = from_path(source.info, materialise(source_id, after, dest))
+    p_old, p_new = read_snapshot(source, old, old.snapshot_id()), read_snapshot(source, new, new.snapshot_id())
+    check_shrink(source.info, len(p_old.entries), p_new)
+    return list(diff(source_id, p_old.entries, p_old.snapshot_id, p_new, observed_at, source.info))

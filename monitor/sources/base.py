@@ -55,6 +55,9 @@ class SourceInfo:
     max_error_rate: float = 0.01
     # Whose list it is: ISO 3166 code of the country, or "EU", "UN", "INT" (development banks).
     jurisdiction: str | None = None
+    # Changed fields (FieldChange.field names, e.g. "raw.UPD_DATE") that alone make a modification
+    # cosmetic: published with ``cosmetic`` set, never alerted.
+    cosmetic_fields: frozenset[str] = frozenset()
 
     @property
     def primary(self) -> FileSpec:

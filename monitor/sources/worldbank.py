@@ -22,9 +22,13 @@ from monitor.sources.xlsx import iter_rows
 _FILE = "ineligible"
 _API = "https://apigwext.worldbank.org/dvsvc/v1.0/json/APPLICATION/ADOBE_EXPRNCE_MGR/FIRM/SANCTIONED_FIRM"
 _PAGE = "https://www.worldbank.org/en/projects-operations/procurement/debarred-firms"
-_API_DATES = ("%d-%b-%Y", "%Y-%m-%d")
+_API_DATES = ("%d-%b-%Y", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S.%fZ")  # the 2019 API gave timestamps
 _XLSX_DATES = ("%Y-%m-%d", "%d-%b-%Y", "%m/%d/%Y")
 _PERMANENT = "2999-12-31"
+# The feed's own timestamp, repeated on every record: not the record's data.
+_FEED_STAMP = "LAST_REFRESH_DATE"
+# A footnote marker ("*476") that the Bank renumbers whenever a footnote is inserted above it.
+_FOOTNOTE = re.compile(r"\s*\*\d+")
 # "X a.k.a. Y", "f/k/a", "d/b/a" inside the published name.
 _AKA = re.compile(r"\s*[,;(]?\s*\b(?:a\.k\.a\.|aka|f/k/a|fka|d/b/a|dba|formerly known as)\s+", re.IGNORECASE)
 
@@ -46,6 +50,8 @@ class WorldBank:
         files=(FileSpec(_FILE, _API),),
         key="SUPP_ID (JSON API); Firm Name|Country for the website XLSX export",
         schedule_s=86400,
+        # Renumbered footnotes and update stamps change without anything said about the firm.
+        cosmetic_fields=frozenset({"raw.ADD_SUPP_INFO", "raw.UPD_DATE", "raw.UPD_TIME"}),
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
@@ -61,7 +67,7 @@ class WorldBank:
 
 def _json(stream: IO[bytes]) -> Iterator[Entry | RecordError]:
     for item in iter_items(stream, "response.ZPROCSUPP.item", _FILE):
-        raw = {k: clean(v) for k, v in item.items()}
+        raw = {k: clean(v) for k, v in item.items() if k != _FEED_STAMP}
         key, published = raw.get("SUPP_ID"), raw.get("SUPP_NAME")
         if not key or not published:
             yield RecordError(f"worldbank: record without SUPP_ID or SUPP_NAME: {item!r:.120}")
@@ -80,7 +86,7 @@ def _json(stream: IO[bytes]) -> Iterator[Entry | RecordError]:
             programs=[p for p in (raw.get("DEBAR_REASON"),) if p],
             listed_on=iso_date(raw.get("DEBAR_FROM_DATE"), _API_DATES),
             end_date=None if end == _PERMANENT else end,
-            remarks=raw.get("ADD_SUPP_INFO"),
+            remarks=_FOOTNOTE.sub("", raw.get("ADD_SUPP_INFO") or "").strip() or None,
             source_url=_PAGE,
             raw=raw,
         )

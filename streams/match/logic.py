@@ -14,7 +14,9 @@ from contracts.models import (
     Entry,
     FieldChange,
     Identifier,
+    ListChange,
     NameVariant,
+    Removal,
     alert_id,
 )
 from streams.enrich.identifiers import check
@@ -68,9 +70,10 @@ def score_watch(watch: WatchEntry, enrichment: Enrichment) -> Score:
 def make_alert(
     watch: WatchEntry, s: Score, kind: AlertKind, source: str, entry_key: str, entry_name: str,
     before: Entry | None, after: Entry | None, fields: list[FieldChange], event_id: str, observed_at: datetime,
-    enrichment: Enrichment, now: datetime,
+    enrichment: Enrichment, now: datetime, removal: str | None = None,
 ) -> Alert:  # fmt: skip
     return Alert(
+        removal=removal,
         alert_id=alert_id(watch.subscriber_id, watch.id, event_id),
         subscriber_id=watch.subscriber_id,
         watch_id=watch.id,
@@ -93,20 +96,36 @@ def make_alert(
     )
 
 
+def removal_reason(change: ListChange) -> str | None:
+    """What a removal alert says about why the entry left its list."""
+    end = change.before.end_date if change.before is not None else None
+    if change.removal == Removal.EXPIRED.value:
+        return f"removed because its term ended on {end} (an expiry, not a delisting decision)"
+    if change.removal == Removal.DELISTED.value:
+        return f"delisted before its end date {end}" if end else "delisted by the publisher"
+    return None
+
+
 def match_change(
     enriched: EnrichedChange, candidates: Iterable[WatchEntry], thresholds: Mapping[str, float], now: datetime
 ) -> list[Alert]:
     """One alert per watch entry scoring at or above its subscriber's threshold. A baseline entry is
     "already listed" (the list was seen for the first time), never "added"."""
     change, enrichment = enriched.change, enriched.enrichment
+    if change.cosmetic:
+        return []  # recorded on the changes topic; nothing was said about the party
     kind = AlertKind.ALREADY_LISTED if change.baseline else AlertKind(change.change)
+    why = removal_reason(change)
     alerts = []
     for watch in candidates:
         s = score_watch(watch, enrichment)
         if s.value >= thresholds[watch.subscriber_id]:
+            if why is not None:
+                s = Score(s.value, (*s.reasons, why))
             alerts.append(make_alert(
                 watch, s, kind, change.source, change.entry_key, change.current.name, change.before,
                 change.after, change.fields, change.event_id, change.observed_at, enrichment, now,
+                change.removal,
             ))  # fmt: skip
     return alerts
 

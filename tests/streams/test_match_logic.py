@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from streams.match.logic import match_change, score_watch
 from streams.match.score import DEFAULT_THRESHOLD, name_score
 from streams.watchlists import WatchEntry
 from tests.factories import change, entry
+from tests.snapshots import real_changes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 WATCH = WatchEntry(subscriber_id="s1", id="w1", name="Aerocaribbean Airlines")
@@ -138,3 +140,19 @@ def test_a_party_listed_twice_under_one_name_is_one_alert_naming_the_other() -> 
     assert [(a.source, a.entry_key) for a in alerts] == [("ofac_sdn", "101"), ("un_sc", "303")]
     assert alerts[0].reasons[-1] == "also listed on ofac_sdn under the same name as 202 (Stroytransgaz, L.L.C.)"
     assert not any("also listed" in r for r in alerts[1].reasons)
+
+
+def test_real_worldbank_expiry_alert_says_so_and_cosmetic_churn_alerts_nobody(tmp_path: Path) -> None:
+    observed = datetime(2019, 5, 20, 9, tzinfo=UTC)
+    removals = real_changes("worldbank", "2019-05-17_json", "2019-05-20_json", tmp_path, observed)
+    akin = next(c for c in removals if c.current.name == "AKIN PROJECT LLC")
+    watch = WatchEntry(subscriber_id="s", id="w", name="Akin Project LLC", country="AZ")
+    [alert] = match_change(enrich(akin), [watch], {"s": DEFAULT_THRESHOLD}, NOW)
+    assert (alert.kind, alert.removal) == ("removed", "expired")
+    assert "removed because its term ended on 2019-05-18 (an expiry, not a delisting decision)" in alert.reasons
+    churn = real_changes("worldbank", "2019-05-16_json", "2019-05-17_json", tmp_path, observed)
+    watches = [WatchEntry(subscriber_id="s", id=c.entry_key, name=c.current.name) for c in churn]
+    assert all(match_change(enrich(c), watches, {"s": DEFAULT_THRESHOLD}, NOW) == [] for c in churn)
+    # The same names do alert on a change that says something about the firm.
+    real = churn[0].derive(cosmetic=False)
+    assert match_change(enrich(real), watches, {"s": DEFAULT_THRESHOLD}, NOW)
