@@ -37,9 +37,9 @@ def change_json(change: ListChange) -> dict[str, Any]:
 
 def sources_from(env: Mapping[str, str]) -> dict[str, Source]:
     """Built-in sources plus the feeds configured in the environment."""
-    from monitor.settings import feeds_from_env
+    from monitor.settings import datasets_from_env, feeds_from_env
 
-    return registry(feeds_from_env(env))
+    return registry(feeds_from_env(env), datasets_from_env(env))
 
 
 def cmd_sources(_: argparse.Namespace, env: Mapping[str, str]) -> int:

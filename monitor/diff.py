@@ -7,7 +7,7 @@ are read back and decoded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,7 +25,7 @@ from contracts.models import (
     canonical_json,
     change_event_id,
 )
-from monitor.sources.base import RecordError, SnapshotError, SnapshotFiles, Source, SourceInfo
+from monitor.sources.base import DeltaOp, RecordError, SnapshotError, SnapshotFiles, Source, SourceInfo
 from monitor.spool import EntrySpool, digest_of
 
 
@@ -98,6 +98,44 @@ def read_snapshot(source: Source, files: SnapshotFiles, snapshot_id: str) -> Par
             f"{info.id}: {parsed.error_count} of {total} records unreadable "
             f"(limit {info.max_error_rate:.1%}); first: {'; '.join(parsed.errors[:2])}",
         )
+    return parsed
+
+
+def patch(
+    source_id: str,
+    previous: Mapping[str, bytes],
+    ops: Iterable[DeltaOp | RecordError],
+    snapshot_id: str,
+    max_error_rate: float,
+) -> ParsedSnapshot:
+    """The previous snapshot with a publisher's delta operations applied in order: the same entries a full
+    download of the new version would give, so the diff, the guards and the change ids stay the same."""
+    changed: dict[str, bytes | None] = {}
+    parsed = ParsedSnapshot(snapshot_id=snapshot_id, entries=EntrySpool())
+    operations = 0
+    for op in ops:
+        if isinstance(op, RecordError):
+            parsed.error_count += 1
+            if len(parsed.errors) < 5:
+                parsed.errors.append(str(op))
+            continue
+        operations += 1
+        changed[op.key] = None if op.entry is None else encode_entry(op.entry)
+    if operations and parsed.error_count / (operations + parsed.error_count) > max_error_rate:
+        raise SnapshotRejected(
+            Rejection.ERROR_RATE,
+            f"{source_id}: {parsed.error_count} of {operations + parsed.error_count} delta operations "
+            f"unreadable; first: {'; '.join(parsed.errors[:2])}",
+        )
+    for key in previous:
+        data = changed.pop(key) if key in changed else previous[key]
+        if data is not None:
+            parsed.entries.add(key, data)
+    for key, data in changed.items():
+        if data is not None:
+            parsed.entries.add(key, data)
+    if not parsed.entries:
+        raise SnapshotRejected(Rejection.EMPTY, f"{source_id}: the deltas leave no entries")
     return parsed
 
 

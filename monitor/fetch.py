@@ -84,7 +84,11 @@ class Fetcher:
             self._session = None
 
     async def fetch(
-        self, url: str, dest: Path, validators: Validators | None = None, headers: tuple[tuple[str, str], ...] = (),
+        self,
+        url: str,
+        dest: Path,
+        validators: Validators | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
         max_bytes: int | None = None,
     ) -> FetchResult:
         """Download ``url`` into ``dest``; a 304 leaves ``dest`` untouched and says not_modified. The body

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,8 @@ class ListServer:
                 if not (root / source / snap).is_dir():
                     raise FileNotFoundError(f"list server: no snapshot directory {root / source / snap}")
         self._seq = {s: _Sequence(list(snaps)) for s, snaps in sequences.items() if snaps}
+        # Requests served per "source/file" (tests check what a client did and did not download).
+        self.requests: Counter[str] = Counter()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -89,6 +92,7 @@ class ListServer:
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         source, name = request.match_info["source"], request.match_info["file"]
+        self.requests[f"{source}/{name}"] += 1
         seq = self._seq.get(source)
         if seq is None:
             raise web.HTTPNotFound(text=f"unknown source {source}")

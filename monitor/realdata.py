@@ -64,6 +64,15 @@ SNAPSHOTS: dict[str, dict[str, dict[str, str]]] = {
         d: {"sanctions.csv": f"cn_sanctions_opensanctions/{d}_sanctions.csv"}
         for d in ("2026-06-29a", "2026-06-29b", "2026-07-27", "2026-08-07")
     },
+    # The catalogue index.json of 2024-06-13 gives the "sanctions" collection version 20240527134702-zbn,
+    # where the delta series below starts; the entities are a 7-entity excerpt (yente's own test fixture).
+    "opensanctions_sanctions": {
+        "yente_t1": {
+            "entities.ftm.json": "opensanctions_ftm/2024-07-05_yente_t1_entities.ftm.json",
+            "index.json": "opensanctions_ftm/2024-07-05_yente_t1_index.json",
+        },
+        "yente_zala": {"entities.ftm.json": "opensanctions_ftm/2026-06-03_yente_zala_entities.ftm.json"},
+    },
     "us_csl": {
         "2019-12": {"consolidated": "us_csl/watchman_2019-12_csl.csv"},
         # As stored upstream, this subset ends mid-record: a real truncated file.
@@ -142,3 +151,15 @@ def stage(root: Path, dest: Path, source: str, snapshots: list[str] | tuple[str,
                 link.unlink()
             link.symlink_to(path.resolve())
     return dest
+
+
+_DELTAS_DIR = "opensanctions_ftm/2024-07-05_yente_t2_delta"
+
+
+def opensanctions_deltas(root: Path) -> tuple[Path, dict[str, Path]]:
+    """The real OpenSanctions delta series: its ``delta.json`` and version -> ``entities.delta.json``."""
+    base = root / _DELTAS_DIR
+    found = {p.parent.name: p for p in sorted(base.glob("*/entities.delta.json"))}
+    if not (base / "delta.json").is_file() or not found:
+        raise RealDataMissing(f"{base} has no delta series ({ENV}={root})")
+    return base / "delta.json", found

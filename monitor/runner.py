@@ -27,7 +27,7 @@ from monitor.state import SnapshotStore
 async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     common = settings.common
     topics = Topics.for_settings(common)
-    sources = [registry(settings.feeds)[s] for s in settings.sources]
+    sources = [registry(settings.feeds, settings.opensanctions_datasets)[s] for s in settings.sources]
     metrics = MonitorMetrics()
     async with AsyncExitStack() as stack:
         redis = redis_client(common)

@@ -10,34 +10,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import logging
 import random
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin
 
 from contracts.clients import TRANSIENT, Backoff
-from monitor.diff import Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
+from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, check_shrink, diff, patch, read_snapshot
 from monitor.fetch import Fetcher, FetchError, NotFound, Validators
 from monitor.metrics import MonitorMetrics, change_label
 from monitor.publisher import ChangePublisher
 from monitor.settings import MonitorSettings, SourceOverride
 from monitor.snapshot import DiskSnapshot
-from monitor.sources.base import FileSpec, LinkedFiles, Source, SourceInfo
-from monitor.state import LeaseLost, SnapshotStore
+from monitor.sources.base import (
+    DeltaOp,
+    DeltaSource,
+    FileSpec,
+    LinkedFiles,
+    RecordError,
+    SnapshotError,
+    Source,
+    SourceInfo,
+)
+from monitor.state import LeaseLost, SnapshotMeta, SnapshotStore
 
 log = logging.getLogger(__name__)
 
 # A bound on crawling: an index page or a paged API never makes one snapshot of more files than this.
 _MAX_LINKED_FILES = 2000
 _PUBLISH_BATCH = 2000
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Outcome(StrEnum):
@@ -76,6 +89,14 @@ class _Tracked:
     next_due: float = 0.0
     task: asyncio.Task[Outcome] | None = None
     retry: Backoff = field(default_factory=lambda: Backoff(base=2.0, cap=60.0))
+
+
+def _unparsable(info: SourceInfo, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """A publisher's index that cannot be read refuses the snapshot, like an unparsable file."""
+    try:
+        return read(*args, **kwargs)
+    except SnapshotError as exc:
+        raise SnapshotRejected(Rejection.UNPARSABLE, f"{info.id}: {exc}") from exc
 
 
 class MonitorService:
@@ -127,6 +148,10 @@ class MonitorService:
 
     async def _check(self, source: Source, info: SourceInfo, work: Path) -> Outcome:
         meta = await self._store.meta(info.id)
+        if isinstance(source, DeltaSource):
+            outcome = await self._check_delta(source, info, meta, work)
+            if outcome is not None:
+                return outcome
         started = time.monotonic()
         paths, validators, all_not_modified = await self._download(source, info, work, meta.validators)
         self.metrics.fetch_duration.labels(info.id).observe(time.monotonic() - started)
@@ -141,6 +166,19 @@ class MonitorService:
             log.info("source %s: unchanged (%s)", info.id, snapshot_id[:12])
             return Outcome.UNCHANGED
         parsed = await asyncio.to_thread(read_snapshot, source, snapshot, snapshot_id)
+        version = None
+        if isinstance(source, DeltaSource) and source.probe in paths:
+            probe = next(f for f in info.files if f.name == source.probe)
+            version, _ = _unparsable(info, source.version, await asyncio.to_thread(paths[source.probe].read_bytes),
+                                     probe.url)  # fmt: skip
+        await self._publish(info, meta, parsed, validators, version)
+        return Outcome.CHANGED
+
+    async def _publish(
+        self, info: SourceInfo, meta: SnapshotMeta, parsed: ParsedSnapshot, validators: Mapping[str, Validators],
+        version: str | None,
+    ) -> None:  # fmt: skip
+        """Guard, diff against the saved snapshot, publish the changes, then save the new snapshot."""
         check_shrink(info, meta.count, parsed)
         previous = await self._store.entries(info.id) if meta.snapshot_id else None
         changes = diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC), info)
@@ -152,13 +190,55 @@ class MonitorService:
             published += len(batch)
             for change in batch:
                 self.metrics.changes.labels(info.id, change_label(change)).inc()
-        await self._store.save(info.id, snapshot_id, parsed.entries, validators)
+        await self._store.save(info.id, parsed.snapshot_id, parsed.entries, validators, version)
         self.metrics.entries.labels(info.id).set(len(parsed.entries))
         log.info(
-            "source %s: snapshot %s, %d entries, %d changes%s (%d unreadable records)",
-            info.id, snapshot_id[:12], len(parsed.entries), published,
-            " (baseline)" if previous is None else "", parsed.error_count,
+            "source %s: snapshot %s%s, %d entries, %d changes%s (%d unreadable records)",
+            info.id, parsed.snapshot_id[:12], f" (version {version})" if version else "", len(parsed.entries),
+            published, " (baseline)" if previous is None else "", parsed.error_count,
         )  # fmt: skip
+
+    async def _check_delta(
+        self, source: DeltaSource, info: SourceInfo, meta: SnapshotMeta, work: Path
+    ) -> Outcome | None:
+        """Apply the publisher's deltas since the saved version; None when only the full file will do."""
+        if not (meta.snapshot_id and meta.version):
+            return None
+        probe = next(f for f in info.files if f.name == source.probe)
+        work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir
+        result = await self._fetcher.fetch(probe.url, work / probe.name, None, probe.headers)
+        self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+        data = await asyncio.to_thread((work / probe.name).read_bytes)
+        version, delta_url = _unparsable(info, source.version, data, probe.url)
+        if version == meta.version:
+            await self._store.mark_checked(info.id)
+            log.info("source %s: version %s unchanged", info.id, version)
+            return Outcome.UNCHANGED
+        if version is None or delta_url is None:
+            return None
+        result = await self._fetcher.fetch(delta_url, work / "delta-index", None, probe.headers)
+        self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+        data = await asyncio.to_thread((work / "delta-index").read_bytes)
+        deltas = _unparsable(info, source.versions_after, data, meta.version)
+        if not deltas:
+            log.info("source %s: no deltas from version %s to %s; downloading in full", info.id, meta.version, version)
+            return None
+        for spec in deltas:
+            result = await self._fetcher.fetch(urljoin(delta_url, spec.url), work / spec.name, None, probe.headers)
+            self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+        previous = await self._store.entries(info.id)
+        new_version = deltas[-1].name
+        snapshot_id = hashlib.sha256(f"{meta.snapshot_id}+{new_version}".encode()).hexdigest()
+
+        def ops() -> Iterator[DeltaOp | RecordError]:
+            for spec in deltas:
+                with (work / spec.name).open("rb") as stream:
+                    yield from source.read_delta(stream, spec.name)
+
+        parsed = await asyncio.to_thread(patch, info.id, previous, ops(), snapshot_id, info.max_error_rate)
+        log.info("source %s: applied %d delta(s) from version %s to %s", info.id, len(deltas), meta.version,
+                 new_version)  # fmt: skip
+        await self._publish(info, meta, parsed, meta.validators, new_version)
         return Outcome.CHANGED
 
     async def _download(

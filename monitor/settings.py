@@ -35,6 +35,9 @@ class MonitorSettings:
     overrides: Mapping[str, SourceOverride] = field(default_factory=dict)
     # LISTWATCH_FEEDS and LISTWATCH_FEED_<NAME>_*: user-supplied lists (monitor/sources/feed.py).
     feeds: tuple[FeedConfig, ...] = ()
+    # LISTWATCH_OPENSANCTIONS_DATASETS: comma-separated OpenSanctions dataset names, each run as the source
+    # opensanctions_<name> (monitor/sources/opensanctions.py); their licence key goes in its _HEADERS.
+    opensanctions_datasets: tuple[str, ...] = ()
     # LISTWATCH_HTTP_TIMEOUT_S: total time for one file download.
     http_timeout_s: float = 300.0
     # LISTWATCH_HTTP_RETRIES: attempts after the first, with exponential backoff and jitter.
@@ -66,7 +69,8 @@ class MonitorSettings:
         from monitor.sources import registry
 
         feeds = tuple(feeds_from_env(env))
-        known = registry(feeds)
+        datasets = datasets_from_env(env)
+        known = registry(feeds, datasets)
         wanted = tuple(s.strip() for s in env.get(PREFIX + "MONITOR_SOURCES", "").split(",") if s.strip())
         unknown = [s for s in wanted if s not in known]
         if unknown:
@@ -94,6 +98,7 @@ class MonitorSettings:
             sources=wanted or tuple(known),
             overrides=overrides,
             feeds=feeds,
+            opensanctions_datasets=datasets,
             http_timeout_s=env_float(env, "HTTP_TIMEOUT_S", cls.http_timeout_s, minimum=1),
             http_retries=env_int(env, "HTTP_RETRIES", cls.http_retries),
             http_backoff_s=env_float(env, "HTTP_BACKOFF_S", cls.http_backoff_s),
@@ -126,6 +131,16 @@ def parse_mapping(text: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tupl
     if "name" not in fields:
         raise SettingsError("feed mapping needs name=<column>")
     return fields, ids
+
+
+def datasets_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
+    names = tuple(d.strip() for d in env.get(PREFIX + "OPENSANCTIONS_DATASETS", "").split(",") if d.strip())
+    bad = [d for d in names if not d.replace("_", "").isalnum() or d != d.lower()]
+    if bad:
+        raise SettingsError(
+            f"{PREFIX}OPENSANCTIONS_DATASETS: {', '.join(bad)} is not a dataset name (lower-case letters, digits, _)"
+        )
+    return names
 
 
 def feeds_from_env(env: Mapping[str, str]) -> list[FeedConfig]:

@@ -51,6 +51,8 @@ class SnapshotMeta:
     saved_at: float | None
     checked_at: float | None
     validators: Mapping[str, Validators]
+    # The publisher's version of the saved snapshot, for sources that publish deltas between versions.
+    version: str | None = None
 
 
 class LeaseLost(Exception):
@@ -76,6 +78,7 @@ class SnapshotStore:
             saved_at=float(raw["saved_at"]) if "saved_at" in raw else None,
             checked_at=float(raw["checked_at"]) if "checked_at" in raw else None,
             validators={name: Validators(**v) for name, v in validators.items()},
+            version=raw.get("version") or None,
         )
 
     async def entries(self, source: str) -> EntrySpool:
@@ -92,7 +95,12 @@ class SnapshotStore:
         await self._redis.hset(self._key(source, "meta"), mapping=mapping)
 
     async def save(
-        self, source: str, snapshot_id: str, entries: Mapping[str, bytes], validators: Mapping[str, Validators]
+        self,
+        source: str,
+        snapshot_id: str,
+        entries: Mapping[str, bytes],
+        validators: Mapping[str, Validators],
+        version: str | None = None,
     ) -> None:
         """Replace the source's state atomically; raises LeaseLost when this replica no longer owns it."""
         staging = self._key(source, f"entries:next:{self.owner}")
@@ -107,7 +115,7 @@ class SnapshotStore:
             await self._redis.hset(staging, mapping=batch)
         now = repr(time.time())
         meta = ["snapshot_id", snapshot_id, "count", str(len(entries)), "saved_at", now, "checked_at", now,
-                "validators", _validators_json(validators)]  # fmt: skip
+                "validators", _validators_json(validators), "version", version or ""]  # fmt: skip
         keys = [self._key(source, "lease"), staging, self._key(source, "entries"), self._key(source, "meta")]
         swapped = await self._redis.eval(_SWAP, len(keys), *keys, self.owner, *meta)
         if not swapped:

@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from monitor.sources.feed import FeedConfig
 
 
-def registry(feeds: Sequence[FeedConfig] = ()) -> dict[str, Source]:
-    """Source id -> source, in the order `listwatch sources` shows them, then the configured feeds."""
+def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> dict[str, Source]:
+    """Source id -> source, in the order `listwatch sources` shows them, then the configured feeds and
+    OpenSanctions datasets."""
     from monitor.sources.adb import Adb
     from monitor.sources.afdb import Afdb
     from monitor.sources.cn_mofcom import CnMofcom
@@ -23,6 +24,7 @@ def registry(feeds: Sequence[FeedConfig] = ()) -> dict[str, Source]:
     from monitor.sources.idb import Idb
     from monitor.sources.ofac_cons import OfacCons
     from monitor.sources.ofac_sdn import OfacSdn
+    from monitor.sources.opensanctions import OpenSanctions
     from monitor.sources.uk_fcdo import UkFcdo
     from monitor.sources.un_sc import UnSc
     from monitor.sources.us_csl import UsCsl
@@ -34,4 +36,5 @@ def registry(feeds: Sequence[FeedConfig] = ()) -> dict[str, Source]:
         CnSanctions(), CnMofcom(),
     ]  # fmt: skip
     sources.extend(Feed(config) for config in feeds)
+    sources.extend(OpenSanctions(dataset) for dataset in datasets)
     return {s.info.id: s for s in sources}

@@ -110,3 +110,33 @@ class LinkedFiles(Protocol):
 
     def linked_files(self, name: str, data: bytes, url: str) -> list[FileSpec]:
         """Files that the downloaded file ``name`` (from ``url``) links to; names must be unique."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaOp:
+    """One operation of a publisher's delta file."""
+
+    op: str  # ADD, MOD or DEL
+    key: str
+    # The entry it maps to; None for a DEL, or for a record that is not (or no longer) a list entry.
+    entry: Entry | None
+
+
+@runtime_checkable
+class DeltaSource(Protocol):
+    """A source whose publisher also serves deltas between versions of its full file (OpenSanctions).
+    Once a full snapshot of a known version is saved, the service reads the small ``probe`` file, and when
+    the version moved, applies the deltas published since instead of downloading the full file again."""
+
+    # Name of the small file among ``info.files`` that says the current version and where its deltas are.
+    probe: str
+
+    def version(self, probe: bytes, url: str) -> tuple[str | None, str | None]:
+        """(version, URL of the delta index) from the probe file fetched from ``url``; None where absent."""
+
+    def versions_after(self, index: bytes, version: str) -> list[FileSpec] | None:
+        """Delta files after ``version``, oldest first, each named after its version. None when ``version``
+        is unknown to the index: only the full file will do."""
+
+    def read_delta(self, stream: IO[bytes], name: str) -> Iterator[DeltaOp | RecordError]:
+        """The operations of one delta file, in order."""
