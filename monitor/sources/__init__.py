@@ -15,6 +15,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     """Source id -> source, in the order `listwatch sources` shows them, then the configured feeds and
     OpenSanctions datasets."""
     from monitor.sources.adb import Adb
+    from monitor.sources.aiib import Aiib
     from monitor.sources.afdb import Afdb
     from monitor.sources.cn_mofcom import CnMofcom
     from monitor.sources.cn_sanctions import CnSanctions
@@ -32,7 +33,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
 
     sources: list[Source] = [
         OfacSdn(), OfacCons(), UsCsl(), UnSc(), EuFsf(), UkFcdo(),
-        WorldBank(), Adb(), Ebrd(), Afdb(), Idb(),
+        WorldBank(), Adb(), Ebrd(), Afdb(), Idb(), Aiib(),
         CnSanctions(), CnMofcom(),
     ]  # fmt: skip
     sources.extend(Feed(config) for config in feeds)
