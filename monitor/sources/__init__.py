@@ -15,10 +15,11 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     """Source id -> source, in the order `listwatch sources` shows them, then the configured feeds and
     OpenSanctions datasets."""
     from monitor.sources.adb import Adb
-    from monitor.sources.aiib import Aiib
     from monitor.sources.afdb import Afdb
+    from monitor.sources.aiib import Aiib
     from monitor.sources.cn_mofcom import CnMofcom
     from monitor.sources.cn_sanctions import CnSanctions
+    from monitor.sources.cn_tao import CnTao
     from monitor.sources.ebrd import Ebrd
     from monitor.sources.eu_fsf import EuFsf
     from monitor.sources.feed import Feed
@@ -34,7 +35,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     sources: list[Source] = [
         OfacSdn(), OfacCons(), UsCsl(), UnSc(), EuFsf(), UkFcdo(),
         WorldBank(), Adb(), Ebrd(), Afdb(), Idb(), Aiib(),
-        CnSanctions(), CnMofcom(),
+        CnSanctions(), CnMofcom(), CnTao(),
     ]  # fmt: skip
     sources.extend(Feed(config) for config in feeds)
     sources.extend(OpenSanctions(dataset) for dataset in datasets)

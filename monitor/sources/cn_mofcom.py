@@ -79,7 +79,7 @@ def decode(data: bytes) -> str:
     return text
 
 
-def _first_date(text: str) -> str | None:
+def first_date(text: str) -> str | None:
     match = _DATE.search(text)
     if not match:
         return None
@@ -105,7 +105,7 @@ def parse_notice(name: str, text: str) -> Notice:
     title = next((line for line in lines if line and not line.startswith("http") and not line.startswith("来源")), "")
     body = "\n".join(lines)
     dated = re.search(r"【发文日期】\s*(.+)", body)
-    published = _first_date(dated[1]) if dated else _first_date(body)
+    published = first_date(dated[1]) if dated else first_date(body)
     doc = _DOC_ID.search(body)
     doc_id = None
     if doc:
