@@ -17,6 +17,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     from monitor.sources.adb import Adb
     from monitor.sources.afdb import Afdb
     from monitor.sources.aiib import Aiib
+    from monitor.sources.cn_export_control import CnExportControl
     from monitor.sources.cn_mofcom import CnMofcom
     from monitor.sources.cn_sanctions import CnSanctions
     from monitor.sources.cn_tao import CnTao
@@ -35,7 +36,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     sources: list[Source] = [
         OfacSdn(), OfacCons(), UsCsl(), UnSc(), EuFsf(), UkFcdo(),
         WorldBank(), Adb(), Ebrd(), Afdb(), Idb(), Aiib(),
-        CnSanctions(), CnMofcom(), CnTao(),
+        CnSanctions(), CnMofcom(), CnExportControl(), CnTao(),
     ]  # fmt: skip
     sources.extend(Feed(config) for config in feeds)
     sources.extend(OpenSanctions(dataset) for dataset in datasets)
