@@ -38,7 +38,7 @@ from alerts.metrics import AlertsMetrics
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import Channel, DeliveryError, EndpointGone, Message, Sink, SinkMisconfigured
 from alerts.store import AlertStore, Attempt, Delivery, Endpoint, now
-from contracts.models import Alert, stable_hash
+from contracts.models import Alert, AlertKind, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,22 @@ class Deliverer:
 
     async def accept(self, alert: Alert) -> None:
         """Record an alert and queue its deliveries; safe to call again for the same alert."""
-        if await self._store.record_alert(alert):
+        new = await self._store.record_alert(alert)
+        if new:
             self.metrics.received.inc()
             for sink in self._operators:
                 await sink.send(Message(alert.alert_id, [alert]))
+        if alert.kind == AlertKind.CONFIRMED.value:
+            # The subscriber heard of it from the provisional alert: the standing moves to the consolidated
+            # entry, the confirmation is kept in the history, nothing is sent again.
+            for provisional_id in alert.confirms:
+                provisional = await self._store.alert(alert.subscriber_id, provisional_id)
+                if provisional is not None:
+                    await self._store.drop_standing(provisional)
+            await self._store.apply_standing(alert)
+            if new:
+                self.metrics.confirmed.inc()
+            return
         await self._store.apply_standing(alert)  # also for a redelivery: idempotent, and keeps order
         if await self._store.suppressing_review(alert) is not None:
             self.metrics.suppressed.inc()

@@ -10,6 +10,10 @@ class AlertsMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.received = Counter("listwatch_alerts_received_total", "Alerts consumed (new ones).", registry=r)
+        self.confirmed = Counter(
+            "listwatch_alerts_confirmed_total",
+            "Provisional alerts confirmed by the consolidated list (recorded, not delivered again).", registry=r,
+        )  # fmt: skip
         self.suppressed = Counter(
             "listwatch_alerts_suppressed_total", "Alerts silenced by a review (suppression, false positive).",
             registry=r,

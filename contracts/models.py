@@ -30,6 +30,8 @@ class Removal(StrEnum):
     EXPIRED = "expired"
     # Taken off before its end date, or it had none: the publisher decided to delist it.
     DELISTED = "delisted"
+    # A provisional entry (an Official Journal act) left its feed: it says nothing about the designation.
+    SUPERSEDED = "superseded"
 
 
 class AlertKind(StrEnum):
@@ -38,6 +40,8 @@ class AlertKind(StrEnum):
     MODIFIED = "modified"
     # The watched company was on the list before the watch (or before we first saw the list).
     ALREADY_LISTED = "already_listed"
+    # The consolidated list now carries what a provisional alert announced: recorded, not delivered again.
+    CONFIRMED = "confirmed"
 
 
 class Identifier(faust.Record, serializer="json"):
@@ -124,6 +128,9 @@ class ListChange(faust.Record, serializer="json", isodates=True):
     cosmetic: bool = False
     # For a removal: a Removal value.
     removal: str | None = None
+    # Set on a provisional entry (an act in the Official Journal before the consolidated file carries it):
+    # the id of the source whose entry will confirm it.
+    provisional_for: str | None = None
 
     @property
     def current(self) -> Entry:
@@ -203,6 +210,10 @@ class Alert(faust.Record, serializer="json", isodates=True):
     jurisdiction: str | None = None
     # For a removal: a Removal value (an expired term or a delisting decision).
     removal: str | None = None
+    # A provisional alert: the source whose entry will confirm it (e.g. "eu_fsf").
+    provisional_for: str | None = None
+    # For a "confirmed" alert: the ids of the provisional alerts it confirms.
+    confirms: list[str] = []  # noqa: RUF012 - faust copies defaults
 
 
 def canonical_json(value: Any) -> bytes:

@@ -174,7 +174,8 @@ def _change(
     cosmetic = bool(fields) and info is not None and all(f.field in info.cosmetic_fields for f in fields)
     return ListChange(
         cosmetic=cosmetic,
-        removal=removal(before, observed_at) if kind is ChangeKind.REMOVED else None,
+        removal=_removal(before, observed_at, info) if kind is ChangeKind.REMOVED else None,
+        provisional_for=info.provisional_for if info else None,
         list_kind=info.kind.value if info else None,
         list_title=info.title if info else None,
         publisher=info.publisher if info else None,
@@ -191,6 +192,12 @@ def _change(
         observed_at=observed_at,
         baseline=baseline,
     )
+
+
+def _removal(before: Entry | None, observed_at: datetime, info: SourceInfo | None) -> str:
+    if info is not None and info.provisional_for:
+        return Removal.SUPERSEDED.value
+    return removal(before, observed_at)
 
 
 def removal(before: Entry | None, observed_at: datetime) -> str:

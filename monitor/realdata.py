@@ -73,6 +73,15 @@ SNAPSHOTS: dict[str, dict[str, dict[str, str]]] = {
         },
         "yente_zala": {"entities.ftm.json": "opensanctions_ftm/2026-06-03_yente_zala_entities.ftm.json"},
     },
+    # Official Journal acts as OpenSanctions transcribes them, named as the folder listing names them.
+    "eu_journal": {
+        "2026-08-15": {"act-32026R1895.csv": "eu_journal_opensanctions/2026-08-15_amendment_32026R1895.csv"},
+        "2026-08-21": {
+            "act-32026R1895.csv": "eu_journal_opensanctions/2026-08-15_amendment_32026R1895.csv",
+            "act-32026R1720.csv": "eu_journal_opensanctions/2026-08-17_amendment_32026R1720.csv",
+            "act-32026R1960.csv": "eu_journal_opensanctions/2026-08-21_amendment_32026R1960.csv",
+        },
+    },
     "us_csl": {
         "2019-12": {"consolidated": "us_csl/watchman_2019-12_csl.csv"},
         # As stored upstream, this subset ends mid-record: a real truncated file.

@@ -21,6 +21,7 @@ from streams.dedupe.store import DedupeStore
 from streams.list_state import ListStateStore
 from streams.match.agents import register_agents
 from streams.metrics import StreamsMetrics
+from streams.provisional import ProvisionalStore
 from streams.settings import StreamsSettings
 from streams.stages import Stages
 from streams.watchlists import WatchlistStore
@@ -65,6 +66,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         enrich_dedupe=DedupeStore(redis, common, "enrich", settings.dedupe_ttl_s),
         match_dedupe=DedupeStore(redis, common, "match", settings.dedupe_ttl_s),
         metrics=metrics,
+        provisional=ProvisionalStore(redis, common),
         default_threshold=common.match_threshold,
     )
     register_agents(

@@ -18,6 +18,7 @@ from streams.list_state import ListStateStore
 from streams.match.logic import enrichment_keys, match_change, screen_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.metrics import StreamsMetrics
+from streams.provisional import ProvisionalStore
 from streams.watchlists import WatchlistStore, watch_keys
 
 SendEnriched = Callable[[EnrichedChange], Awaitable[None]]
@@ -31,6 +32,7 @@ class Stages:
     enrich_dedupe: DedupeStore
     match_dedupe: DedupeStore
     metrics: StreamsMetrics
+    provisional: ProvisionalStore
     default_threshold: float = DEFAULT_THRESHOLD
 
     async def dedupe_and_enrich(self, change: ListChange, send: SendEnriched) -> bool:
@@ -63,6 +65,9 @@ class Stages:
             for sub in {w.subscriber_id for w in candidates}
         }
         alerts = match_change(enriched, candidates, thresholds, datetime.now(UTC))
+        if alerts and await self.provisional.already_listed(enriched, self.lists):
+            alerts = []  # an Official Journal act amending an entry the consolidated list has
+        alerts = await self.provisional.reconcile(alerts, enriched)
         self.metrics.candidates.labels("change").observe(len(candidates))
         self.metrics.match_seconds.labels("change").observe(time.perf_counter() - started)
         for alert in alerts:

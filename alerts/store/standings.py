@@ -31,6 +31,12 @@ class StandingStore(StoreBase):
         }  # fmt: skip
         await self.redis.hset(key, field_name, orjson.dumps(data))
 
+    async def drop_standing(self, alert: Alert) -> None:
+        """Forget the standing an alert set (a provisional entry its confirmation replaces)."""
+        await self.redis.hdel(
+            self.k("standing", alert.subscriber_id, alert.watch_id), alert.source + SEP + alert.entry_key
+        )
+
     async def standings(self, sub: str, watch_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         ids = list(watch_ids)
         async with self.redis.pipeline(transaction=False) as p:

@@ -23,6 +23,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     from monitor.sources.cn_tao import CnTao
     from monitor.sources.ebrd import Ebrd
     from monitor.sources.eu_fsf import EuFsf
+    from monitor.sources.eu_journal import EuJournal
     from monitor.sources.feed import Feed
     from monitor.sources.idb import Idb
     from monitor.sources.ofac_cons import OfacCons
@@ -34,7 +35,7 @@ def registry(feeds: Sequence[FeedConfig] = (), datasets: Sequence[str] = ()) -> 
     from monitor.sources.worldbank import WorldBank
 
     sources: list[Source] = [
-        OfacSdn(), OfacCons(), UsCsl(), UnSc(), EuFsf(), UkFcdo(),
+        OfacSdn(), OfacCons(), UsCsl(), UnSc(), EuFsf(), EuJournal(), UkFcdo(),
         WorldBank(), Adb(), Ebrd(), Afdb(), Idb(), Aiib(),
         CnSanctions(), CnMofcom(), CnExportControl(), CnTao(),
     ]  # fmt: skip

@@ -58,6 +58,9 @@ class SourceInfo:
     # Changed fields (FieldChange.field names, e.g. "raw.UPD_DATE") that alone make a modification
     # cosmetic: published with ``cosmetic`` set, never alerted.
     cosmetic_fields: frozenset[str] = frozenset()
+    # A provisional source (designations published before the consolidated list carries them): the id of
+    # the source that will confirm its entries. Its removals are "superseded", never alerted.
+    provisional_for: str | None = None
 
     @property
     def primary(self) -> FileSpec:

@@ -70,10 +70,12 @@ def score_watch(watch: WatchEntry, enrichment: Enrichment) -> Score:
 def make_alert(
     watch: WatchEntry, s: Score, kind: AlertKind, source: str, entry_key: str, entry_name: str,
     before: Entry | None, after: Entry | None, fields: list[FieldChange], event_id: str, observed_at: datetime,
-    enrichment: Enrichment, now: datetime, removal: str | None = None,
+    enrichment: Enrichment, now: datetime, removal: str | None = None, provisional_for: str | None = None,
 ) -> Alert:  # fmt: skip
     return Alert(
         removal=removal,
+        provisional_for=provisional_for,
+        confirms=[],
         alert_id=alert_id(watch.subscriber_id, watch.id, event_id),
         subscriber_id=watch.subscriber_id,
         watch_id=watch.id,
@@ -114,6 +116,10 @@ def match_change(
     change, enrichment = enriched.change, enriched.enrichment
     if change.cosmetic:
         return []  # recorded on the changes topic; nothing was said about the party
+    if change.provisional_for and (change.baseline or change.removal == Removal.SUPERSEDED.value):
+        # A provisional entry first seen, or leaving the journal's window, says nothing new: the
+        # consolidated list's own entries speak for the current state.
+        return []
     kind = AlertKind.ALREADY_LISTED if change.baseline else AlertKind(change.change)
     why = removal_reason(change)
     alerts = []
@@ -125,9 +131,25 @@ def match_change(
             alerts.append(make_alert(
                 watch, s, kind, change.source, change.entry_key, change.current.name, change.before,
                 change.after, change.fields, change.event_id, change.observed_at, enrichment, now,
-                change.removal,
+                change.removal, change.provisional_for,
             ))  # fmt: skip
+    if change.provisional_for:
+        for alert in alerts:
+            alert.reasons = [*alert.reasons, f"provisional: published in the Official Journal "
+                             f"({(change.current.raw or {}).get('celex', change.entry_key)}), not yet on "
+                             f"{change.provisional_for}"]  # fmt: skip
     return alerts
+
+
+def confirm(alert: Alert, provisional: list[tuple[str, str]]) -> Alert:
+    """An addition to the consolidated list that a provisional alert announced: one "confirmed" record
+    naming the provisional alerts (id, act), in place of a second "added" alert."""
+    acts = ", ".join(sorted({act for _, act in provisional}))
+    return alert.derive(
+        kind=AlertKind.CONFIRMED.value,
+        confirms=sorted(i for i, _ in provisional),
+        reasons=[*alert.reasons, f"confirms the provisional alert from the Official Journal ({acts})"],
+    )
 
 
 def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichment, str]], threshold: float,

@@ -13,14 +13,16 @@ from standardwebhooks import Webhook
 from alerts.store import material_hash
 from contracts.models import Alert, ChangeKind
 from streams.enrich.change import enrich
-from streams.match.logic import match_change
+from streams.match.logic import confirm, match_change
 from streams.watchlists import WatchEntry
 from tests.alerts.conftest import Stack
 from tests.conftest import Receiver
 from tests.factories import change, entry
 
 
-def alerts_for(sub: str, n: int, start: int = 0, kind: ChangeKind = ChangeKind.ADDED, programs: list[str] | None = None) -> list[Alert]:
+def alerts_for(
+    sub: str, n: int, start: int = 0, kind: ChangeKind = ChangeKind.ADDED, programs: list[str] | None = None
+) -> list[Alert]:
     out = []
     for i in range(start, start + n):
         after = entry(key=str(5000 + i), name=f"OMEGAVOLT {i} INDUSTRIES", programs=programs or ["SDGT"])
@@ -37,7 +39,9 @@ async def webhook(stack: Stack, key: dict[str, str], url: str) -> dict[str, Any]
     return dict(await resp.json())
 
 
-async def test_signed_cloudevent_retried_through_500s_delivered_once(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+async def test_signed_cloudevent_retried_through_500s_delivered_once(
+    stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
     r, url = receiver
     sub, key = await stack.admin("Acme")
     endpoint = await webhook(stack, key, url)
@@ -115,16 +119,19 @@ async def test_replay_since_a_time(stack: Stack, receiver: tuple[Receiver, str])
 async def test_email_single_then_digest_over_the_burst(stack: Stack, smtp: Any) -> None:
     handler, _ = smtp
     sub, key = await stack.admin("Acme")
-    resp = await stack.client.post("/v1/endpoints", json={"type": "email", "address": "compliance@acme.example"},
-                                   headers=key)
+    resp = await stack.client.post(
+        "/v1/endpoints", json={"type": "email", "address": "compliance@acme.example"}, headers=key
+    )
     assert resp.status == 201
     burst = stack.settings.email_burst
     for alert in alerts_for(sub, burst + 40):  # a list publishing many changes at once
         await stack.deliverer.accept(alert)
     await stack.drain()
     # The digest waits for its window; force it due now.
-    await stack.store.redis.zadd(stack.store.k("digests", "due"),
-                                 {m: 0 for m in await stack.store.redis.zrange(stack.store.k("digests", "due"), 0, -1)})
+    await stack.store.redis.zadd(
+        stack.store.k("digests", "due"),
+        {m: 0 for m in await stack.store.redis.zrange(stack.store.k("digests", "due"), 0, -1)},
+    )
     await stack.drain()
     await asyncio.sleep(0.2)
     subjects = [m["Subject"] for m in handler.messages]
@@ -147,15 +154,26 @@ async def test_test_event_endpoint(stack: Stack, receiver: tuple[Receiver, str])
     assert Webhook(endpoint["secret"]).verify(body, headers)["data"]["reasons"] == ["a test event sent on request"]
 
 
-async def test_suppressed_pair_alerts_again_only_on_a_material_change(stack: Stack, receiver: tuple[Receiver, str]) -> None:
+async def test_suppressed_pair_alerts_again_only_on_a_material_change(
+    stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
     r, url = receiver
     sub, key = await stack.admin("Acme")
     await webhook(stack, key, url)
     [first] = alerts_for(sub, 1)
     await stack.lists.apply(enrich(change(after=first.after, source="ofac_sdn")))
     await stack.watches.put(WatchEntry(subscriber_id=sub, id="w0", name="Omegavolt 0 Industries"))
-    resp = await stack.client.post("/v1/reviews", json={"watch_id": "w0", "source": "ofac_sdn", "entry_key": "5000",
-                                                        "action": "false_positive", "reason": "different firm"}, headers=key)
+    resp = await stack.client.post(
+        "/v1/reviews",
+        json={
+            "watch_id": "w0",
+            "source": "ofac_sdn",
+            "entry_key": "5000",
+            "action": "false_positive",
+            "reason": "different firm",
+        },
+        headers=key,
+    )
     assert resp.status == 201, await resp.text()
     # The same entry again, remarks reworded only: still silenced.
     [same] = alerts_for(sub, 1, kind=ChangeKind.MODIFIED)
@@ -249,3 +267,30 @@ async def test_redirects_are_never_followed(stack: Stack, receiver: tuple[Receiv
     await stack.deliverer.accept(alert)
     await stack.deliverer.run_due()
     assert len(r.requests) == 2
+
+
+async def test_a_confirmation_is_recorded_and_moves_the_standing_but_is_not_sent_again(
+    stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
+    r, url = receiver
+    sub, key = await stack.admin("Acme")
+    await webhook(stack, key, url)
+    watch = WatchEntry(subscriber_id=sub, id="w1", name="Dmitry Neelov")
+    act = entry(key="32026R1720|141", name="Dmitry NEELOV", raw={"celex": "32026R1720"})
+    journal = change(ChangeKind.ADDED, after=act, source="eu_journal").derive(provisional_for="eu_fsf")
+    [provisional] = match_change(enrich(journal), [watch], {sub: 0.88}, datetime.now(UTC))
+    await stack.deliverer.accept(provisional)
+    await stack.drain()
+    assert len(r.requests) == 1
+    fsf = change(ChangeKind.ADDED, after=entry(key="EU.1.2", name="Dmitry NEELOV"), source="eu_fsf")
+    [added] = match_change(enrich(fsf), [watch], {sub: 0.88}, datetime.now(UTC))
+    confirmation = confirm(added, [(provisional.alert_id, "32026R1720")])
+    await stack.deliverer.accept(confirmation)
+    await stack.drain()
+    assert len(r.requests) == 1  # nothing sent again
+    assert stack.deliverer.metrics.confirmed._value.get() == 1
+    [standing] = (await stack.store.standings(sub, ["w1"]))["w1"]
+    assert (standing["source"], standing["entry_key"]) == ("eu_fsf", "EU.1.2")
+    page = await (await stack.client.get("/v1/alerts", headers=key)).json()
+    kinds = {a["alert_id"]: (a["kind"], a.get("confirms")) for a in page["items"]}
+    assert kinds == {provisional.alert_id: ("added", []), confirmation.alert_id: ("confirmed", [provisional.alert_id])}

@@ -46,6 +46,6 @@ def test_alert_schema_names_every_documented_field() -> None:
     documented = {
         "alert_id", "subscriber_id", "watch_id", "watch_name", "source", "entry_key", "entry_name", "kind",
         "before", "after", "fields", "score", "reasons", "change_event_id", "observed_at", "created_at",
-        "schema_version", "list_kind", "list_colour", "jurisdiction", "removal",
+        "schema_version", "list_kind", "list_colour", "jurisdiction", "removal", "provisional_for", "confirms",
     }  # fmt: skip
     assert set(Alert._options.fields) == documented

@@ -1,0 +1,118 @@
+"""Provisional additions from the Official Journal (real acts as OpenSanctions transcribes them), and their
+confirmation when the consolidated FSF entry appears: one alert for the subscriber, then a confirmation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from contracts.models import Alert, ChangeKind, Entry, ListChange
+from contracts.settings import CommonSettings
+from monitor.diff import diff, read_snapshot
+from monitor.snapshot import DiskSnapshot
+from monitor.sources.eu_journal import INDEX, EuJournal
+from streams.dedupe.store import DedupeStore
+from streams.enrich.change import enrich
+from streams.list_state import ListStateStore
+from streams.metrics import StreamsMetrics
+from streams.provisional import ProvisionalStore
+from streams.stages import Stages
+from streams.watchlists import WatchEntry, WatchlistStore
+from tests.factories import change
+from tests.snapshots import real_files
+
+SOURCE = EuJournal(now=datetime(2026, 8, 21, tzinfo=UTC))
+OBSERVED = datetime(2026, 8, 21, 12, tzinfo=UTC)
+
+
+def journal(snapshot: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / INDEX).write_text("[]")
+    files = DiskSnapshot({INDEX: tmp_path / INDEX, **real_files("eu_journal", snapshot)})
+    return read_snapshot(SOURCE, files, snapshot)
+
+
+def journal_changes(tmp_path: Path) -> list[ListChange]:
+    before, after = journal("2026-08-15", tmp_path), journal("2026-08-21", tmp_path)
+    return list(diff("eu_journal", before.entries, "a", after, OBSERVED, SOURCE.info))
+
+
+def stages(redis: Redis, settings: CommonSettings) -> Stages:
+    return Stages(
+        watches=WatchlistStore(redis, settings), lists=ListStateStore(redis, settings),
+        enrich_dedupe=DedupeStore(redis, settings, "enrich", 600), match_dedupe=DedupeStore(redis, settings, "match", 600),
+        metrics=StreamsMetrics(), provisional=ProvisionalStore(redis, settings),
+    )  # fmt: skip
+
+
+async def collect(s: Stages, c: ListChange) -> list[Alert]:
+    sent: list[Alert] = []
+
+    async def send(alert: Alert) -> None:
+        sent.append(alert)
+
+    await s.match(enrich(c), send)
+    return sent
+
+
+def test_new_listings_of_the_real_acts_are_provisional_additions(tmp_path: Path) -> None:
+    changes = journal_changes(tmp_path)
+    # 2026/1720 lists 9; 2026/1960 amends 6 old entries (left out) and adds Abubakar Swalleh.
+    assert len(changes) == 10
+    assert all(c.change == "added" and c.provisional_for == "eu_fsf" for c in changes)
+    neelov = next(c for c in changes if c.current.name == "Dmitry NEELOV")
+    assert neelov.entry_key == "32026R1720|141"
+    assert neelov.current.source_url == "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:32026R1720"
+    assert "Дмитрий НЕЕЛОВ" in neelov.current.aliases
+    assert any(c.current.name == "Abubakar Swalleh" for c in changes)
+
+
+async def test_one_provisional_alert_then_a_confirmation_not_a_second_alert(
+    redis: Redis, settings: CommonSettings, tmp_path: Path
+) -> None:
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s1", id="w1", name="Dmitry Neelov"))
+    neelov = next(c for c in journal_changes(tmp_path) if c.current.name == "Dmitry NEELOV")
+
+    [provisional] = await collect(s, neelov)
+    assert (provisional.kind, provisional.provisional_for) == ("added", "eu_fsf")
+    assert any("provisional: published in the Official Journal (32026R1720)" in r for r in provisional.reasons)
+
+    # Three weeks later the FSF carries him, under its own key and spelling.
+    fsf = Entry(key="EU.12345.67", name="Dmitry NEYOLOV", aliases=["Dmitry NEELOV", "Дмитрий НЕЕЛОВ"],
+                entity_type="individual")  # fmt: skip
+    [confirmation] = await collect(s, change(ChangeKind.ADDED, after=fsf, source="eu_fsf"))
+    assert (confirmation.kind, confirmation.confirms) == ("confirmed", [provisional.alert_id])
+    assert any("confirms the provisional alert from the Official Journal (32026R1720)" in r
+               for r in confirmation.reasons)  # fmt: skip
+
+    # Confirmed once: a later, unrelated FSF addition under the same name is an ordinary alert again.
+    again = Entry(key="EU.99999.1", name="Dmitry NEELOV", entity_type="individual")
+    [ordinary] = await collect(s, change(ChangeKind.ADDED, after=again, source="eu_fsf"))
+    assert (ordinary.kind, ordinary.confirms) == ("added", [])
+
+
+async def test_an_act_naming_a_party_the_fsf_already_has_raises_nothing(
+    redis: Redis, settings: CommonSettings, tmp_path: Path
+) -> None:
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s1", id="w1", name="Abubakar Swalleh"))
+    listed = Entry(key="EU.777.1", name="Abubakar SWALLEH", entity_type="individual")
+    [already] = await collect(s, change(ChangeKind.ADDED, after=listed, source="eu_fsf", baseline=True))
+    assert already.kind == "already_listed"
+    swalleh = next(c for c in journal_changes(tmp_path) if c.current.name == "Abubakar Swalleh")
+    assert await collect(s, swalleh) == []
+
+
+async def test_provisional_baselines_and_superseded_entries_alert_nobody(
+    redis: Redis, settings: CommonSettings, tmp_path: Path
+) -> None:
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s1", id="w1", name="Dmitry Neelov"))
+    after = journal("2026-08-21", tmp_path)
+    baseline = list(diff("eu_journal", None, None, after, OBSERVED, SOURCE.info))
+    assert all([await collect(s, c) == [] for c in baseline])
+    gone = list(diff("eu_journal", after.entries, "b", journal("2026-08-15", tmp_path), OBSERVED, SOURCE.info))
+    assert {c.removal for c in gone} == {"superseded"}
+    assert all([await collect(s, c) == [] for c in gone])
