@@ -21,11 +21,20 @@ _MAX_BACKOFF_S = 300.0
 
 
 class FetchError(Exception):
-    """The file could not be downloaded (after retries, or a status that retrying cannot fix)."""
+    """The file could not be downloaded (after retries, or a status that retrying cannot fix).
+    ``reason`` is a bounded label for metrics: forbidden, not_found, server_error, rate_limited, timeout,
+    network, too_large or http_other."""
+
+    def __init__(self, message: str, reason: str = "http_other") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotFound(FetchError):
-    """HTTP 404 or 410: the publisher does not (or no longer) serve this file."""
+    """HTTP 404 or 410: the publisher does not (or no longer) serve this file (or the page moved)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "not_found")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +109,7 @@ class Fetcher:
         while True:
             attempt += 1
             retry_after: float | None = None
+            kind = "network"
             try:
                 async with self._limit:
                     limit = min(self._max_bytes, max_bytes or self._max_bytes)
@@ -107,10 +117,12 @@ class Fetcher:
             except _Retryable as exc:
                 retry_after = exc.retry_after
                 reason = str(exc)
+                kind = "rate_limited" if "429" in reason else "server_error"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
+                kind = "timeout" if isinstance(exc, TimeoutError) else "network"
             if attempt > self._policy.retries:
-                raise FetchError(f"{url}: giving up after {attempt} attempts; last: {reason}")
+                raise FetchError(f"{url}: giving up after {attempt} attempts; last: {reason}", kind)
             delay = self._policy.delay(attempt, retry_after)
             log.warning("fetch %s failed (%s); retry %d in %.1fs", url, reason, attempt, delay)
             await asyncio.sleep(delay)
@@ -137,11 +149,14 @@ class Fetcher:
                 raise _Retryable(f"HTTP {resp.status}", retry_after_seconds(resp.headers.get("Retry-After")))
             if resp.status in {404, 410}:
                 raise NotFound(f"{url}: HTTP {resp.status} {resp.reason}")
+            if resp.status in {401, 403}:
+                # Often a WAF refusing unknown clients: retrying at once will not help.
+                raise FetchError(f"{url}: HTTP {resp.status} {resp.reason} (refused; blocked client?)", "forbidden")
             if resp.status != 200:
                 raise FetchError(f"{url}: HTTP {resp.status} {resp.reason}")
             declared = resp.content_length
             if declared is not None and resp.headers.get("Content-Encoding") is None and declared > limit:
-                raise FetchError(f"{url}: {declared} bytes declared, above the {limit} byte limit")
+                raise FetchError(f"{url}: {declared} bytes declared, above the {limit} byte limit", "too_large")
             size = 0
             tmp = dest.with_name(dest.name + ".part")
             tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +168,7 @@ class Fetcher:
                     if size > limit:
                         fh.close()
                         tmp.unlink(missing_ok=True)
-                        raise FetchError(f"{url}: body exceeds the {limit} byte limit")
+                        raise FetchError(f"{url}: body exceeds the {limit} byte limit", "too_large")
                     fh.write(chunk)
             tmp.replace(dest)
             return FetchResult(

@@ -27,6 +27,21 @@ class MonitorMetrics:
             "listwatch_source_last_success_timestamp_seconds",
             "When the source was last checked successfully (changed or not).", ["source"], registry=r,
         )  # fmt: skip
+        self.fetch_failures = Counter(
+            "listwatch_fetch_failures_total",
+            "Failed checks by reason (forbidden, not_found, server_error, rate_limited, timeout, network, "
+            "too_large, http_other); the previous snapshot is kept.",
+            ["source", "reason"], registry=r,
+        )  # fmt: skip
+        self.last_change = Gauge(
+            "listwatch_source_last_change_timestamp_seconds",
+            "When a change of the list was last seen (the publisher's last change, to within one poll).",
+            ["source"], registry=r,
+        )  # fmt: skip
+        self.publisher_modified = Gauge(
+            "listwatch_source_publisher_modified_timestamp_seconds",
+            "The publisher's own Last-Modified of the list's main file, where it sends one.", ["source"], registry=r,
+        )  # fmt: skip
         self.entries = Gauge(
             "listwatch_source_entries", "Entries in the source's current good snapshot.", ["source"], registry=r
         )

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -137,7 +138,8 @@ class MonitorService:
             await self._store.mark_checked(info.id)
             outcome = Outcome.REJECTED
         except FetchError as exc:
-            log.error("source %s: fetch failed: %s", info.id, exc)
+            log.error("source %s: fetch failed (%s): %s; previous snapshot kept", info.id, exc.reason, exc)
+            m.fetch_failures.labels(info.id, exc.reason).inc()
             outcome = Outcome.FAILED
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -148,6 +150,7 @@ class MonitorService:
 
     async def _check(self, source: Source, info: SourceInfo, work: Path) -> Outcome:
         meta = await self._store.meta(info.id)
+        self._freshness(info, meta.saved_at, meta.validators)
         if isinstance(source, DeltaSource):
             outcome = await self._check_delta(source, info, meta, work)
             if outcome is not None:
@@ -192,11 +195,24 @@ class MonitorService:
                 self.metrics.changes.labels(info.id, change_label(change)).inc()
         await self._store.save(info.id, parsed.snapshot_id, parsed.entries, validators, version)
         self.metrics.entries.labels(info.id).set(len(parsed.entries))
+        if published:
+            self._freshness(info, time.time(), validators)
         log.info(
             "source %s: snapshot %s%s, %d entries, %d changes%s (%d unreadable records)",
             info.id, parsed.snapshot_id[:12], f" (version {version})" if version else "", len(parsed.entries),
             published, " (baseline)" if previous is None else "", parsed.error_count,
         )  # fmt: skip
+
+    def _freshness(self, info: SourceInfo, changed_at: float | None, validators: Mapping[str, Validators]) -> None:
+        """Set when the list last changed as seen here, and as its publisher says (Last-Modified)."""
+        if changed_at:
+            self.metrics.last_change.labels(info.id).set(changed_at)
+        stamp = validators.get(info.primary.name)
+        if stamp is not None and stamp.last_modified:
+            with contextlib.suppress(TypeError, ValueError):
+                self.metrics.publisher_modified.labels(info.id).set(
+                    parsedate_to_datetime(stamp.last_modified).timestamp()
+                )
 
     async def _check_delta(
         self, source: DeltaSource, info: SourceInfo, meta: SnapshotMeta, work: Path

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import POLL_S, FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
 
@@ -34,7 +34,7 @@ class Adb:
         kind=ListKind.DEBARMENT,
         files=(FileSpec(_FIRST, _URL),),
         key="name|nationality: resource ids are not documented as stable; repeats numbered #2, #3",
-        schedule_s=86400,
+        schedule_s=POLL_S,
     )
 
     def linked_files(self, name: str, data: bytes, url: str) -> list[FileSpec]:

@@ -10,7 +10,16 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    POLL_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 
 _FILE = "debarment.html"
@@ -29,7 +38,7 @@ class Afdb:
         kind=ListKind.DEBARMENT,
         files=(FileSpec(_FILE, _URL),),
         key="Name|Nationality: the table has no ids; repeats numbered #2, #3 in page order",
-        schedule_s=86400,
+        schedule_s=POLL_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -21,7 +21,16 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    POLL_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 
 _FILE = "debarment-list.html"
@@ -50,7 +59,7 @@ class Aiib:
         kind=ListKind.DEBARMENT,
         files=(FileSpec(_FILE, _URL),),
         key="Name|Start Date: the table has no ids; a party debarred twice has two start dates",
-        schedule_s=86400,
+        schedule_s=POLL_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

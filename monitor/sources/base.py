@@ -14,6 +14,12 @@ from typing import IO, Protocol, runtime_checkable
 
 from contracts.models import Entry
 
+# Default poll intervals (each run adds jitter). Every poll is a conditional GET (ETag / Last-Modified): when
+# nothing moved the publisher answers 304 and nothing is downloaded, so the lists that change without notice
+# and matter most are probed every two minutes; the rest every ten (within 15 minutes of a change).
+PROBE_S = 120
+POLL_S = 600
+
 
 class ListKind(StrEnum):
     SANCTION = "sanction"
@@ -47,8 +53,8 @@ class SourceInfo:
     files: tuple[FileSpec, ...]
     # How the record key is built, and why it is stable (shown by `listwatch sources`).
     key: str
-    # Default poll interval; each run adds jitter.
-    schedule_s: int = 3600
+    # Default poll interval; each run adds jitter (PROBE_S for the probed lists, else POLL_S).
+    schedule_s: int = POLL_S
     # Guard: reject a snapshot with fewer than this fraction of the previous one's entries.
     min_ratio: float = 0.8
     # Guard: reject a snapshot where more than this fraction of records failed to parse.

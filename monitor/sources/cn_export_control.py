@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import PROBE_S, FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
 
 _API = "https://aqygzj.mofcom.gov.cn/api/ecl/list?listType={kind}&pageNo=1&pageSize=100"
 LISTS = {
@@ -68,7 +68,7 @@ class CnExportControl:
         kind=ListKind.EXPORT_CONTROL,
         files=tuple(FileSpec(f"{kind}-1.json", _API.format(kind=kind)) for kind in LISTS),
         key="list|English name (list|中文名 without one), as cn_mofcom",
-        schedule_s=900,
+        schedule_s=PROBE_S,
         min_ratio=0.9,
     )
 

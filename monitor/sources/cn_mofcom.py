@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import PROBE_S, FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
 
 INDEX = "index.html"
 NOTICE_SUFFIXES = (".html", ".htm", ".md", ".txt")
@@ -200,7 +200,7 @@ class CnMofcom:
         kind=ListKind.COUNTERMEASURE,
         files=(FileSpec(INDEX, "https://www.mofcom.gov.cn/zwgk/zcfb/index.html"),),
         key="list|English name (list|中文名 without one): from 中文名（English name） in each notice",
-        schedule_s=6 * 3600,
+        schedule_s=PROBE_S,
         min_ratio=0.95,
     )
 

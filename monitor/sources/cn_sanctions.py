@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import POLL_S, FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
 
@@ -27,7 +27,7 @@ class CnSanctions:
         kind=ListKind.COUNTERMEASURE,
         files=(FileSpec(_FILE, _URL),),
         key="Name|List|Date|Source URL: one row per designation; no ids published",
-        schedule_s=86400,
+        schedule_s=POLL_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
+from monitor.sources.base import POLL_S, FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
 from monitor.sources.cn_mofcom import NOTICE_SUFFIXES, decode, decode_raw, first_date
 
 INDEX = "index.html"
@@ -145,7 +145,7 @@ class CnTao:
         kind=ListKind.COUNTERMEASURE,
         files=(FileSpec(INDEX, "https://www.gwytb.gov.cn/zccs/zccs_61195/cjtdwgfz/"),),
         key="list|中文名: the notices name people and companies in Chinese, English rarely",
-        schedule_s=6 * 3600,
+        schedule_s=POLL_S,
         min_ratio=0.95,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import POLL_S, FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
 
@@ -24,7 +24,7 @@ class Ebrd:
         kind=ListKind.DEBARMENT,
         files=(FileSpec(_FILE, _URL),),
         key="Firm Name|Nationality: no ids published; repeats numbered #2, #3 in file order",
-        schedule_s=86400,
+        schedule_s=POLL_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -9,7 +9,16 @@ from collections.abc import Iterator
 from lxml import etree
 
 from contracts.models import Entry, Identifier
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    PROBE_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.xmlsafe import iter_records
 
 _FILE = "eu_fsf.xml"
@@ -82,7 +91,7 @@ class EuFsf:
         kind=ListKind.SANCTION,
         files=(FileSpec(_FILE, _URL),),
         key="sanctionEntity@logicalId: the EU's permanent id of a listed subject",
-        schedule_s=3 * 3600,
+        schedule_s=PROBE_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

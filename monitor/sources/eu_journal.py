@@ -29,7 +29,16 @@ from datetime import UTC, datetime
 import orjson
 
 from contracts.models import Entry, Identifier
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    POLL_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.tabular import clean, iso_date
 
 INDEX = "amendments.json"
@@ -57,7 +66,7 @@ class EuJournal:
         kind=ListKind.SANCTION,
         files=(FileSpec(INDEX, _INDEX_URL),),
         key="CELEX|recordId: the act and the annex entry",
-        schedule_s=900,
+        schedule_s=POLL_S,
         provisional_for="eu_fsf",
         # Acts age out of the window in bulk each January: that is not a broken download.
         min_ratio=0.0,

@@ -8,7 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    POLL_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
 
@@ -29,7 +38,7 @@ class Idb:
         kind=ListKind.DEBARMENT,
         files=(FileSpec(_FILE, _URL),),
         key="Title|Entity: the export has no ids; repeats numbered #2, #3 in file order",
-        schedule_s=86400 * 7,
+        schedule_s=POLL_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -15,7 +15,16 @@ from typing import IO
 
 from contracts.models import Entry
 from monitor.identifiers import from_remarks, nationality_from_remarks
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    PROBE_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 
 MAIN_COLUMNS = (
     "ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type", "Tonnage", "GRT",
@@ -166,7 +175,7 @@ class OfacCsvSource:
             kind=ListKind.SANCTION,
             files=files.specs(base_url),
             key=KEY,
-            schedule_s=3600,
+            schedule_s=PROBE_S,
         )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -27,6 +27,7 @@ import orjson
 
 from contracts.models import Entry, Identifier
 from monitor.sources.base import (
+    POLL_S,
     DeltaOp,
     FileSpec,
     ListKind,
@@ -71,7 +72,7 @@ class OpenSanctions:
             kind=ListKind.SANCTION,
             files=(FileSpec(FILE, base + FILE), FileSpec(INDEX, base + INDEX, required=False)),
             key="FtM entity id (stable across exports)",
-            schedule_s=3600,
+            schedule_s=POLL_S,
         )
         self.probe = INDEX
 

@@ -11,7 +11,16 @@ from typing import IO, Any
 
 from contracts.models import Entry, Identifier
 from monitor.identifiers import from_remarks
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    PROBE_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.tabular import clean, iso_date
 from monitor.sources.xmlsafe import flatten, iter_records
 
@@ -62,7 +71,7 @@ class UkFcdo:
         kind=ListKind.SANCTION,
         files=(FileSpec(_FILE, _URL),),
         key="UniqueID (e.g. RUS0001): the FCDO's permanent id of a designation",
-        schedule_s=6 * 3600,
+        schedule_s=PROBE_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -11,7 +11,16 @@ from lxml import etree
 
 from contracts.models import Entry, Identifier
 from monitor.identifiers import from_remarks
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    PROBE_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.xmlsafe import flatten, iter_records
 
 _FILE = "consolidated.xml"
@@ -92,7 +101,7 @@ class UnSc:
         kind=ListKind.SANCTION,
         files=(FileSpec(_FILE, "https://scsanctions.un.org/resources/xml/en/consolidated.xml"),),
         key="REFERENCE_NUMBER (e.g. CDe.001): the UN's permanent reference of a listing",
-        schedule_s=3600,
+        schedule_s=PROBE_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from contracts.models import Entry, Identifier
 from monitor.identifiers import from_remarks, scheme_for_label
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import PROBE_S, FileSpec, ListKind, RecordError, SnapshotFiles, SourceInfo, require
 from monitor.sources.csvrows import iter_dict_rows
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates, split
@@ -32,7 +32,7 @@ class UsCsl:
         kind=ListKind.EXPORT_CONTROL,
         files=(FileSpec(_FILE, _URL),),
         key="source|entity_number where given (Treasury), else source|name: other _id values are content hashes",
-        schedule_s=3600,
+        schedule_s=PROBE_S,
     )
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:

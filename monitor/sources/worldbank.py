@@ -14,7 +14,16 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from contracts.models import Entry
-from monitor.sources.base import FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo, require
+from monitor.sources.base import (
+    POLL_S,
+    FileSpec,
+    ListKind,
+    RecordError,
+    SnapshotError,
+    SnapshotFiles,
+    SourceInfo,
+    require,
+)
 from monitor.sources.jsonstream import iter_items
 from monitor.sources.tabular import clean, iso_date, number_duplicates
 from monitor.sources.xlsx import iter_rows
@@ -49,7 +58,7 @@ class WorldBank:
         kind=ListKind.DEBARMENT,
         files=(FileSpec(_FILE, _API),),
         key="SUPP_ID (JSON API); Firm Name|Country for the website XLSX export",
-        schedule_s=86400,
+        schedule_s=POLL_S,
         # Renumbered footnotes and update stamps change without anything said about the firm.
         cosmetic_fields=frozenset({"raw.ADD_SUPP_INFO", "raw.UPD_DATE", "raw.UPD_TIME"}),
     )

@@ -31,7 +31,12 @@ from tests.snapshots import real_files
 GOOD = "gitscrape_2021-11-10"
 # mode -> what the check must end as: the download failed, or the snapshot was refused by a guard
 MODES = {"hang": "failed", "slowloris": "failed", "5xx": "failed", "truncated": "failed", "empty": "rejected",
-         "html": "rejected", "utf16": "rejected", "oversize": "failed", "gzip_bomb": "failed"}  # fmt: skip
+         "html": "rejected", "utf16": "rejected", "oversize": "failed", "gzip_bomb": "failed", "forbidden": "failed",
+         "moved": "failed", "rate_limited": "failed"}  # fmt: skip
+# mode -> the reason label of listwatch_fetch_failures_total for the failed ones
+REASONS = {"hang": "timeout", "slowloris": "timeout", "5xx": "server_error", "truncated": "network",
+           "oversize": "too_large", "gzip_bomb": "too_large", "forbidden": "forbidden", "moved": "not_found",
+           "rate_limited": "rate_limited"}  # fmt: skip
 
 
 def _hostile_app(mode: str, good: bytes) -> web.Application:
@@ -52,6 +57,12 @@ def _hostile_app(mode: str, good: bytes) -> web.Application:
             return resp
         if mode == "5xx":
             return web.Response(status=503, text="building the file")
+        if mode == "forbidden":  # a WAF answering unknown clients
+            return web.Response(status=403, text="<html>Forbidden</html>", content_type="text/html")
+        if mode == "moved":  # the page moved and the old address is gone
+            return web.Response(status=404, text="Not Found")
+        if mode == "rate_limited":
+            return web.Response(status=429, headers={"Retry-After": "0"}, text="slow down")
         if mode == "truncated":
             resp = web.StreamResponse(headers={"Content-Length": str(len(good))})
             await resp.prepare(request)
@@ -115,6 +126,8 @@ async def test_a_hostile_upstream_changes_nothing(
         assert len(errors) == 1, [r.getMessage() for r in errors]
         failed = metrics.fetches.labels("ofac_sdn", outcome.value)._value.get()
         assert failed == 1
+        if mode in REASONS:
+            assert metrics.fetch_failures.labels("ofac_sdn", REASONS[mode])._value.get() == 1
         assert not list((tmp_path / "work").rglob("*.part"))  # no partial download left behind
     finally:
         await publisher.stop()

@@ -19,7 +19,7 @@ from monitor.settings import feeds_from_env
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.adb import Adb
-from monitor.sources.base import RecordError
+from monitor.sources.base import POLL_S, PROBE_S, RecordError
 from monitor.sources.feed import Feed
 from tests.snapshots import FIXTURES
 
@@ -135,6 +135,9 @@ def test_feed_configuration_errors_are_clear(env: dict[str, str], message: str) 
         feeds_from_env(env)
 
 
+PROBED = {"ofac_sdn", "ofac_cons", "us_csl", "un_sc", "eu_fsf", "uk_fcdo", "cn_mofcom", "cn_export_control"}
+
+
 def test_every_source_has_metadata() -> None:
     sources = registry()
     assert set(sources) >= {"ofac_sdn", "ofac_cons", "us_csl", "un_sc", "eu_fsf", "uk_fcdo", "worldbank", "adb",
@@ -144,7 +147,8 @@ def test_every_source_has_metadata() -> None:
         assert info.id == source_id
         assert all((info.publisher, info.title, info.key))
         assert info.primary.url.startswith("https://")
-        assert info.schedule_s >= 600
+        # Probed every 2 minutes, the rest every 10: within 15 minutes of a change.
+        assert info.schedule_s == (PROBE_S if source_id in PROBED else POLL_S), source_id
 
 
 def test_diff_on_diff_snapshots_of_a_feed_gives_changes(tmp_path: Path) -> None:
