@@ -10,6 +10,7 @@ from pathlib import Path
 from contracts.settings import PREFIX, CommonSettings, SettingsError, env_float, env_int, env_str
 from monitor.sources.base import ListKind
 from monitor.sources.feed import DEFAULT_DATES, FIELDS, FeedConfig
+from monitor.sources.feed_presets import PRESETS
 
 _FEED_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -149,6 +150,14 @@ def feeds_from_env(env: Mapping[str, str]) -> list[FeedConfig]:
         if not _FEED_NAME.match(name):
             raise SettingsError(f"{PREFIX}FEEDS: feed name {name!r} must be lowercase letters, digits or _")
         p = f"{PREFIX}FEED_{name.upper()}_"
+        preset_name = env.get(p + "PRESET", "").strip()
+        preset = PRESETS.get(preset_name) if preset_name else None
+        if preset_name and preset is None:
+            raise SettingsError(f"{p}PRESET: unknown preset {preset_name!r}; known: {', '.join(sorted(PRESETS))}")
+        if preset is not None:  # the preset's values, unless set explicitly
+            env = {p + "FORMAT": preset.format, p + "MAPPING": preset.mapping, p + "KIND": preset.kind.value,
+                   p + "TITLE": preset.title, p + "PUBLISHER": preset.publisher,
+                   p + "JURISDICTION": preset.jurisdiction, **env}  # fmt: skip
         fmt = env.get(p + "FORMAT", "csv").strip().lower()
         if fmt not in {"csv", "json", "xlsx"}:
             raise SettingsError(f"{p}FORMAT must be csv, json or xlsx, got {fmt!r}")
@@ -167,5 +176,6 @@ def feeds_from_env(env: Mapping[str, str]) -> list[FeedConfig]:
             jurisdiction=env.get(p + "JURISDICTION") or None,
             url=env.get(p + "URL", ""), json_path=env.get(p + "JSON_PATH", "item"),
             date_formats=dates or DEFAULT_DATES, separator=env.get(p + "SEPARATOR", ";") or ";",
+            preset=preset_name or None,
         ))  # fmt: skip
     return out

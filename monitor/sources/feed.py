@@ -59,6 +59,10 @@ class FeedConfig:
     # LISTWATCH_FEED_<NAME>_SEPARATOR: between several values in one cell.
     separator: str = ";"
     identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # LISTWATCH_FEED_<NAME>_PRESET: a named layout of a Chinese social-credit list (creditchina_dishonest,
+    # court_dishonest_debtors, samr_serious_violations, tax_major_violations, customs_aeo, tax_a_grade;
+    # monitor/sources/feed_presets.py) giving FORMAT, MAPPING, KIND, TITLE, PUBLISHER and JURISDICTION.
+    preset: str | None = None
 
 
 class Feed:
@@ -86,7 +90,8 @@ class Feed:
             elif self.config.format == "xlsx":
                 records = _xlsx_records(iter_rows(stream, name), columns, name)
             else:
-                records = iter_dict_rows(stream, name, tuple(sorted(self.config.mapping["name"])))
+                # Every mapped column must be in the header: a file in another layout is refused, naming them.
+                records = iter_dict_rows(stream, name, tuple(sorted(columns)))
             yield from number_duplicates(self._entries(records))
 
     def _values(self, record: dict[str, Any], columns: tuple[str, ...]) -> list[str]:

@@ -19,7 +19,7 @@ from monitor.settings import feeds_from_env
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.adb import Adb
-from monitor.sources.base import POLL_S, PROBE_S, RecordError
+from monitor.sources.base import POLL_S, PROBE_S, RecordError, SnapshotError
 from monitor.sources.feed import Feed
 from tests.snapshots import FIXTURES
 
@@ -162,3 +162,27 @@ def test_diff_on_diff_snapshots_of_a_feed_gives_changes(tmp_path: Path) -> None:
     p_new = read_snapshot(feed, from_path(feed.info, new), "b")
     changes = list(diff(feed.info.id, p_old.entries, "a", p_new, datetime(2026, 1, 1, tzinfo=UTC)))
     assert [(c.change, c.entry_key) for c in changes] == [("removed", "91310115MA1HEXAMPL")]
+
+
+def test_a_credit_china_preset_reads_the_export_and_explicit_settings_win(tmp_path: Path) -> None:
+    env = {"LISTWATCH_FEEDS": "cc", "LISTWATCH_FEED_CC_PRESET": "creditchina_dishonest",
+           "LISTWATCH_FEED_CC_TITLE": "Our Credit China export"}  # fmt: skip
+    [config] = feeds_from_env(env)
+    assert (config.kind.value, config.jurisdiction, config.title) == ("black list", "CN", "Our Credit China export")
+    feed = Feed(config)
+    shutil.copy(FIXTURES / "feed" / "creditchina_black.csv", tmp_path / "feed.csv")
+    [first, *_] = [i for i in feed.parse(from_path(feed.info, tmp_path)) if isinstance(i, Entry)]
+    assert first.name == "北京示例科技有限公司"
+    assert first.identifiers == [Identifier(scheme="uscc", value="91110108MA01EXAMPLE")]
+    assert (first.listed_on, first.programs) == ("2025-03-12", ["重大税收违法失信主体"])
+
+
+def test_a_preset_refuses_a_file_in_another_layout_naming_the_missing_columns(tmp_path: Path) -> None:
+    [config] = feeds_from_env({"LISTWATCH_FEEDS": "aeo", "LISTWATCH_FEED_AEO_PRESET": "customs_aeo"})
+    assert config.kind.value == "red list"
+    (tmp_path / "feed.csv").write_text("企业名称,统一社会信用代码\n示例进出口有限公司,91110000000000000X\n", encoding="utf-8")
+    feed = Feed(config)
+    with pytest.raises(SnapshotError, match="认证日期"):
+        list(feed.parse(from_path(feed.info, tmp_path)))
+    with pytest.raises(SettingsError, match="unknown preset 'credit'"):
+        feeds_from_env({"LISTWATCH_FEEDS": "x", "LISTWATCH_FEED_X_PRESET": "credit"})
