@@ -1,7 +1,7 @@
 """Publication -> delivered webhook, with the default schedules: how fresh are the alerts?
 
 The three services run as their own processes (``python -m monitor|streams|alerts``) on the local Kafka and
-Redis, with **no schedule overrides**: OFAC SDN and non-SDN are polled every 120 s (probed lists), EBRD and
+Redis, with **no schedule overrides**: OFAC SDN and non-SDN are polled every 90 s (probed lists), EBRD and
 AfDB every 600 s. A list server in this process serves copies of their real files (``LISTWATCH_REALDATA``,
 copied to a temporary directory, never into the repository) with ETag / Last-Modified, and at random
 moments (exponential gaps) appends one made-up company to a list. A subscriber watches every name that will
@@ -43,8 +43,8 @@ from streams.watchlists import WatchEntry, WatchlistStore
 RESULTS = Path(__file__).parent / "results"
 # source -> (kind label, real snapshot files to serve, the file changed, how a new row is written)
 SOURCES: dict[str, tuple[str, str, str]] = {
-    "ofac_sdn": ("probed (120 s)", "gitscrape_2021-11-10", "sdn.csv"),
-    "ofac_cons": ("probed (120 s)", "watchman_2025-12", "cons_prim.csv"),
+    "ofac_sdn": ("probed (90 s)", "gitscrape_2021-11-10", "sdn.csv"),
+    "ofac_cons": ("probed (90 s)", "watchman_2025-12", "cons_prim.csv"),
     "ebrd": ("polled (600 s)", "2025-02", "ebrd_ineligible.csv"),
     "afdb": ("polled (600 s)", "2024-06-04", "debarment.html"),
 }

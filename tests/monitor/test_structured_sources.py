@@ -147,7 +147,7 @@ def test_every_source_has_metadata() -> None:
         assert info.id == source_id
         assert all((info.publisher, info.title, info.key))
         assert info.primary.url.startswith("https://")
-        # Probed every 2 minutes, the rest every 10: within 15 minutes of a change.
+        # Probed every 90 s, the rest every 10 minutes: within 2 and 15 minutes of a change.
         assert info.schedule_s == (PROBE_S if source_id in PROBED else POLL_S), source_id
 
 
