@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     curves: dict[str, list[dict[str, object]]] = {}
     timing: dict[str, float] = {}
     for name, cands, scorer in (
-        ("listwatch", lambda q: candidates(lists, q), listwatch_scorer),
+        ("listwatch", lambda q: candidates(lists, q), listwatch_scorer(lists)),
         ("nomenklatura logic-v2", lambda q: pools[id(q)], logic_v2_scorer()),
         ("rapidfuzz token_set_ratio", lambda q: pools[id(q)], rapidfuzz_scorer),
     ):

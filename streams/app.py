@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import Groups, Topics
+from streams.bilingual import BilingualStore
 from streams.dedupe.store import DedupeStore
 from streams.list_state import ListStateStore
 from streams.match.agents import register_agents
@@ -67,6 +68,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         match_dedupe=DedupeStore(redis, common, "match", settings.dedupe_ttl_s),
         metrics=metrics,
         provisional=ProvisionalStore(redis, common),
+        bilingual=BilingualStore(redis, common),
         default_threshold=common.match_threshold,
     )
     register_agents(

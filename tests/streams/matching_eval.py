@@ -36,7 +36,7 @@ import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from opencc import OpenCC
@@ -46,6 +46,8 @@ from contracts.models import Enrichment, Entry
 from monitor.diff import decode_entry, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
+from streams.bilingual import is_chinese_only
+from streams.bilingual import pairs as bilingual_pairs
 from streams.enrich.names import name_form
 from streams.match.logic import score_watch
 from streams.match.score import DEFAULT_THRESHOLD
@@ -195,6 +197,9 @@ class Lists:
     entries: dict[str, list[Entry]]  # the searched lists
     older: dict[str, list[Entry]]
     csl: list[dict[str, str]]
+    # Chinese core -> (list label, Latin name): every pair a bilingual list prints for one entry, from the
+    # searched lists and from the MOFCOM / MFA notices (streams/bilingual.py keeps the same in Redis).
+    bilingual: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     _indexes: dict[str, SnapshotIndex] = field(default_factory=dict)
 
     def index(self, label: str, variant: str = "full") -> SnapshotIndex:
@@ -242,12 +247,35 @@ def _read_csl() -> list[dict[str, str]]:
     return [r for r in rows if r.get("name")]
 
 
+def _notices(tmp: Path) -> list[Entry]:
+    source = registry()["cn_mofcom"]
+    files = from_path(source.info, materialise("cn_mofcom", "notices", tmp), linked=True)
+    parsed = read_snapshot(source, files, files.snapshot_id())
+    return [decode_entry(parsed.entries[k]) for k in parsed.entries]
+
+
 def load_lists(tmp: Path) -> Lists:
-    return Lists(
+    lists = Lists(
         entries={label: _load(tmp, s, snap) for label, s, snap in SEARCHED},
         older={label: _load(tmp, s, snap) for label, s, snap in OLDER},
         csl=_read_csl(),
     )
+    for label, entries in [*lists.entries.items(), ("cn_mofcom", _notices(tmp))]:
+        for entry in entries:
+            for en, zh in bilingual_pairs([entry.name, *entry.aliases]):
+                lists.bilingual.setdefault(name_form(zh).core, []).append((label, en))
+    return lists
+
+
+def watched(lists: Lists, query: Query) -> WatchEntry:
+    """The watch as the streams see it: a Chinese-only name gains the Latin names bilingual lists print
+    beside it, never from the list searched (that pairing would be the answer itself)."""
+    if not is_chinese_only(query.watch.names()):
+        return query.watch
+    own = query.searched.partition(":")[0]
+    latin = [en for n in query.watch.names() for label, en in lists.bilingual.get(name_form(n).core, [])
+             if label != own]  # fmt: skip
+    return replace(query.watch, alt_names=(*query.watch.alt_names, *dict.fromkeys(latin)))
 
 
 def _plain(text: str) -> str:
@@ -532,7 +560,7 @@ Candidate = tuple[str, Entry, Enrichment]
 
 def candidates(lists: Lists, query: Query) -> list[Candidate]:
     """listwatch's own retrieval: the entries sharing most index keys with the query, per list searched."""
-    keys = watch_keys(query.watch)
+    keys = watch_keys(watched(lists, query))
     return [(idx.source, e, en) for idx in lists.index_set(query.searched) for e, en in idx.candidates(keys)]
 
 
@@ -548,8 +576,12 @@ def excluded(query: Query, entry: Entry) -> bool:
 Scorer = Callable[[Query, Sequence[Candidate]], Sequence[float]]
 
 
-def listwatch_scorer(query: Query, cands: Sequence[Candidate]) -> list[float]:
-    return [score_watch(query.watch, enrichment).value for _, _, enrichment in cands]
+def listwatch_scorer(lists: Lists) -> Scorer:
+    def scorer(query: Query, cands: Sequence[Candidate]) -> list[float]:
+        watch = watched(lists, query)
+        return [score_watch(watch, enrichment).value for _, _, enrichment in cands]
+
+    return scorer
 
 
 def run(queries: Iterable[Query], cands: Callable[[Query], Sequence[Candidate]], scorer: Scorer) -> list[Scored]:
@@ -622,7 +654,7 @@ def latin(figs: dict[str, Figures]) -> tuple[float, float]:
 def evaluate(tmp: Path) -> tuple[Lists, list[Query], list[Scored]]:
     lists = load_lists(tmp)
     queries = build(lists)
-    return lists, queries, run(queries, lambda q: candidates(lists, q), listwatch_scorer)
+    return lists, queries, run(queries, lambda q: candidates(lists, q), listwatch_scorer(lists))
 
 
 def report(threshold: float = DEFAULT_THRESHOLD, part: str = "test") -> Iterator[str]:

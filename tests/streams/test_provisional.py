@@ -13,6 +13,7 @@ from contracts.settings import CommonSettings
 from monitor.diff import diff, read_snapshot
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.eu_journal import INDEX, EuJournal
+from streams.bilingual import BilingualStore
 from streams.dedupe.store import DedupeStore
 from streams.enrich.change import enrich
 from streams.list_state import ListStateStore
@@ -42,7 +43,7 @@ def stages(redis: Redis, settings: CommonSettings) -> Stages:
     return Stages(
         watches=WatchlistStore(redis, settings), lists=ListStateStore(redis, settings),
         enrich_dedupe=DedupeStore(redis, settings, "enrich", 600), match_dedupe=DedupeStore(redis, settings, "match", 600),
-        metrics=StreamsMetrics(), provisional=ProvisionalStore(redis, settings),
+        metrics=StreamsMetrics(), provisional=ProvisionalStore(redis, settings), bilingual=BilingualStore(redis, settings),
     )  # fmt: skip
 
 

@@ -1,0 +1,86 @@
+"""Chinese and English names of one party, learnt from the lists that give both (cn_sanctions, MOFCOM and
+TAO notices, OpenSanctions datasets ...), so that a company watched under its Chinese name only is found on a
+list that spells it in English only, and the other way round.
+
+Honest by construction: a translation is only ever a name some list printed beside the other for the same
+entry; nothing is machine-translated or transliterated. A party that no bilingual list carries stays
+unmatched across scripts (docs/matching.md gives the measured recall).
+
+Keys (owned here): ``bil:en:{latin core}`` hash, Chinese name -> "source|key" that paired them;
+``bil:zh:{chinese core}`` hash, Latin name -> "source|key".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from redis.asyncio import Redis
+
+from contracts.models import Entry, NameVariant
+from contracts.settings import CommonSettings
+from streams.enrich.change import entry_names, variants
+from streams.enrich.names import name_form
+
+
+def pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(Latin name, Chinese name) for every two names of one entry in those two scripts."""
+    latin = [n for n in names if name_form(n).script == "latin" and name_form(n).core]
+    chinese = [n for n in names if name_form(n).script == "cjk" and name_form(n).core]
+    return [(en, zh) for en in latin for zh in chinese]
+
+
+def is_chinese_only(names: Iterable[str]) -> bool:
+    scripts = {name_form(n).script for n in names if name_form(n).core}
+    return scripts == {"cjk"}
+
+
+class BilingualStore:
+    def __init__(self, redis: Redis, settings: CommonSettings) -> None:
+        self._redis = redis
+        self._settings = settings
+
+    def _key(self, side: str, core: str) -> str:
+        return self._settings.redis_key("bil", side, core)
+
+    async def learn(self, source: str, entry: Entry) -> None:
+        """Remember the entry's name pairs (kept after a delisting: the names still translate each other)."""
+        found = pairs(entry_names(entry))
+        if not found:
+            return
+        origin = f"{source}|{entry.key}"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for en, zh in found:
+                pipe.hset(self._key("en", name_form(en).core), zh, origin)
+                pipe.hset(self._key("zh", name_form(zh).core), en, origin)
+            await pipe.execute()
+
+    async def _lookup(self, side: str, cores: Iterable[str]) -> dict[str, str]:
+        wanted = sorted({c for c in cores if c})
+        if not wanted:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for core in wanted:
+                pipe.hgetall(self._key(side, core))
+            rows = await pipe.execute()
+        out: dict[str, str] = {}
+        for row in rows:
+            for name, origin in row.items():
+                out.setdefault(_text(name), _text(origin))
+        return out
+
+    async def chinese_names(self, variants_: Sequence[NameVariant]) -> dict[str, str]:
+        """Chinese names that bilingual entries give for these Latin names: name -> "source|key"."""
+        return await self._lookup("en", (v.core for v in variants_ if v.script == "latin"))
+
+    async def latin_names(self, names: Sequence[str]) -> dict[str, str]:
+        """Latin names that bilingual entries give for these Chinese names: name -> "source|key"."""
+        return await self._lookup("zh", (name_form(n).core for n in names if name_form(n).script == "cjk"))
+
+
+def with_names(existing: Sequence[NameVariant], extra: Iterable[str]) -> list[NameVariant]:
+    known = {v.original for v in existing}
+    return [*existing, *variants(n for n in extra if n not in known)]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
