@@ -149,13 +149,19 @@ class Deliverer:
     async def replay_dead(self, sub: str) -> int:
         count = 0
         for delivery_id in await self._store.dead(sub):
-            delivery = await self._store.delivery(delivery_id)
-            if delivery is None:
-                continue
-            delivery.status, delivery.attempts, delivery.next_at, delivery.last_error = "pending", 0, now(), None
-            await self._store.requeue(delivery)
-            count += 1
+            count += await self.replay_dead_one(sub, delivery_id)
         return count
+
+    async def replay_dead_one(self, sub: str, delivery_id: str) -> bool:
+        """One of the subscriber's dead letters, queued again with its attempts from zero."""
+        if delivery_id not in await self._store.dead(sub):
+            return False
+        delivery = await self._store.delivery(delivery_id)
+        if delivery is None or delivery.subscriber_id != sub:
+            return False
+        delivery.status, delivery.attempts, delivery.next_at, delivery.last_error = "pending", 0, now(), None
+        await self._store.requeue(delivery)
+        return True
 
     async def flush_digests(self) -> int:
         built = 0

@@ -25,6 +25,7 @@ from alerts.settings import AlertsSettings
 from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Sink
 from alerts.store import AlertStore
+from alerts.web import mount_pages
 from contracts.clients import TRANSIENT, Backoff, Producer, producer, redis_client, ride_out, send_all
 from contracts.lag import LagMonitor
 from contracts.models import Alert, WatchEvent
@@ -86,7 +87,9 @@ class AlertsService:
                 lists=ListStateStore(redis, s.common), deliverer=self.deliverer, channels=channels,
                 publish_watch_events=self._publish_watch_events,
             )  # fmt: skip
-            api = await self._serve(build_api(deps), s.api_host, s.api_port)
+            app = build_api(deps)
+            mount_pages(app, deps)  # the subscribers' web pages, beside /v1 on the same port
+            api = await self._serve(app, s.api_host, s.api_port)
             stack.push_async_callback(api.cleanup)
         if s.metrics_port:
             runner = await start_ops(ops_app(self.metrics.registry, self._ready), s.metrics_port)

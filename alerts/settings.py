@@ -94,6 +94,8 @@ class AlertsSettings:
     watchlist_max: int = 100_000
     # LISTWATCH_AUTH_FAILURES_PER_MIN: failed API-key attempts per client address and minute before 429s.
     auth_failures_per_min: int = 30
+    # LISTWATCH_WEB_SESSION_TTL_S: how long a web page sign-in lasts (the session cookie and its record).
+    web_session_ttl_s: int = 8 * 3600
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @classmethod
@@ -137,6 +139,7 @@ class AlertsSettings:
             watchlist_max=env_int(env, "WATCHLIST_MAX", cls.watchlist_max, minimum=1),
             delivery_lease_s=env_float(env, "DELIVERY_LEASE_S", cls.delivery_lease_s, minimum=0.5),
             auth_failures_per_min=env_int(env, "AUTH_FAILURES_PER_MIN", cls.auth_failures_per_min, minimum=1),
+            web_session_ttl_s=env_int(env, "WEB_SESSION_TTL_S", cls.web_session_ttl_s, minimum=60),
             smtp=SmtpSettings(
                 host=env.get(PREFIX + "SMTP_HOST", "").strip(),
                 port=env_int(env, "SMTP_PORT", 25, minimum=1),

@@ -130,20 +130,25 @@ class MonitorService:
         info = tracked.info
         m = self.metrics
         work = self._settings.work_dir / info.id / uuid.uuid4().hex
+        detail = ""
         try:
             outcome = await self._check(tracked.source, info, work)
         except SnapshotRejected as exc:
+            detail = f"snapshot rejected ({exc.reason.value}): {exc}; previous state kept"
             log.error("source %s: snapshot REJECTED (%s): %s; previous state kept", info.id, exc.reason, exc)
             m.rejections.labels(info.id, exc.reason.value).inc()
             await self._store.mark_checked(info.id)
             outcome = Outcome.REJECTED
         except FetchError as exc:
+            detail = f"fetch failed ({exc.reason}): {exc}; previous state kept"
             log.error("source %s: fetch failed (%s): %s; previous snapshot kept", info.id, exc.reason, exc)
             m.fetch_failures.labels(info.id, exc.reason).inc()
             outcome = Outcome.FAILED
         finally:
             shutil.rmtree(work, ignore_errors=True)
         m.fetches.labels(info.id, outcome.value).inc()
+        with contextlib.suppress(*TRANSIENT):  # a verdict lost to an outage is only a display detail
+            await self._store.record_verdict(info.id, outcome.value, detail)
         if outcome not in {Outcome.REJECTED, Outcome.FAILED}:
             m.last_success.labels(info.id).set(time.time())
         return outcome

@@ -53,6 +53,10 @@ class SnapshotMeta:
     validators: Mapping[str, Validators]
     # The publisher's version of the saved snapshot, for sources that publish deltas between versions.
     version: str | None = None
+    # The last check's outcome (changed, unchanged, not_modified, rejected, failed), what it said, and when.
+    verdict: str | None = None
+    verdict_detail: str | None = None
+    verdict_at: float | None = None
 
 
 class LeaseLost(Exception):
@@ -79,6 +83,9 @@ class SnapshotStore:
             checked_at=float(raw["checked_at"]) if "checked_at" in raw else None,
             validators={name: Validators(**v) for name, v in validators.items()},
             version=raw.get("version") or None,
+            verdict=raw.get("verdict") or None,
+            verdict_detail=raw.get("verdict_detail") or None,
+            verdict_at=float(raw["verdict_at"]) if raw.get("verdict_at") else None,
         )
 
     async def entries(self, source: str) -> EntrySpool:
@@ -93,6 +100,11 @@ class SnapshotStore:
         if validators is not None:
             mapping["validators"] = _validators_json(validators)
         await self._redis.hset(self._key(source, "meta"), mapping=mapping)
+
+    async def record_verdict(self, source: str, outcome: str, detail: str) -> None:
+        """What the last check concluded, for people looking at the lists (the web page, `listwatch`)."""
+        mapping = {"verdict": outcome, "verdict_detail": detail[:500], "verdict_at": repr(time.time())}
+        await self._redis.hset(self._key(source, "meta"), mapping=mapping)  # type: ignore[arg-type]
 
     async def save(
         self,

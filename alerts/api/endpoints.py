@@ -114,6 +114,20 @@ async def delete_endpoint(ctx: Ctx, endpoint_id: str) -> None:
         raise not_found("endpoint")
 
 
+@router.route("POST", "/v1/endpoints/{endpoint_id}/rotate-secret",
+              summary="Replace a signed endpoint's secret; the new one is shown once", response=m.EndpointCreated)
+async def rotate_secret(ctx: Ctx, endpoint_id: str) -> m.EndpointCreated:
+    endpoint = await ctx.deps.store.endpoint(ctx.sub, endpoint_id)
+    if endpoint is None:
+        raise not_found("endpoint")
+    channel = ctx.deps.channels.get(endpoint.type)
+    if channel is None or not channel.policy.signed:
+        raise ApiError(409, "not_signed", f"a {endpoint.type} endpoint has no signing secret")
+    endpoint.secret = new_secret()
+    await ctx.deps.store.put_endpoint(ctx.sub, endpoint)
+    return m.EndpointCreated(**endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
+
+
 @router.route("POST", "/v1/endpoints/{endpoint_id}/test", summary="Send a test event now", response=m.TestResult)
 async def test_endpoint(ctx: Ctx, endpoint_id: str) -> m.TestResult:
     endpoint = await ctx.deps.store.endpoint(ctx.sub, endpoint_id)

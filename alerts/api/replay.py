@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alerts.api import models as m
-from alerts.api.base import Router
+from alerts.api.base import Router, not_found
 from alerts.api.deps import Ctx, parse_score_cursor, score_cursor
 
 router = Router("replay")
@@ -40,3 +40,11 @@ async def dead_letters(ctx: Ctx, query: m.Page) -> m.DeadLetterPage:
 @router.route("POST", "/v1/dead-letters/replay", summary="Deliver the dead letters again", response=m.DeadReplayed)
 async def replay_dead(ctx: Ctx) -> m.DeadReplayed:
     return m.DeadReplayed(deliveries=await ctx.deps.deliverer.replay_dead(ctx.sub))
+
+
+@router.route("POST", "/v1/dead-letters/{delivery_id}/replay", summary="Deliver one dead letter again",
+              response=m.DeadReplayed)  # fmt: skip
+async def replay_one(ctx: Ctx, delivery_id: str) -> m.DeadReplayed:
+    if not await ctx.deps.deliverer.replay_dead_one(ctx.sub, delivery_id):
+        raise not_found("dead letter")
+    return m.DeadReplayed(deliveries=1)

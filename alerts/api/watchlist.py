@@ -97,6 +97,11 @@ async def import_watchlist(ctx: Ctx, request: web.Request) -> m.ImportReport:
         text = (await read_body(request)).decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_csv", "the CSV must be UTF-8") from None
+    return await import_csv(ctx, text)
+
+
+async def import_csv(ctx: Ctx, text: str) -> m.ImportReport:
+    """Import a watchlist CSV for the caller (the API and the web page): every good row, a report of the rest."""
     limit = ctx.deps.settings.watchlist_max
     # Room for new ids only: replacing an entry that exists takes none.
     room = limit - await ctx.deps.watches.count(ctx.sub)

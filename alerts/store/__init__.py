@@ -8,6 +8,7 @@
 | ``standings`` | ``standing:{sub}:{watch}`` (where each watched company stands: /v1/status) |
 | ``reviews`` | ``reviews:{sub}``, ``reviewpair:{sub}:{watch}:{source}:{entry}`` (reviews, suppressions) |
 | ``queue`` | ``delivery:{id}``, ``deliveries:due``, ``attempts:{id}``, ``dead:{sub}``, ``order:{sub}:{endpoint}`` |
+| ``sessions`` | ``session:{hash}``, ``alertlog:{sub}:{alert}`` (web sessions, what reviewers did to each alert) |
 | ``digests`` | ``digest:{sub}:{endpoint}``, ``digests:due``, ``rate:{name}:{window}`` (digests, rate windows) |
 
 Watchlists and thresholds are the stream workers' (streams/watchlists.py), list state too (streams/list_state.py).
@@ -22,6 +23,7 @@ from alerts.store.history import HistoryStore
 from alerts.store.queue import QueueStore
 from alerts.store.records import ApiKey, Attempt, Delivery, Endpoint, Review
 from alerts.store.reviews import ReviewStore
+from alerts.store.sessions import SessionStore
 from alerts.store.standings import StandingStore
 from alerts.store.subscribers import SubscriberStore
 
@@ -32,6 +34,6 @@ __all__ = [
 
 
 class AlertStore(
-    SubscriberStore, EndpointStore, HistoryStore, StandingStore, ReviewStore, QueueStore, DigestStore
+    SessionStore, SubscriberStore, EndpointStore, HistoryStore, StandingStore, ReviewStore, QueueStore, DigestStore
 ):
     """The alerts service's whole store, one object for the service to hold."""

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tools the tests need beyond Python packages: promtool (Debian's prometheus package) checks the rules.
+# Tools the tests need beyond Python packages: promtool (Debian's prometheus package) checks the rules;
+# Debian's chromium runs the web pages' browser tests (Playwright drives it; no browser is downloaded).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -13,4 +14,13 @@ if ! command -v promtool >/dev/null; then
   $sudo chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
   $sudo rm -f /usr/sbin/policy-rc.d
+fi
+
+if ! command -v chromium >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  log "tools: installing Debian's chromium for the browser tests"
+  [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] || $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null \
+    || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null; }
 fi

@@ -19,6 +19,7 @@ from alerts.settings import AlertsSettings
 from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Channel
 from alerts.store import AlertStore
+from alerts.web import mount_pages
 from contracts.models import Alert, WatchEvent
 from streams.list_state import ListStateStore
 from streams.watchlists import WatchlistStore
@@ -93,7 +94,9 @@ async def stack(
         watches, lists = WatchlistStore(redis, settings.common), ListStateStore(redis, settings.common)
         deps = Deps(settings=settings, store=store, watches=watches, lists=lists, deliverer=deliverer,
                     channels=channels, publish_watch_events=publish)  # fmt: skip
-        client = await aiohttp_client(build_api(deps))
+        app = build_api(deps)
+        mount_pages(app, deps)
+        client = await aiohttp_client(app)
         yield Stack(settings, store, watches, lists, deliverer, dead, events, client, channels)
     finally:
         for sink in channels.values():
