@@ -5,13 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK := deploy/local/stack.sh
 
-.PHONY: help install up down status test lint typecheck pytest demo bench clean
+.PHONY: help install up down status test lint typecheck pytest demo bench screenshots clean
 
 help:
 	@echo "make demo   - install, start Kafka + Redis + all services, replay real list snapshots, show alerts"
 	@echo "make test   - install, start Kafka + Redis if needed, ruff, mypy --strict, pytest"
 	@echo "make down   - stop the demo services, Kafka and Redis"
-	@echo "make up | status | lint | typecheck | pytest | bench | clean"
+	@echo "make up | status | lint | typecheck | pytest | bench | screenshots | clean"
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -51,6 +51,11 @@ test: install up
 
 demo: install up
 	bash deploy/local/demo.sh start
+
+# The web pages at desktop and phone widths, from the browser test's walk through them.
+screenshots: install up
+	bash deploy/local/tools.sh
+	LISTWATCH_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/integration/test_web_browser.py
 
 bench: install up
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'

@@ -25,6 +25,19 @@ STANDING = {
 STATUSES = ("sanctioned", "export control", "debarred", "black list", "red list", "clear")
 
 
+def show(value: Any) -> str:
+    """A field's value as a person reads it: lists joined, identifiers as "scheme value", nothing as a dash."""
+    if value is None or value == [] or value == "":
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(show(v) for v in value)
+    if isinstance(value, dict):
+        if {"scheme", "value"} <= value.keys():
+            return f"{value['scheme']} {value['value']}"
+        return "; ".join(f"{k}: {show(v)}" for k, v in value.items())
+    return str(value)
+
+
 def when(ts: float | datetime | None) -> str:
     if ts is None:
         return "—"
@@ -40,6 +53,7 @@ class Pages:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)  # fmt: skip
         self.env.filters["when"] = when
+        self.env.filters["show"] = show
 
     def ctx(self, request: web.Request) -> Ctx:
         return Ctx(self.deps, request)

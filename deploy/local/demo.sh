@@ -60,6 +60,7 @@ start() {
 
 listwatch demo (namespace $LISTWATCH_NAMESPACE)
   list server   http://127.0.0.1:$LIST_PORT/_status   $DEMO_LISTS_ABOUT, every ${ADVANCE_S}s
+  web page      http://127.0.0.1:$API_PORT/app/   sign in with the key $DEMO_API_KEY
   API           http://127.0.0.1:$API_PORT/v1/openapi.json   subscriber $DEMO_SUBSCRIBER, key in $DEMO_DIR/subscriber.env
                 e.g. curl -H "Authorization: Bearer \$DEMO_API_KEY" http://127.0.0.1:$API_PORT/v1/status
   metrics       monitor http://127.0.0.1:9101/metrics  streams http://127.0.0.1:6066/metrics  alerts http://127.0.0.1:9102/metrics

@@ -1,5 +1,5 @@
 """The web pages over HTTP (no browser): sign-in and its cookie, CSRF, the same isolation as the API, and
-each page's actions on the real Redis. tests/alerts/test_web_browser.py drives them in Debian's chromium."""
+each page's actions on the real Redis. tests/integration/test_web_browser.py drives them in Debian's chromium."""
 
 from __future__ import annotations
 
