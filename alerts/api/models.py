@@ -129,7 +129,8 @@ class RowError(Response):
 
 
 class ImportReport(Response):
-    imported: int
+    imported: int = Field(description="rows written: new companies and replaced ones")
+    updated: int = Field(0, description="of those, companies that were on the watchlist already (replaced)")
     rejected: list[RowError] = Field(description="the first 1000 rejected rows, by line")
     rejected_count: int
 

@@ -106,7 +106,7 @@ async def import_csv(ctx: Ctx, text: str) -> m.ImportReport:
     # Room for new ids only: replacing an entry that exists takes none.
     room = limit - await ctx.deps.watches.count(ctx.sub)
     rejected: list[m.RowError] = []
-    rejected_count = accepted = 0
+    rejected_count = accepted = updated = 0
 
     def reject(row: int, reason: str) -> None:
         nonlocal rejected_count
@@ -115,7 +115,7 @@ async def import_csv(ctx: Ctx, text: str) -> m.ImportReport:
             rejected.append(m.RowError(row=row, reason=reason))
 
     async def write(batch: list[tuple[int, WatchEntry]]) -> int:
-        nonlocal room
+        nonlocal room, updated
         known = await ctx.deps.watches.exists(ctx.sub, [e.id for _, e in batch])
         fits = []
         for line, entry in batch:
@@ -128,6 +128,7 @@ async def import_csv(ctx: Ctx, text: str) -> m.ImportReport:
         await ctx.deps.watches.put_many(fits)
         for entry in fits:
             if entry.id in known:
+                updated += 1
                 await ctx.deps.store.forget_standing(ctx.sub, entry.id)
         await ctx.deps.publish_watch_events([watch_event(ctx.sub, e.id) for e in fits])
         return len(fits)
@@ -146,7 +147,7 @@ async def import_csv(ctx: Ctx, text: str) -> m.ImportReport:
     if batch:
         accepted += await write(batch)
     rejected.sort(key=lambda r: r.row)
-    return m.ImportReport(imported=accepted, rejected=rejected, rejected_count=rejected_count)
+    return m.ImportReport(imported=accepted, updated=updated, rejected=rejected, rejected_count=rejected_count)
 
 
 @router.route("GET", "/v1/status", summary="Where each watched company stands now, per list, a page at a time",

@@ -133,7 +133,7 @@ async def test_watchlist_upload_report_edit_remove_and_download(stack: Stack) ->
     form.add_field("file", b"id,name,uscc\nw1,Alpha Trading Co,\nw2,,\nw3,Gamma Ltd,91350211M0000XUN9X\n",
                    filename="watchlist.csv", content_type="text/csv")  # fmt: skip
     page = await (await stack.client.post("/app/watchlist/upload", data=form)).text()
-    assert "<strong>1</strong> imported or updated, <strong>2</strong> rejected" in page
+    assert "<strong>1</strong> imported, <strong>0</strong> updated, <strong>2</strong> rejected" in page
     assert "missing name" in page
     saved = await stack.client.post("/app/watchlist/save", allow_redirects=False,
                                     data={"csrf": csrf, "id": "w1", "name": "Alpha Trading Company", "tags": "steel; asia"})  # fmt: skip

@@ -116,7 +116,7 @@ async def test_sign_in_upload_see_the_alert_arrive_suppress_it_and_replay_a_dead
             await page.get_by_label("CSV file").set_input_files(str(watchlist))
             await page.get_by_role("button", name="Upload").click()
             report = page.locator("#report")
-            await expect(report).to_contain_text("2 imported or updated, 1 rejected")
+            await expect(report).to_contain_text("2 imported, 0 updated, 1 rejected")
             await expect(report).to_contain_text("missing name")
             await shoot(page, "watchlist")
 
