@@ -92,6 +92,19 @@ async def test_another_subscribers_alerts_companies_and_dead_letters_are_out_of_
                                      data={"csrf": csrf[1], "action": "acknowledge", "comment": "x"})  # fmt: skip
     assert review.status == 404
     assert not await stack.store.acknowledged(a_sub, [a_alert.alert_id])
+    # A's endpoint and dead letter: B can neither rotate, test nor replay them.
+    await stack.store.put_endpoint(a_sub, Endpoint(id="ep_a", type="webhook", target="http://127.0.0.1:9/a",
+                                                   created_at=now(), secret="whsec_" + "A" * 32))  # fmt: skip
+    await stack.store.redis.zadd(stack.store.k("dead", a_sub), {f"{a_alert.alert_id}.ep_a": now()})
+    for action in ("endpoints/ep_a/rotate", "endpoints/ep_a/test", f"dead/{a_alert.alert_id}.ep_a/replay"):
+        resp = await stack.client.post(f"/app/deliveries/{action}", data={"csrf": csrf[1]})
+        assert resp.status == 404, action
+    stored = await stack.store.endpoint(a_sub, "ep_a")
+    assert stored is not None
+    assert stored.secret == "whsec_" + "A" * 32
+    assert await stack.store.dead(a_sub)
+    deliveries = await (await stack.client.get("/app/deliveries")).text()
+    assert "ep_a" not in deliveries
 
 
 async def test_inbox_review_suppress_and_the_alerts_history(stack: Stack) -> None:
