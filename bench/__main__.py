@@ -3,6 +3,7 @@
 - ``parse_memory [SIZE]``: memory of parsing and diffing a large synthesised list;
 - ``matching [--quick] [--part dev|test|all]``: matching quality beside nomenklatura's logic-v2 and a
   rapidfuzz floor, and time per query (needs the bench extra).
+- ``diff_speed [--quick]``: diff of two OFAC-shaped snapshots up to 1M entries beside a pandas baseline;
 - ``freshness [--minutes N] [--quick]``: publication -> delivered webhook with the default schedules, the
   three services as processes on the local Kafka and Redis (30 minutes by default).
 """
@@ -22,12 +23,16 @@ def main(argv: list[str]) -> int:
         from bench import matching
 
         matching.main(rest if name == "matching" else [])
+    if name in {"diff_speed", "all"}:
+        from bench import diff_speed
+
+        diff_speed.main(rest if name == "diff_speed" else [])
     if name in {"freshness", "all"}:
         from bench import freshness
 
         freshness.main(rest if name == "freshness" else [])
-    if name not in {"parse_memory", "matching", "freshness", "all"}:
-        print(f"unknown benchmark {name!r}: parse_memory, matching, freshness", file=sys.stderr)
+    if name not in {"parse_memory", "matching", "diff_speed", "freshness", "all"}:
+        print(f"unknown benchmark {name!r}: parse_memory, matching, diff_speed, freshness", file=sys.stderr)
         return 2
     return 0
 
