@@ -4,6 +4,7 @@
 - ``matching [--quick] [--part dev|test|all]``: matching quality beside nomenklatura's logic-v2 and a
   rapidfuzz floor, and time per query (needs the bench extra).
 - ``diff_speed [--quick]``: diff of two OFAC-shaped snapshots up to 1M entries beside a pandas baseline;
+- ``redis_memory [--quick]``: Redis bytes and keys per list entry and per watched company;
 - ``freshness [--minutes N] [--quick]``: publication -> delivered webhook with the default schedules, the
   three services as processes on the local Kafka and Redis (30 minutes by default).
 """
@@ -27,12 +28,17 @@ def main(argv: list[str]) -> int:
         from bench import diff_speed
 
         diff_speed.main(rest if name == "diff_speed" else [])
+    if name in {"redis_memory", "all"}:
+        from bench import redis_memory
+
+        redis_memory.main(rest if name == "redis_memory" else [])
     if name in {"freshness", "all"}:
         from bench import freshness
 
         freshness.main(rest if name == "freshness" else [])
-    if name not in {"parse_memory", "matching", "diff_speed", "freshness", "all"}:
-        print(f"unknown benchmark {name!r}: parse_memory, matching, diff_speed, freshness", file=sys.stderr)
+    if name not in {"parse_memory", "matching", "diff_speed", "redis_memory", "freshness", "all"}:
+        known = "parse_memory, matching, diff_speed, redis_memory, freshness"
+        print(f"unknown benchmark {name!r}: {known}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,0 +1,135 @@
+"""Redis memory per indexed list entry and per watched company (issue: speed at scale, target 5).
+
+A private ``redis-server`` (no persistence, nothing else in it) on a free port; ``used_memory`` and the key
+count are read before and after loading:
+- the stream workers' list state and index (streams/list_state.py) for every entry of a real OFAC SDN file
+  (``LISTWATCH_REALDATA``), each applied as its baseline change is;
+- the monitor's saved snapshot of the same entries (monitor/state.py);
+- made-up watched companies in the watchlist store and its index (streams/watchlists.py).
+Prints one JSON object per store, with the projection for 1M list entries plus 1M watched companies against
+the 1 GiB target, and writes ``bench/results/redis_memory.json``. ``--quick``: 2,000 of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_redis(port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - redis-server
+
+
+async def _used(redis: Redis) -> tuple[int, int]:
+    info = await redis.info("memory")
+    return int(info["used_memory"]), int(await redis.dbsize())
+
+
+async def measure(redis: Redis, label: str, count: int, load: Callable[[], Awaitable[None]]) -> dict[str, object]:
+    before, keys_before = await _used(redis)
+    started = time.perf_counter()
+    await load()
+    seconds = time.perf_counter() - started
+    after, keys_after = await _used(redis)
+    per = (after - before) / count
+    return {"benchmark": "redis_memory", "store": label, "items": count, "bytes_per_item": round(per),
+            "keys_per_item": round((keys_after - keys_before) / count, 2),
+            "load_seconds": round(seconds, 1)}  # fmt: skip
+
+
+async def run(limit: int | None) -> list[dict[str, object]]:
+    from contracts.settings import CommonSettings
+    from monitor import realdata
+    from monitor.diff import decode_entry, diff, read_snapshot
+    from monitor.snapshot import DiskSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
+    from monitor.spool import EntrySpool
+    from monitor.state import SnapshotStore
+    from streams.enrich.change import enrich
+    from streams.list_state import ListStateStore
+    from streams.watchlists import WatchEntry, WatchlistStore
+
+    port = _free_port()
+    proc = _start_redis(port)
+    try:
+        redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+        for _ in range(100):
+            try:
+                await redis.ping()
+                break
+            except Exception:  # noqa: BLE001 - starting up
+                await asyncio.sleep(0.05)
+        settings = CommonSettings.from_env({"LISTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+        files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
+        source = OfacSdn()
+        parsed = read_snapshot(source, DiskSnapshot(files), "s")
+        keys = list(parsed.entries)[:limit] if limit else list(parsed.entries)
+        subset = EntrySpool.of({k: parsed.entries[k] for k in keys})
+        changes = [c for c in diff("ofac_sdn", None, None, type(parsed)("s", subset), datetime.now(UTC), source.info)]
+        lists = ListStateStore(redis, settings)
+
+        async def load_lists() -> None:
+            for change in changes:
+                await lists.apply(enrich(change))
+
+        async def load_monitor() -> None:
+            store = SnapshotStore(redis, settings, "bench")
+            assert await store.acquire("ofac_sdn", 600)
+            await store.save("ofac_sdn", "s", subset, {})
+
+        watches = WatchlistStore(redis, settings)
+        names = [decode_entry(subset[k]).name.title() + " Holdings" for k in keys]
+
+        async def load_watches() -> None:
+            await watches.put_many(WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(names))
+
+        results = [
+            await measure(redis, "streams list state + index (real OFAC SDN entries)", len(changes), load_lists),
+            await measure(redis, "monitor saved snapshot (same entries)", len(keys), load_monitor),
+            await measure(redis, "watchlist + index (made-up companies)", len(names), load_watches),
+        ]
+        per_entry = int(str(results[0]["bytes_per_item"])) + int(str(results[1]["bytes_per_item"]))
+        per_watch = int(str(results[2]["bytes_per_item"]))
+        projected = (per_entry + per_watch) * 1_000_000 / 2**30
+        results.append({"benchmark": "redis_memory", "store": "projection: 1M list entries + 1M watched companies",
+                        "gib": round(projected, 2), "target_gib": 1.0, "met": projected <= 1.0})  # fmt: skip
+        await redis.aclose()
+        return results
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench redis_memory")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(2000 if args.quick else None))
+    for r in results:
+        print(json.dumps(r))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / ("redis_memory-quick.json" if args.quick else "redis_memory.json")).write_text(
+        "".join(json.dumps(r) + "\n" for r in results)
+    )
+    return 0
