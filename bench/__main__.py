@@ -5,6 +5,7 @@
   rapidfuzz floor, and time per query (needs the bench extra).
 - ``diff_speed [--quick]``: diff of two OFAC-shaped snapshots up to 1M entries beside a pandas baseline;
 - ``redis_memory [--quick]``: Redis bytes and keys per list entry and per watched company;
+- ``delivery [--quick]``: signed webhook deliveries per second across 1,000 endpoints, beside raw POSTs;
 - ``freshness [--minutes N] [--quick]``: publication -> delivered webhook with the default schedules, the
   three services as processes on the local Kafka and Redis (30 minutes by default).
 """
@@ -32,12 +33,16 @@ def main(argv: list[str]) -> int:
         from bench import redis_memory
 
         redis_memory.main(rest if name == "redis_memory" else [])
+    if name in {"delivery", "all"}:
+        from bench import delivery
+
+        delivery.main(rest if name == "delivery" else [])
     if name in {"freshness", "all"}:
         from bench import freshness
 
         freshness.main(rest if name == "freshness" else [])
-    if name not in {"parse_memory", "matching", "diff_speed", "redis_memory", "freshness", "all"}:
-        known = "parse_memory, matching, diff_speed, redis_memory, freshness"
+    if name not in {"parse_memory", "matching", "diff_speed", "redis_memory", "delivery", "freshness", "all"}:
+        known = "parse_memory, matching, diff_speed, redis_memory, delivery, freshness"
         print(f"unknown benchmark {name!r}: {known}", file=sys.stderr)
         return 2
     return 0
