@@ -6,6 +6,7 @@
 - ``diff_speed [--quick]``: diff of two OFAC-shaped snapshots up to 1M entries beside a pandas baseline;
 - ``redis_memory [--quick]``: Redis bytes and keys per list entry and per watched company;
 - ``delivery [--quick]``: signed webhook deliveries per second across 1,000 endpoints, beside raw POSTs;
+- ``stream_throughput [--quick]``: changes per second through one stream worker, beside raw aiokafka;
 - ``freshness [--minutes N] [--quick]``: publication -> delivered webhook with the default schedules, the
   three services as processes on the local Kafka and Redis (30 minutes by default).
 """
@@ -37,13 +38,17 @@ def main(argv: list[str]) -> int:
         from bench import delivery
 
         delivery.main(rest if name == "delivery" else [])
+    if name in {"stream_throughput", "all"}:
+        from bench import stream_throughput
+
+        stream_throughput.main(rest if name == "stream_throughput" else [])
     if name in {"freshness", "all"}:
         from bench import freshness
 
         freshness.main(rest if name == "freshness" else [])
-    if name not in {"parse_memory", "matching", "diff_speed", "redis_memory", "delivery", "freshness", "all"}:
-        known = "parse_memory, matching, diff_speed, redis_memory, delivery, freshness"
-        print(f"unknown benchmark {name!r}: {known}", file=sys.stderr)
+    known = ("parse_memory", "matching", "diff_speed", "redis_memory", "delivery", "stream_throughput", "freshness")
+    if name not in {*known, "all"}:
+        print(f"unknown benchmark {name!r}: {', '.join(known)}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,0 +1,144 @@
+"""Changes per second through the stream worker (dedupe -> enrich -> match -> alerts), beside the raw
+aiokafka produce-and-consume rate on the same broker in the same run (issue: speed at scale, target 2).
+
+The local Kafka and Redis (a namespace of its own), W watched companies in the watchlist, one stream worker
+process (``python -m streams``), and N baseline changes of an OFAC-shaped list published as the monitor
+publishes them. Timed from the first publish until the worker has applied the last change to the list state
+(the last thing its match stage does per change). ``python -m bench stream_throughput [--quick]``: one JSON
+object per result in ``bench/results/stream_throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[str, object]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    bootstrap = settings.kafka_bootstrap  # type: ignore[attr-defined]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    payload = b"x" * size
+    started = time.perf_counter()
+    try:
+        batch = [await producer.send(topic, payload, key=str(i).encode()) for i in range(count)]
+        await asyncio.gather(*batch)
+    finally:
+        await producer.stop()
+    produced = time.perf_counter() - started
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"bench-{uuid.uuid4().hex[:6]}")  # fmt: skip
+    await consumer.start()
+    seen, started = 0, time.perf_counter()
+    try:
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            seen += sum(len(v) for v in batches.values())
+    finally:
+        await consumer.stop()
+    consumed = time.perf_counter() - started
+    return {"benchmark": "stream_throughput", "what": "ceiling: raw aiokafka produce (acks=all) and consume",
+            "messages": count, "bytes_each": size, "produce_per_second": round(count / produced),
+            "consume_per_second": round(count / consumed)}  # fmt: skip
+
+
+async def run(changes: int, watches: int) -> list[dict[str, object]]:
+    from bench.diff_speed import synthesise
+    from contracts.clients import redis_client
+    from contracts.settings import CommonSettings
+    from contracts.topics import Topics, ensure_topics
+    from monitor.diff import diff, read_snapshot
+    from monitor.publisher import ChangePublisher
+    from monitor.snapshot import DiskSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
+    from streams.watchlists import WatchEntry, WatchlistStore
+
+    namespace = f"bench-stream-{uuid.uuid4().hex[:8]}"
+    tmp = Path(tempfile.mkdtemp(prefix="lw-stream-"))
+    env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(tmp / "state"),
+           "LISTWATCH_STREAMS_WEB_PORT": "0"}  # fmt: skip
+    settings = CommonSettings.from_env(env)
+    topics = Topics.for_settings(settings)
+    await ensure_topics(settings, topics)
+    redis = redis_client(settings)
+    results: list[dict[str, object]] = []
+    worker = None
+    try:
+        names = [f"Watched Holding {i} Limited" for i in range(watches)]
+        await WatchlistStore(redis, settings).put_many(
+            WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(names))
+        synthesise(tmp / "sdn.csv", changes, after=False)
+        source = OfacSdn()
+        parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
+        events = list(diff("ofac_sdn", None, None, parsed, datetime.now(UTC), source.info))
+        worker = _start_worker(env, tmp / "worker.log")
+        publisher = ChangePublisher(settings, topics)
+        await publisher.start()
+        # A first change, so that the worker has joined its group before the clock starts.
+        await publisher.publish(events[:1])
+        state = settings.redis_key("list", "ofac_sdn")
+        for _ in range(600):
+            if await redis.hlen(state) >= 1:
+                break
+            await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        for i in range(1, len(events), 2000):
+            await publisher.publish(events[i : i + 2000])
+        published = time.perf_counter() - started
+        await publisher.stop()
+        for _ in range(7200):  # at most an hour
+            if await redis.hlen(state) >= len(events):
+                break
+            await asyncio.sleep(0.5)
+        seconds = time.perf_counter() - started
+        done = await redis.hlen(state)
+        results.append({"benchmark": "stream_throughput", "what": "one stream worker, baseline changes",
+                        "changes": len(events) - 1, "applied": done - 1, "watched_companies": watches,
+                        "seconds": round(seconds, 1), "per_second": round((done - 1) / seconds),
+                        "publish_seconds": round(published, 1), "target_per_second": 5000,
+                        "met": (done - 1) / seconds >= 5000})  # fmt: skip
+        results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+        for i in range(0, len(keys), 500):
+            await redis.delete(*keys[i : i + 500])
+        await redis.aclose()
+    return results
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench stream_throughput")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(2_000 if args.quick else 20_000, 10_000 if args.quick else 100_000))
+    for r in results:
+        print(json.dumps(r))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / ("stream_throughput-quick.json" if args.quick else "stream_throughput.json")).write_text(
+        "".join(json.dumps(r) + "\n" for r in results)
+    )
+    return 0
