@@ -1,0 +1,107 @@
+"""Time per change against the watchlists as they grow (issue: speed at scale, target 4): 10k, 100k and 1M
+watched companies, beside a naive compare-with-every-watch baseline.
+
+A private ``redis-server`` holds the watchlist store and its index (streams/watchlists.py) filled with made-up
+company names (``bench/freshness.py made_up_names``) in batches. For 200 real OFAC SDN entries (their baseline
+changes, enriched as the worker enriches them) the time of what the match stage does per change is taken:
+the candidate lookup in the index, then scoring every candidate (``match_change``). The naive baseline scores
+every watched company for a few changes (sampled: it takes seconds per change at 1M). ``python -m bench
+match_scaling [--quick]`` (quick: 1k and 10k); JSON per result in ``bench/results/match_scaling.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.redis_memory import _free_port, _start_redis
+
+RESULTS = Path(__file__).parent / "results"
+
+
+async def run(sizes: list[int]) -> list[dict[str, object]]:
+    from redis.asyncio import Redis
+
+    from bench.freshness import made_up_names
+    from contracts.settings import CommonSettings
+    from monitor import realdata
+    from monitor.diff import diff, read_snapshot
+    from monitor.snapshot import DiskSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
+    from streams.enrich.change import enrich
+    from streams.match.logic import enrichment_keys, match_change, score_watch
+    from streams.watchlists import WatchEntry, WatchlistStore
+
+    port = _free_port()
+    proc = _start_redis(port)
+    results: list[dict[str, object]] = []
+    try:
+        redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+        for _ in range(100):
+            try:
+                await redis.ping()
+                break
+            except Exception:  # noqa: BLE001 - starting up
+                await asyncio.sleep(0.05)
+        settings = CommonSettings.from_env({"LISTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+        files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
+        source = OfacSdn()
+        parsed = read_snapshot(source, DiskSnapshot(files), "s")
+        changes = list(diff("ofac_sdn", None, None, parsed, datetime.now(UTC), source.info))[::70][:200]
+        enriched = [enrich(c) for c in changes]
+        store = WatchlistStore(redis, settings)
+        names = made_up_names(max(sizes), seed=11)
+        loaded: list[WatchEntry] = []
+        for size in sizes:
+            while len(loaded) < size:
+                batch = [WatchEntry(subscriber_id="bench", id=f"w{i}", name=names[i])
+                         for i in range(len(loaded), min(size, len(loaded) + 500))]  # fmt: skip
+                await store.put_many(batch)
+                loaded.extend(batch)
+            times, found = [], 0
+            for e in enriched:
+                started = time.perf_counter()
+                candidates = await store.candidates(enrichment_keys(e.enrichment))
+                alerts = match_change(e, candidates, {"bench": 0.88}, datetime.now(UTC))
+                times.append(time.perf_counter() - started)
+                found += len(alerts)
+            naive = []
+            for e in enriched[:3]:
+                started = time.perf_counter()
+                for watch in loaded:
+                    score_watch(watch, e.enrichment)
+                naive.append(time.perf_counter() - started)
+            ordered = sorted(times)
+            results.append({"benchmark": "match_scaling", "watched_companies": size, "changes": len(enriched),
+                            "median_ms": round(statistics.median(times) * 1000, 2),
+                            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
+                            "alerts": found, "naive_median_ms": round(statistics.median(naive) * 1000, 1)})  # fmt: skip
+            print(json.dumps(results[-1]), flush=True)
+        first, last = results[0], results[-1]
+        results.append({"benchmark": "match_scaling", "what": "time per change, largest / smallest watchlist",
+                        "ratio": round(float(str(last["median_ms"])) / float(str(first["median_ms"])), 2),
+                        "target_ratio": 3.0})  # fmt: skip
+        await redis.aclose()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return results
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench match_scaling")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run([1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000]))
+    print(json.dumps(results[-1]))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / ("match_scaling-quick.json" if args.quick else "match_scaling.json")).write_text(
+        "".join(json.dumps(r) + "\n" for r in results)
+    )
+    return 0
