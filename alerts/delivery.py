@@ -149,13 +149,14 @@ class Deliverer:
     async def replay_dead(self, sub: str) -> int:
         count = 0
         for delivery_id in await self._store.dead(sub):
-            count += await self.replay_dead_one(sub, delivery_id)
+            count += await self._requeue_dead(sub, delivery_id)
         return count
 
     async def replay_dead_one(self, sub: str, delivery_id: str) -> bool:
         """One of the subscriber's dead letters, queued again with its attempts from zero."""
-        if delivery_id not in await self._store.dead(sub):
-            return False
+        return await self._store.is_dead(sub, delivery_id) and await self._requeue_dead(sub, delivery_id)
+
+    async def _requeue_dead(self, sub: str, delivery_id: str) -> bool:
         delivery = await self._store.delivery(delivery_id)
         if delivery is None or delivery.subscriber_id != sub:
             return False

@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 
 from contracts.clients import TRANSIENT, Backoff
 from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, check_shrink, diff, patch, read_snapshot
-from monitor.fetch import Fetcher, FetchError, NotFound, Validators
+from monitor.fetch import Fetcher, FetchError, FetchResult, NotFound, Validators
 from monitor.metrics import MonitorMetrics, change_label
 from monitor.publisher import ChangePublisher
 from monitor.settings import MonitorSettings, SourceOverride
@@ -208,6 +208,14 @@ class MonitorService:
             published, " (baseline)" if previous is None else "", parsed.error_count,
         )  # fmt: skip
 
+    async def _fetch(
+        self, info: SourceInfo, url: str, dest: Path, headers: tuple[tuple[str, str], ...]
+    ) -> FetchResult:
+        """An unconditional download of one file, counted in the source's bytes."""
+        result = await self._fetcher.fetch(url, dest, None, headers)
+        self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+        return result
+
     def _freshness(self, info: SourceInfo, changed_at: float | None, validators: Mapping[str, Validators]) -> None:
         """Set when the list last changed as seen here, and as its publisher says (Last-Modified)."""
         if changed_at:
@@ -227,8 +235,7 @@ class MonitorService:
             return None
         probe = next(f for f in info.files if f.name == source.probe)
         work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir
-        result = await self._fetcher.fetch(probe.url, work / probe.name, None, probe.headers)
-        self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+        await self._fetch(info, probe.url, work / probe.name, probe.headers)
         data = await asyncio.to_thread((work / probe.name).read_bytes)
         version, delta_url = _unparsable(info, source.version, data, probe.url)
         if version == meta.version:
@@ -237,16 +244,14 @@ class MonitorService:
             return Outcome.UNCHANGED
         if version is None or delta_url is None:
             return None
-        result = await self._fetcher.fetch(delta_url, work / "delta-index", None, probe.headers)
-        self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+        await self._fetch(info, delta_url, work / "delta-index", probe.headers)
         data = await asyncio.to_thread((work / "delta-index").read_bytes)
         deltas = _unparsable(info, source.versions_after, data, meta.version)
         if not deltas:
             log.info("source %s: no deltas from version %s to %s; downloading in full", info.id, meta.version, version)
             return None
         for spec in deltas:
-            result = await self._fetcher.fetch(urljoin(delta_url, spec.url), work / spec.name, None, probe.headers)
-            self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+            await self._fetch(info, urljoin(delta_url, spec.url), work / spec.name, probe.headers)
         previous = await self._store.entries(info.id)
         new_version = deltas[-1].name
         snapshot_id = hashlib.sha256(f"{meta.snapshot_id}+{new_version}".encode()).hexdigest()
@@ -319,8 +324,7 @@ class MonitorService:
                 if len(seen) >= _MAX_LINKED_FILES:
                     raise FetchError(f"{info.id}: more than {_MAX_LINKED_FILES} linked files; refusing to crawl on")
                 seen.add(link.name)
-                result = await self._fetcher.fetch(link.url, work / link.name, None, link.headers or spec.headers)
-                self.metrics.fetch_bytes.labels(info.id).inc(result.size)
+                result = await self._fetch(info, link.url, work / link.name, link.headers or spec.headers)
                 out.append((link, False, result.validators))
                 queue.append(link)
         return out

@@ -178,6 +178,9 @@ class QueueStore(StoreBase):
     async def dead(self, sub: str) -> list[str]:
         return [text(m) for m in await self.redis.zrange(self.k("dead", sub), 0, -1)]
 
+    async def is_dead(self, sub: str, delivery_id: str) -> bool:
+        return await self.redis.zscore(self.k("dead", sub), delivery_id) is not None
+
     async def dead_page(self, sub: str, after: tuple[float, str] | None, limit: int) -> list[tuple[str, float]]:
         """Dead deliveries oldest first, strictly after ``after`` (score, id)."""
         low: float | str = after[0] if after else "-inf"
