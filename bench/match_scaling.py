@@ -20,13 +20,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.redis_memory import _free_port, _start_redis
+from bench.redis_memory import _connect, _free_port, _start_redis
 
 RESULTS = Path(__file__).parent / "results"
 
 
 async def run(sizes: list[int]) -> list[dict[str, object]]:
-    from redis.asyncio import Redis
 
     from bench.freshness import made_up_names
     from contracts.settings import CommonSettings
@@ -42,13 +41,7 @@ async def run(sizes: list[int]) -> list[dict[str, object]]:
     proc = _start_redis(port)
     results: list[dict[str, object]] = []
     try:
-        redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
-        for _ in range(100):
-            try:
-                await redis.ping()
-                break
-            except Exception:  # noqa: BLE001 - starting up
-                await asyncio.sleep(0.05)
+        redis = await _connect(port)
         settings = CommonSettings.from_env({"LISTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
         files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
         source = OfacSdn()

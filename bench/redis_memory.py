@@ -41,6 +41,18 @@ def _start_redis(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - redis-server
 
 
+async def _connect(port: int) -> Redis:
+    """A client of the private server, once it answers."""
+    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    for _ in range(100):
+        try:
+            await redis.ping()
+            break
+        except Exception:  # noqa: BLE001 - starting up
+            await asyncio.sleep(0.05)
+    return redis
+
+
 async def _used(redis: Redis) -> tuple[int, int]:
     info = await redis.info("memory")
     return int(info["used_memory"]), int(await redis.dbsize())
@@ -73,13 +85,7 @@ async def run(limit: int | None) -> list[dict[str, object]]:
     port = _free_port()
     proc = _start_redis(port)
     try:
-        redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
-        for _ in range(100):
-            try:
-                await redis.ping()
-                break
-            except Exception:  # noqa: BLE001 - starting up
-                await asyncio.sleep(0.05)
+        redis = await _connect(port)
         settings = CommonSettings.from_env({"LISTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
         files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
         source = OfacSdn()

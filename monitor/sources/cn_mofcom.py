@@ -28,6 +28,7 @@ COUNTER = "反制清单"
 _LIST_EN = {UEL: "Unreliable Entity List", CONTROL: "Export Control Control List",
             WATCH: "Export Control Watch List", COUNTER: "MFA Countermeasures List"}  # fmt: skip
 
+_LINK_TEXT = re.compile(r"不可靠实体|管控名单|关注名单|反制")
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|(20\d\d)-(\d\d)-(\d\d)")
 _DOC_ID = re.compile(r"【发布文号】[^\n〔]*〔(\d{4})〕(\d+)号|商务部公告(\d{4})年第(\d+)号|外交部令第(\d+)号")
 _REF = re.compile(r"〔(\d{4})〕((?:\d+号?[和、及])*\d+)号")
@@ -206,35 +207,40 @@ class CnMofcom:
 
     def linked_files(self, name: str, data: bytes, url: str) -> list[FileSpec]:
         """From an index page, the notice pages whose link text concerns one of our lists."""
-        if name != INDEX:
-            return []
-        from urllib.parse import urljoin
-
-        from selectolax.lexbor import LexborHTMLParser
-
-        specs: dict[str, FileSpec] = {}
-        for link in LexborHTMLParser(decode_raw(data)).css("a[href]"):
-            href, label = link.attributes.get("href") or "", " ".join(link.text().split())
-            if not href or not re.search(r"不可靠实体|管控名单|关注名单|反制", label):
-                continue
-            target = urljoin(url, href)
-            digest = hashlib.sha256(target.encode()).hexdigest()[:16]
-            specs[target] = FileSpec(f"notice-{digest}.html", target)
-        return list(specs.values())
+        return notice_links(data, url, _LINK_TEXT) if name == INDEX else []
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        notices: list[Notice] = []
-        for name in files.names():
-            if not name.endswith(NOTICE_SUFFIXES) or name == INDEX or name.startswith("."):
-                continue
-            stream = files.open(name)
-            if stream is None:
-                continue
-            with stream:
-                notices.append(parse_notice(name, decode(stream.read())))
+        notices = [parse_notice(name, text) for name, text in notice_texts(files)]
         if not notices:
             raise SnapshotError("cn_mofcom: no notice pages in the snapshot")
         yield from replay(notices)
+
+
+def notice_links(data: bytes, url: str, label: re.Pattern[str]) -> list[FileSpec]:
+    """The pages an index page links to whose link text matches ``label``, named by their address."""
+    from urllib.parse import urljoin
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    specs: dict[str, FileSpec] = {}
+    for link in LexborHTMLParser(decode_raw(data)).css("a[href]"):
+        href, text = link.attributes.get("href") or "", " ".join(link.text().split())
+        if href and label.search(text):
+            target = urljoin(url, href)
+            specs[target] = FileSpec(f"notice-{hashlib.sha256(target.encode()).hexdigest()[:16]}.html", target)
+    return list(specs.values())
+
+
+def notice_texts(files: SnapshotFiles) -> Iterator[tuple[str, str]]:
+    """(file name, text) of every notice page of a snapshot (the index page left out)."""
+    for name in files.names():
+        if not name.endswith(NOTICE_SUFFIXES) or name == INDEX or name.startswith("."):
+            continue
+        stream = files.open(name)
+        if stream is None:
+            continue
+        with stream:
+            yield name, decode(stream.read())
 
 
 def replay(notices: list[Notice]) -> Iterator[Entry | RecordError]:

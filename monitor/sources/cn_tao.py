@@ -15,14 +15,13 @@ Key: ``list|中文名``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from contracts.models import Entry
 from monitor.sources.base import POLL_S, FileSpec, ListKind, RecordError, SnapshotError, SnapshotFiles, SourceInfo
-from monitor.sources.cn_mofcom import NOTICE_SUFFIXES, decode, decode_raw, first_date
+from monitor.sources.cn_mofcom import first_date, notice_links, notice_texts
 
 INDEX = "index.html"
 DIEHARDS = "台独顽固分子清单"
@@ -151,30 +150,10 @@ class CnTao:
 
     def linked_files(self, name: str, data: bytes, url: str) -> list[FileSpec]:
         """From an index page, the notice pages whose link text concerns these lists."""
-        if name != INDEX:
-            return []
-        from urllib.parse import urljoin
-
-        from selectolax.lexbor import LexborHTMLParser
-
-        specs: dict[str, FileSpec] = {}
-        for link in LexborHTMLParser(decode_raw(data)).css("a[href]"):
-            href, label = link.attributes.get("href") or "", " ".join(link.text().split())
-            if href and _LINK_TEXT.search(label):
-                target = urljoin(url, href)
-                specs[target] = FileSpec(f"notice-{hashlib.sha256(target.encode()).hexdigest()[:16]}.html", target)
-        return list(specs.values())
+        return notice_links(data, url, _LINK_TEXT) if name == INDEX else []
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
-        notices: list[TaoNotice] = []
-        for name in files.names():
-            if not name.endswith(NOTICE_SUFFIXES) or name == INDEX or name.startswith("."):
-                continue
-            stream = files.open(name)
-            if stream is None:
-                continue
-            with stream:
-                notices.append(parse_notice(name, decode(stream.read())))
+        notices = [parse_notice(name, text) for name, text in notice_texts(files)]
         if not any(n.action != "none" for n in notices):
             raise SnapshotError("cn_tao: no notice that lists, suspends or lifts anyone (layout changed?)")
         yield from replay(notices)
