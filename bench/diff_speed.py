@@ -2,7 +2,10 @@
 
 Two OFAC-shaped sdn.csv snapshots of N entries (1 % added, 1 % removed, 1 % modified, as the issue states),
 then, each in a fresh process so that peaks do not mix:
-- ``listwatch``: ``read_snapshot`` of both (parse, guard, spool) and the full ``diff``, as the monitor does;
+- ``listwatch``: ``read_pair`` of both (fingerprint every record, parse only those that moved, guard, spool)
+  and the full ``diff``: what ``listwatch diff`` runs;
+- ``listwatch-monitor``: the monitor's path, the old snapshot already saved (entries and fingerprints, as the
+  previous poll left them, prepared outside the clock): read the new one against it, and diff;
 - ``pandas``: read both files (all columns as strings), outer-merge on ``ent_num``, compare the other columns:
   the plain read-merge-compare a data engineer would write.
 Each size is repeated (median and spread); a ratio listwatch / pandas per size, and the growth of time from one
@@ -43,17 +46,24 @@ def synthesise(path: Path, size: int, after: bool) -> None:
 def _child(tool: str, old: str, new: str) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    if tool == "listwatch":
+    if tool.startswith("listwatch"):
         from collections import Counter
         from datetime import UTC, datetime
 
-        from monitor.diff import diff, read_snapshot
+        from monitor.diff import Previous, diff, read_pair, read_snapshot
         from monitor.snapshot import DiskSnapshot
         from monitor.sources.ofac_sdn import OfacSdn
 
         source = OfacSdn()
-        a = read_snapshot(source, DiskSnapshot({"sdn.csv": Path(old)}), "a")
-        b = read_snapshot(source, DiskSnapshot({"sdn.csv": Path(new)}), "b")
+        old_files, new_files = DiskSnapshot({"sdn.csv": Path(old)}), DiskSnapshot({"sdn.csv": Path(new)})
+        if tool == "listwatch":
+            a, b = read_pair(source, old_files, new_files, ("a", "b"))
+        else:
+            a = read_snapshot(source, old_files, "a")
+            previous = Previous(a.entries, a.prints, a.prints_version)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            started = time.perf_counter()
+            b = read_snapshot(source, new_files, "b", previous)
         kinds = Counter(c.change for c in diff("ofac_sdn", a.entries, "a", b, datetime.now(UTC), source.info))
         counts = [kinds["added"], kinds["removed"], kinds["modified"]]
     else:
@@ -91,7 +101,7 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
             old, new = Path(tmp) / f"old-{size}.csv", Path(tmp) / f"new-{size}.csv"
             synthesise(old, size, after=False)
             synthesise(new, size, after=True)
-            per_tool: dict[str, list[dict[str, float]]] = {"listwatch": [], "pandas": []}
+            per_tool: dict[str, list[dict[str, float]]] = {"listwatch": [], "listwatch-monitor": [], "pandas": []}
             for _ in range(repeats):
                 for tool in per_tool:  # interleaved, so that drift on a shared machine hits both alike
                     per_tool[tool].append(measure(tool, old, new))
@@ -106,7 +116,10 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
             assert isinstance(lw, dict)
             assert isinstance(pd_, dict)
             row["ratio_listwatch_to_pandas"] = round(lw["median_s"] / pd_["median_s"], 2)
-            row["same_counts"] = lw["counts"] == pd_["counts"]
+            mon = row["listwatch-monitor"]
+            assert isinstance(mon, dict)
+            row["ratio_monitor_to_pandas"] = round(mon["median_s"] / pd_["median_s"], 2)
+            row["same_counts"] = lw["counts"] == pd_["counts"] == mon["counts"]
             if results:
                 prev = results[-1]["listwatch"]
                 assert isinstance(prev, dict)
@@ -124,7 +137,7 @@ def plot(results: list[dict[str, object]]) -> None:
 
     sizes = [int(str(r["entries"])) for r in results]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for tool in ("listwatch", "pandas"):
+    for tool in ("listwatch", "listwatch-monitor", "pandas"):
         ax.plot(sizes, [r[tool]["median_s"] for r in results], marker="o", label=tool)  # type: ignore[index]
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -7,9 +7,10 @@ service delivers them. ``docs/events.md`` documents the fields with an example o
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 import orjson
@@ -216,6 +217,24 @@ class Alert(faust.Record, serializer="json", isodates=True):
     confirms: list[str] = []  # noqa: RUF012 - faust copies defaults
 
 
+_R = TypeVar("_R", bound=faust.Record)
+
+
+def build(cls: type[_R], fields: Mapping[str, Any]) -> _R:
+    """``cls(**fields)`` for values already of their field's type, without faust's per-field descriptors:
+    about 2x faster, for the diff that builds tens of thousands of entries and changes per snapshot.
+    tests/contracts/test_models.py checks it gives the same record as the constructor."""
+    record = cls.__new__(cls)
+    state = record.__dict__
+    state.update(cls._options.defaults)
+    state.update(fields)
+    state["__evaluated_fields__"] = set()
+    post_init = getattr(record, "__post_init__", None)
+    if post_init is not None:
+        post_init()
+    return record
+
+
 def canonical_json(value: Any) -> bytes:
     """Stable bytes for hashing: sorted keys, no whitespace."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
@@ -231,11 +250,16 @@ def stable_hash(*parts: str | bytes, size: int = 32) -> str:
     return h.hexdigest()[:size]
 
 
-def entry_hash(entry: Entry | None) -> str:
-    return "-" if entry is None else stable_hash(canonical_json(entry.content()))
+def entry_hash(entry: Entry | bytes | None) -> str:
+    """Hash of an entry, or of its canonical JSON as the monitor keeps it (the same bytes, so the same hash)."""
+    if entry is None:
+        return "-"
+    return stable_hash(entry if isinstance(entry, bytes) else canonical_json(entry.content()))
 
 
-def change_event_id(source: str, entry_key: str, change: str, before: Entry | None, after: Entry | None) -> str:
+def change_event_id(
+    source: str, entry_key: str, change: str, before: Entry | bytes | None, after: Entry | bytes | None
+) -> str:
     return stable_hash("change", source, entry_key, change, entry_hash(before), entry_hash(after))
 
 

@@ -13,7 +13,7 @@ import orjson
 
 from contracts.cli import EXIT_REJECTED, EXIT_USAGE
 from contracts.models import ListChange
-from monitor.diff import SnapshotRejected, check_shrink, diff, read_snapshot
+from monitor.diff import SnapshotRejected, diff, read_pair
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.base import LinkedFiles, SnapshotError, Source
@@ -67,15 +67,10 @@ def cmd_diff(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(f"listwatch diff: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        old = read_snapshot(source, old_files, old_files.snapshot_id())
+        old, new = read_pair(source, old_files, new_files, (old_files.snapshot_id(), new_files.snapshot_id()))
     except SnapshotRejected as exc:
-        print(f"listwatch diff: OLD snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
-        return EXIT_REJECTED
-    try:
-        new = read_snapshot(source, new_files, new_files.snapshot_id())
-        check_shrink(source.info, len(old.entries), new)
-    except SnapshotRejected as exc:
-        print(f"listwatch diff: NEW snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
+        side = (exc.side or "new").upper()
+        print(f"listwatch diff: {side} snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
         return EXIT_REJECTED
     out = sys.stdout.buffer
     for change in diff(source.info.id, old.entries, old.snapshot_id, new, datetime.now(UTC), source.info):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.models import Identifier
+from contracts.models import Identifier, build
 
 # Label as published -> our scheme. Longest labels first so "Vessel Registration Identification IMO"
 # wins over "IMO".
@@ -51,7 +51,7 @@ def from_remarks(text: str | None) -> list[Identifier]:
         value = value.upper().rstrip(".")
         if (scheme, value) not in seen:
             seen.add((scheme, value))
-            found.append(Identifier(scheme=scheme, value=value))
+            found.append(build(Identifier, {"scheme": scheme, "value": value}))
 
     for match in _REMARK_ID.finditer(text):
         add(_LABELS[match["label"]], match["value"])

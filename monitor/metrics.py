@@ -45,6 +45,11 @@ class MonitorMetrics:
         self.entries = Gauge(
             "listwatch_source_entries", "Entries in the source's current good snapshot.", ["source"], registry=r
         )
+        self.records = Counter(
+            "listwatch_source_records_total",
+            "Records of accepted snapshots: parsed, or reused unread because their fingerprint did not move.",
+            ["source", "how"], registry=r,
+        )  # fmt: skip
         self.changes = Counter(
             "listwatch_changes_published_total",
             "Changes published, by kind (baseline, cosmetic and expired counted apart).",

@@ -27,7 +27,16 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin
 
 from contracts.clients import TRANSIENT, Backoff
-from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, check_shrink, diff, patch, read_snapshot
+from monitor.diff import (
+    ParsedSnapshot,
+    Previous,
+    Rejection,
+    SnapshotRejected,
+    check_shrink,
+    diff,
+    patch,
+    read_snapshot,
+)
 from monitor.fetch import Fetcher, FetchError, FetchResult, NotFound, Validators
 from monitor.metrics import MonitorMetrics, change_label
 from monitor.publisher import ChangePublisher
@@ -173,22 +182,25 @@ class MonitorService:
             await self._store.mark_checked(info.id, validators)
             log.info("source %s: unchanged (%s)", info.id, snapshot_id[:12])
             return Outcome.UNCHANGED
-        parsed = await asyncio.to_thread(read_snapshot, source, snapshot, snapshot_id)
+        previous = None
+        if meta.snapshot_id:
+            prints, prints_version = await self._store.prints(info.id)
+            previous = Previous(await self._store.entries(info.id), prints, prints_version)
+        parsed = await asyncio.to_thread(read_snapshot, source, snapshot, snapshot_id, previous)
         version = None
         if isinstance(source, DeltaSource) and source.probe in paths:
             probe = next(f for f in info.files if f.name == source.probe)
             version, _ = _unparsable(info, source.version, await asyncio.to_thread(paths[source.probe].read_bytes),
                                      probe.url)  # fmt: skip
-        await self._publish(info, meta, parsed, validators, version)
+        await self._publish(info, meta, parsed, validators, version, previous.entries if previous else None)
         return Outcome.CHANGED
 
     async def _publish(
         self, info: SourceInfo, meta: SnapshotMeta, parsed: ParsedSnapshot, validators: Mapping[str, Validators],
-        version: str | None,
+        version: str | None, previous: Mapping[str, bytes] | None,
     ) -> None:  # fmt: skip
         """Guard, diff against the saved snapshot, publish the changes, then save the new snapshot."""
         check_shrink(info, meta.count, parsed)
-        previous = await self._store.entries(info.id) if meta.snapshot_id else None
         changes = diff(info.id, previous, meta.snapshot_id, parsed, datetime.now(UTC), info)
         published = 0
         # Published in batches as the diff produces them: a baseline of a million entries is never a
@@ -198,8 +210,12 @@ class MonitorService:
             published += len(batch)
             for change in batch:
                 self.metrics.changes.labels(info.id, change_label(change)).inc()
-        await self._store.save(info.id, parsed.snapshot_id, parsed.entries, validators, version)
+        prints = (parsed.prints, parsed.prints_version) if parsed.prints is not None and parsed.prints_version else None
+        await self._store.save(info.id, parsed.snapshot_id, parsed.entries, validators, version, prints)
         self.metrics.entries.labels(info.id).set(len(parsed.entries))
+        reused = parsed.entries.inherited_count()
+        self.metrics.records.labels(info.id, "reused").inc(reused)
+        self.metrics.records.labels(info.id, "parsed").inc(len(parsed.entries) - reused + parsed.error_count)
         if published:
             self._freshness(info, time.time(), validators)
         log.info(
@@ -264,7 +280,7 @@ class MonitorService:
         parsed = await asyncio.to_thread(patch, info.id, previous, ops(), snapshot_id, info.max_error_rate)
         log.info("source %s: applied %d delta(s) from version %s to %s", info.id, len(deltas), meta.version,
                  new_version)  # fmt: skip
-        await self._publish(info, meta, parsed, meta.validators, new_version)
+        await self._publish(info, meta, parsed, meta.validators, new_version, previous)
         return Outcome.CHANGED
 
     async def _download(

@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import struct
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
+from itertools import repeat
 from typing import IO
 
 _INDEX = struct.Struct(">QI16s")
+# Index mark of an entry taken unchanged from the base snapshot (its record's fingerprint did not move).
+_INHERITED = b""
 
 
 def entry_digest(data: bytes) -> bytes:
@@ -23,10 +26,46 @@ def entry_digest(data: bytes) -> bytes:
 class EntrySpool(Mapping[str, bytes]):
     """A read-mostly mapping key -> canonical JSON, spooled to a temporary file."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: Mapping[str, bytes] | None = None) -> None:
         self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
         self._index: dict[str, bytes] = {}
         self._end = 0
+        self._own: list[str] = []
+        # The previous snapshot, which inherited entries are read from (never copied).
+        self._base: Mapping[str, bytes] = base if base is not None else {}
+
+    def inherit(self, key: str) -> bool:
+        """Take the base snapshot's entry for ``key`` as it is; False when the key is already here."""
+        if key in self._index:
+            return False
+        if key not in self._base:
+            raise KeyError(key)
+        self._index[key] = _INHERITED
+        return True
+
+    def inherit_many(self, keys: Iterable[str]) -> tuple[int, int]:
+        """``inherit`` at C speed, for keys the caller knows the base has, before any ``add``: (how many were
+        taken, how many were already here)."""
+        keys = list(keys)
+        size = len(self._index)
+        self._index.update(zip(keys, repeat(_INHERITED)))
+        taken = len(self._index) - size
+        return taken, len(keys) - taken
+
+    def own(self) -> Iterator[str]:
+        """Keys of the entries added here (not inherited), in the order they were added."""
+        return iter(self._own)
+
+    def inherited_count(self) -> int:
+        return len(self._index) - len(self._own)
+
+    def keys_view(self) -> KeysView[str]:
+        """Every key, for fast membership tests (a dict's view: no Python call per test)."""
+        return self._index.keys()
+
+    def inherited(self, key: str) -> bool:
+        """True when the entry is the base snapshot's, unchanged."""
+        return self._index.get(key) is _INHERITED
 
     def add(self, key: str, data: bytes) -> bool:
         """Append an entry; False (and nothing stored) when the key is already there."""
@@ -35,15 +74,21 @@ class EntrySpool(Mapping[str, bytes]):
         self._file.seek(self._end)
         self._file.write(data)
         self._index[key] = _INDEX.pack(self._end, len(data), entry_digest(data))
+        self._own.append(key)
         self._end += len(data)
         return True
 
     def digest(self, key: str) -> bytes | None:
         packed = self._index.get(key)
+        if packed is _INHERITED:
+            return digest_of(self._base, key)
         return None if packed is None else _INDEX.unpack(packed)[2]
 
     def __getitem__(self, key: str) -> bytes:
-        offset, length, _ = _INDEX.unpack(self._index[key])
+        packed = self._index[key]
+        if packed is _INHERITED:
+            return self._base[key]
+        offset, length, _ = _INDEX.unpack(packed)
         self._file.seek(offset)
         return self._file.read(length)
 

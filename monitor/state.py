@@ -3,6 +3,8 @@
 Where it lives: Redis (AOF on, fsync every second), under ``{namespace}:monitor:{source}:*``:
 - ``:entries`` hash, entry key -> canonical JSON of the entry: what the next diff compares against;
 - ``:meta`` hash: snapshot id, entry count, when it was saved and last checked, HTTP validators;
+- ``:prints`` string: the fingerprints of the snapshot's raw records (sources that have them), so that the
+  next snapshot parses only the records that moved (JSON: mapper version and key -> fingerprint);
 - ``:lease`` string: the replica that polls this source now, with a TTL it keeps renewing.
 Redis rather than local disk, because every monitor replica must see the same state and take over a
 dead replica's sources. A new snapshot is written beside the old one and swapped in with one atomic
@@ -27,10 +29,15 @@ from monitor.spool import EntrySpool
 
 _BATCH = 2000
 
-# KEYS: lease, next entries, entries, meta. ARGV: owner, then meta field/value pairs.
+# KEYS: lease, next entries, entries, meta, next prints, prints. ARGV: owner, then meta field/value pairs.
 _SWAP = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('RENAME', KEYS[2], KEYS[3])
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('RENAME', KEYS[5], KEYS[6])
+else
+  redis.call('DEL', KEYS[6])
+end
 redis.call('HSET', KEYS[4], unpack(ARGV, 2))
 return 1
 """
@@ -95,6 +102,14 @@ class SnapshotStore:
             out.add(text(key), value)
         return out
 
+    async def prints(self, source: str) -> tuple[dict[str, int] | None, str | None]:
+        """The saved snapshot's record fingerprints and the mapper version they were made under."""
+        data = await self._redis.get(self._key(source, "prints"))
+        if data is None:
+            return None, None
+        stored: dict[str, Any] = orjson.loads(data)
+        return stored["prints"], stored["version"]
+
     async def mark_checked(self, source: str, validators: Mapping[str, Validators] | None = None) -> None:
         mapping: dict[Any, Any] = {"checked_at": repr(time.time())}
         if validators is not None:
@@ -113,10 +128,15 @@ class SnapshotStore:
         entries: Mapping[str, bytes],
         validators: Mapping[str, Validators],
         version: str | None = None,
+        prints: tuple[Mapping[str, int], str] | None = None,
     ) -> None:
         """Replace the source's state atomically; raises LeaseLost when this replica no longer owns it."""
         staging = self._key(source, f"entries:next:{self.owner}")
-        await self._redis.delete(staging)
+        prints_staging = self._key(source, f"prints:next:{self.owner}")
+        await self._redis.delete(staging, prints_staging)
+        if prints is not None:
+            blob = orjson.dumps({"version": prints[1], "prints": prints[0]})
+            await self._redis.set(prints_staging, blob)
         batch: dict[Any, Any] = {}
         for key in entries:
             batch[key] = entries[key]
@@ -128,10 +148,11 @@ class SnapshotStore:
         now = repr(time.time())
         meta = ["snapshot_id", snapshot_id, "count", str(len(entries)), "saved_at", now, "checked_at", now,
                 "validators", _validators_json(validators), "version", version or ""]  # fmt: skip
-        keys = [self._key(source, "lease"), staging, self._key(source, "entries"), self._key(source, "meta")]
+        keys = [self._key(source, "lease"), staging, self._key(source, "entries"), self._key(source, "meta"),
+                prints_staging, self._key(source, "prints")]  # fmt: skip
         swapped = await self._redis.eval(_SWAP, len(keys), *keys, self.owner, *meta)
         if not swapped:
-            await self._redis.delete(staging)
+            await self._redis.delete(staging, prints_staging)
             raise LeaseLost(f"{source}: lease lost before the snapshot could be saved")
 
     async def acquire(self, source: str, ttl_s: float) -> bool:

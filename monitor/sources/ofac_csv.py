@@ -11,18 +11,26 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate, repeat
+from operator import add, itemgetter
 from typing import IO
 
-from contracts.models import Entry
+import xxhash
+
+from contracts import models
+from contracts.models import Entry, build
+from monitor import identifiers
 from monitor.identifiers import from_remarks, nationality_from_remarks
 from monitor.sources.base import (
     PROBE_S,
     FileSpec,
     ListKind,
+    Prints,
     RecordError,
     SnapshotError,
     SnapshotFiles,
     SourceInfo,
+    code_version,
     require,
 )
 
@@ -102,7 +110,123 @@ def _side_file(files: SnapshotFiles, name: str, width: int) -> Iterable[list[str
                 yield row
 
 
-def parse(info: SourceInfo, names: OfacFiles, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
+def raw_records(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, raw bytes) of each record without parsing it: a line, joined with the next while a quote
+    is open; the DOS EOF byte and blank lines dropped. SnapshotError when the file ends inside a quote."""
+    pending = b""
+    start = offset = 0
+    for line in stream:
+        offset += len(line)
+        if pending:
+            line = pending + line
+        if line.count(b'"') & 1:
+            pending = line
+            continue
+        pending = b""
+        if b"\x1a" in line:
+            line = line.replace(b"\x1a", b"")
+        if line.strip():
+            yield start, line
+        start = offset
+    if pending:
+        raise SnapshotError("the file ends inside a quoted field (truncated download?)")
+
+
+def record_key(record: bytes) -> str:
+    """The first field (``ent_num``) of a raw record, as ``_entry`` reads it."""
+    comma = record.find(b",")
+    return record[: comma if comma >= 0 else len(record)].strip().strip(b'"').decode("utf-8", "replace").strip()
+
+
+def _decode(record: bytes) -> str:
+    try:
+        return record.decode("utf-8")
+    except UnicodeDecodeError:
+        return record.decode("cp1252", errors="replace")
+
+
+def _row(record: bytes, name: str, width: int) -> list[str] | RecordError:
+    try:
+        rows = [r for r in csv.reader(_decode(record).splitlines(keepends=True), strict=True) if r]
+    except csv.Error as exc:
+        return RecordError(f"{name}: {exc}")
+    if len(rows) != 1 or len(rows[0]) != width:
+        return RecordError(f"{name} record {record_key(record)!r}: {len(rows[0]) if rows else 0} fields, "
+                           f"expected {width}")  # fmt: skip
+    return rows[0]
+
+
+_CHUNK = 8 << 20
+
+
+def fingerprints(names: OfacFiles, files: SnapshotFiles, source_id: str) -> Iterator[Prints]:
+    """Key (``ent_num``), fingerprint (the main record's hash chained with its address, alias and comment
+    rows) and byte offset of every record, in runs of a chunk of the file.
+
+    Each chunk of whole lines is split and hashed with C-level ``map`` calls; a chunk where that is not safe
+    (a quoted field across lines, a blank line, the EOF byte, a key that is not a number) and everything after
+    it go through ``raw_records`` one record at a time instead. The line ending is not hashed: a publisher
+    moving from LF to CRLF changes no record."""
+    joined: dict[str, int] = {}
+    for side, width in ((names.addresses, len(ADD_COLUMNS)), (names.aliases, len(ALT_COLUMNS)), (names.comments, 2)):
+        for row in _side_file(files, side, width):
+            key = row[0].strip()
+            joined[key] = xxhash.xxh3_64_intdigest("\x1f".join(row).encode(), seed=joined.get(key, 0))
+    last = b""
+    with require(files, names.main, source_id) as main:
+        start = 0
+        rest = b""
+        careful = False
+        while chunk := main.read(_CHUNK):
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1
+            lines = chunk[:cut].split(b"\n")[:-1]  # [:-1]: the empty piece after the last newline
+            batch = _fast_batch(lines, start, joined) if lines else Prints([], [], [])
+            if batch is None:
+                careful = True
+                break
+            if lines:
+                yield batch
+                last = lines[-1]
+            start += cut
+            rest = chunk[cut:]
+        if careful or rest.strip(b"\r\n\x1a "):
+            main.seek(start)
+            keys: list[str] = []
+            prints: list[int] = []
+            offsets: list[int] = []
+            for offset, record in raw_records(main):
+                last = record
+                key = record_key(record)
+                keys.append(key)
+                prints.append(xxhash.xxh3_64_intdigest(record.rstrip(b"\r\n"), seed=joined.get(key, 0)))
+                offsets.append(start + offset)
+            yield Prints(keys, prints, offsets)
+    # A cut-off last line is the usual sign of a truncated download: the full parse catches it; so must this.
+    if last.strip() and isinstance(error := _row(last, names.main, len(MAIN_COLUMNS)), RecordError):
+        raise SnapshotError(f"{names.main}: the last record is incomplete ({error}); truncated download?")
+
+
+def _fast_batch(lines: list[bytes], start: int, joined: dict[str, int]) -> Prints | None:
+    """Fingerprints of whole single-line records with numeric keys, or None when the lines are not all so."""
+    if any(map((1).__and__, map(bytes.count, lines, repeat(b'"')))):
+        return None  # a quoted field spans lines
+    # Each line's offset: the chunk's start plus the lengths of the lines before it (each with its newline).
+    offsets = list(accumulate(map(add, map(len, lines), repeat(1)), initial=start))
+    offsets.pop()
+    lines = list(map(bytes.rstrip, lines, repeat(b"\r")))
+    raw_keys = list(map(itemgetter(0), map(bytes.partition, lines, repeat(b","))))
+    if not all(map(bytes.isdigit, raw_keys)):
+        return None  # a blank line, the EOF byte, a quoted or spaced key: the careful path
+    keys = list(map(bytes.decode, raw_keys))
+    seeds = map(joined.get, keys, repeat(0)) if joined else repeat(0)
+    prints = list(map(xxhash.xxh3_64_intdigest, lines, seeds))
+    return Prints(keys, prints, offsets)
+
+
+def _side_tables(
+    names: OfacFiles, files: SnapshotFiles
+) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]], dict[str, str]]:
     addresses: dict[str, list[str]] = defaultdict(list)
     countries: dict[str, list[str]] = defaultdict(list)
     for row in _side_file(files, names.addresses, len(ADD_COLUMNS)):
@@ -119,7 +243,11 @@ def parse(info: SourceInfo, names: OfacFiles, files: SnapshotFiles) -> Iterator[
     for row in _side_file(files, names.comments, 2):
         if text := clean(row[1]):
             comments[row[0].strip()] = text
+    return addresses, countries, aliases, comments
 
+
+def parse(info: SourceInfo, names: OfacFiles, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
+    addresses, countries, aliases, comments = _side_tables(names, files)
     main = require(files, names.main, info.id)
     with main:
         for item in read_rows(main, names.main, len(MAIN_COLUMNS)):
@@ -127,6 +255,22 @@ def parse(info: SourceInfo, names: OfacFiles, files: SnapshotFiles) -> Iterator[
                 yield item
                 continue
             yield _entry(item, addresses, countries, aliases, comments, names.main)
+
+
+def parse_at(
+    info: SourceInfo, names: OfacFiles, files: SnapshotFiles, offsets: Iterable[int]
+) -> Iterator[Entry | RecordError]:
+    """``parse`` for the records at these offsets of the main file (from ``fingerprints``): only those are
+    read, split into fields and mapped."""
+    addresses, countries, aliases, comments = _side_tables(names, files)
+    with require(files, names.main, info.id) as main:
+        for offset in sorted(offsets):
+            main.seek(offset)
+            for _, record in raw_records(main):
+                row = _row(record, names.main, len(MAIN_COLUMNS))
+                yield row if isinstance(row, RecordError) else _entry(row, addresses, countries, aliases,
+                                                                      comments, names.main)  # fmt: skip
+                break
 
 
 def _entry(
@@ -144,19 +288,19 @@ def _entry(
     raw = {col: clean(value) for col, value in zip(MAIN_COLUMNS, row, strict=True)}
     remarks = " ".join(p for p in (raw["Remarks"], comments.get(key)) if p) or None
     programs = [p.strip() for p in (raw["Program"] or "").strip("[]").split("] [") if p.strip()]
-    return Entry(
-        key=key,
-        name=name,
-        aliases=list(dict.fromkeys(aliases.get(key, []))),
-        entity_type=_ENTITY_TYPES.get((raw["SDN_Type"] or "").lower(), "entity"),
-        identifiers=from_remarks(remarks),
-        countries=list(dict.fromkeys([*countries.get(key, []), *nationality_from_remarks(remarks)])),
-        addresses=addresses.get(key, []),
-        programs=programs,
-        remarks=remarks,
-        source_url=DETAILS_URL.format(key),
-        raw=raw,
-    )
+    return build(Entry, {
+        "key": key,
+        "name": name,
+        "aliases": list(dict.fromkeys(aliases.get(key, []))),
+        "entity_type": _ENTITY_TYPES.get((raw["SDN_Type"] or "").lower(), "entity"),
+        "identifiers": from_remarks(remarks),
+        "countries": list(dict.fromkeys([*countries.get(key, []), *nationality_from_remarks(remarks)])),
+        "addresses": addresses.get(key, []),
+        "programs": programs,
+        "remarks": remarks,
+        "source_url": DETAILS_URL.format(key),
+        "raw": raw,
+    })  # fmt: skip
 
 
 class OfacCsvSource:
@@ -164,6 +308,7 @@ class OfacCsvSource:
 
     FILES: OfacFiles
     info: SourceInfo
+    fingerprint_version = code_version(__file__, identifiers.__file__, models.__file__)
 
     @staticmethod
     def describe(source_id: str, title: str, files: OfacFiles, base_url: str) -> SourceInfo:
@@ -180,3 +325,9 @@ class OfacCsvSource:
 
     def parse(self, files: SnapshotFiles) -> Iterator[Entry | RecordError]:
         return parse(self.info, self.FILES, files)
+
+    def fingerprints(self, files: SnapshotFiles) -> Iterator[Prints]:
+        return fingerprints(self.FILES, files, self.info.id)
+
+    def parse_at(self, files: SnapshotFiles, locators: Iterable[int]) -> Iterator[Entry | RecordError]:
+        return parse_at(self.info, self.FILES, files, locators)

@@ -122,6 +122,15 @@ async def test_baseline_change_restart_and_broken_downloads(
     counts = {k: sum(c.change == k for c in changes) for k in ("added", "removed", "modified")}
     assert counts == {"added": 6, "removed": 43, "modified": 21}
     assert not any(c.baseline for c in changes)
+    # Only the records whose fingerprint moved were parsed (the saved fingerprints of step 1 were used);
+    # the rest were reused unread, and the fingerprints saved now are the new snapshot's.
+    records = first.metrics.records
+    assert records.labels("ofac_sdn", "parsed")._value.get() == 9139 + 6 + 21
+    assert records.labels("ofac_sdn", "reused")._value.get() == 9102 - 6 - 21
+    prints, version = await first._store.prints("ofac_sdn")
+    assert prints is not None
+    assert len(prints) == 9102
+    assert version == OfacSdn.fingerprint_version
 
     # 4. A restarted monitor (new process, same Redis) sees the same file: nothing published twice.
     await first._store.release("ofac_sdn")
