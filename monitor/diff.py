@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from itertools import compress, repeat
-from operator import eq, lshift, not_, or_, rshift
+from itertools import compress, filterfalse, repeat
+from operator import and_, eq, lshift, not_, or_, rshift
 from typing import Any, TypeVar
 
 import orjson
@@ -236,15 +236,14 @@ def _read_changed(
         return parsed
     pending: list[int] = []
     known = previous.entries
+    present = known.keys_view().__contains__ if isinstance(known, EntrySpool) else known.__contains__
     for run in source.fingerprints(files):
         _first_wins(prints, run.keys, run.prints)
-        same = list(map(eq, map(old_prints.get, run.keys), run.prints))
         # Inherited only when the previous snapshot has the entry: a record it could not read is read again.
-        _, repeated = parsed.entries.inherit_many(key for key in compress(run.keys, same) if key in known)
+        same = list(map(and_, map(eq, map(old_prints.get, run.keys), run.prints), map(present, run.keys)))
+        _, repeated = parsed.entries.inherit_many(compress(run.keys, same))
         parsed.duplicates += repeated
-        for key, at, kept in zip(run.keys, run.locators, same, strict=True):
-            if not (kept and key in known):
-                pending.append(at)
+        pending.extend(compress(run.locators, map(not_, same)))
     _take(parsed, source.parse_at(files, pending))
     return parsed
 
@@ -407,8 +406,6 @@ def diff(
         elif old_digest != entries.digest(key):
             yield _change(source, key, ChangeKind.MODIFIED, previous[key], entries[key], previous_id,
                           current.snapshot_id, observed_at, info=info)  # fmt: skip
-    present = entries.keys_view()
-    for key in previous:
-        if key not in present:
-            yield _change(source, key, ChangeKind.REMOVED, previous[key], None, previous_id, current.snapshot_id,
+    for key in filterfalse(entries.keys_view().__contains__, previous):
+        yield _change(source, key, ChangeKind.REMOVED, previous[key], None, previous_id, current.snapshot_id,
                           observed_at, info=info)  # fmt: skip

@@ -74,6 +74,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
     register_agents(
         app, topic(topics.changes, ListChange), topic(topics.enriched, EnrichedChange),
         topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
+        batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip
 
     # faust's own sensor (messages, commits, rebalances) on our registry, served at /metrics with ours.

@@ -44,12 +44,15 @@ class BilingualStore:
 
     async def learn(self, source: str, entry: Entry) -> None:
         """Remember the entry's name pairs (kept after a delisting: the names still translate each other)."""
-        found = pairs(entry_names(entry))
+        await self.learn_many([(source, entry)])
+
+    async def learn_many(self, entries: Iterable[tuple[str, Entry]]) -> None:
+        """``learn`` for a batch, in one round trip (none when no entry has names in both scripts)."""
+        found = [(f"{source}|{entry.key}", pair) for source, entry in entries for pair in pairs(entry_names(entry))]
         if not found:
             return
-        origin = f"{source}|{entry.key}"
         async with self._redis.pipeline(transaction=False) as pipe:
-            for en, zh in found:
+            for origin, (en, zh) in found:
                 pipe.hset(self._key("en", name_form(en).core), zh, origin)
                 pipe.hset(self._key("zh", name_form(zh).core), en, origin)
             await pipe.execute()
@@ -71,6 +74,25 @@ class BilingualStore:
     async def chinese_names(self, variants_: Sequence[NameVariant]) -> dict[str, str]:
         """Chinese names that bilingual entries give for these Latin names: name -> "source|key"."""
         return await self._lookup("en", (v.core for v in variants_ if v.script == "latin"))
+
+    async def chinese_names_many(self, batch: Sequence[Sequence[NameVariant]]) -> list[dict[str, str]]:
+        """``chinese_names`` for a batch of entries' names: each distinct core read once, in one round trip."""
+        cores = [sorted({v.core for v in names if v.script == "latin" and v.core}) for names in batch]
+        distinct = sorted({c for cs in cores for c in cs})
+        if not distinct:
+            return [{} for _ in batch]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for core in distinct:
+                pipe.hgetall(self._key("en", core))
+            rows = dict(zip(distinct, await pipe.execute(), strict=True))
+        out: list[dict[str, str]] = []
+        for cs in cores:
+            found: dict[str, str] = {}
+            for core in cs:
+                for name, origin in rows[core].items():
+                    found.setdefault(_text(name), _text(origin))
+            out.append(found)
+        return out
 
     async def latin_names(self, names: Sequence[str]) -> dict[str, str]:
         """Latin names that bilingual entries give for these Chinese names: name -> "source|key"."""

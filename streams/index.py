@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -91,18 +91,28 @@ class RedisIndex:
 
     async def lookup(self, keys: Iterable[str], limit: int = MAX_CANDIDATES, ties: bool = False) -> list[str]:
         """The members ``rank`` puts first."""
-        keys = sorted(set(keys))
-        if not keys:
-            return []
+        [found] = await self.lookup_many([keys], limit, ties)
+        return found
+
+    async def lookup_many(
+        self, keysets: Sequence[Iterable[str]], limit: int = MAX_CANDIDATES, ties: bool = False
+    ) -> list[list[str]]:
+        """``lookup`` for a batch: every distinct key's size in one round trip, the usable keys' members in a
+        second, then each key set ranked on its own."""
+        wanted = [sorted(set(keys)) for keys in keysets]
+        distinct = sorted({key for keys in wanted for key in keys})
+        if not distinct:
+            return [[] for _ in wanted]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
+            for key in distinct:
                 pipe.scard(self._k(key))
             sizes: list[int] = await pipe.execute()
-        usable = [k for k, n in zip(keys, sizes, strict=True) if 0 < n <= MAX_KEY_MEMBERS]
-        if not usable:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in usable:
-                pipe.smembers(self._k(key))
-            results: list[set[bytes]] = await pipe.execute()
-        return rank(([m.decode() for m in members] for members in results), limit, ties)
+        usable = [k for k, n in zip(distinct, sizes, strict=True) if 0 < n <= MAX_KEY_MEMBERS]
+        members: dict[str, list[str]] = {}
+        if usable:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in usable:
+                    pipe.smembers(self._k(key))
+                results: list[set[bytes]] = await pipe.execute()
+            members = {k: [m.decode() for m in found] for k, found in zip(usable, results, strict=True)}
+        return [rank((members[k] for k in keys if k in members), limit, ties) for keys in wanted]

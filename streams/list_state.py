@@ -7,7 +7,7 @@ Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSO
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import faust
 from redis.asyncio import Redis
@@ -41,13 +41,22 @@ class ListStateStore:
 
     async def apply(self, enriched: EnrichedChange) -> None:
         """Make the stored list reflect the change: removed entries go, others are (re)indexed."""
-        change = enriched.change
-        member = change.source + _SEP + change.entry_key
+        await self.apply_many([enriched])
+
+    async def apply_many(self, batch: Sequence[EnrichedChange]) -> None:
+        """``apply`` for a batch, in order, in one transaction: the index is read once for the batch's entries
+        and set to what the last change of each entry says."""
+        last: dict[str, EnrichedChange] = {}
+        for enriched in batch:
+            last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
+        updates: list[tuple[str, set[str]]] = []
         async with self._redis.pipeline(transaction=True) as pipe:
-            if change.change == "removed" or change.after is None:
-                pipe.hdel(self._hash(change.source), change.entry_key)
-                await self._index.replace(member, (), pipe)
-            else:
+            for member, enriched in last.items():
+                change = enriched.change
+                if change.change == "removed" or change.after is None:
+                    pipe.hdel(self._hash(change.source), change.entry_key)
+                    updates.append((member, set()))
+                    continue
                 # Indexed as the entry now stands: a renamed entry must not match its old name any more. An
                 # addition (every baseline entry) was enriched from its after-entry alone already.
                 current = (
@@ -57,7 +66,8 @@ class ListStateStore:
                 )
                 listed = ListedEntry(change.source, change.after, current, change.event_id)
                 pipe.hset(self._hash(change.source), change.entry_key, listed.dumps())
-                await self._index.replace(member, enrichment_keys(current), pipe)
+                updates.append((member, set(enrichment_keys(current))))
+            await self._index.replace_many(updates, pipe)
             await pipe.execute()
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:

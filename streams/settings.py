@@ -16,6 +16,12 @@ class StreamsSettings:
     web_port: int = 6066
     # LISTWATCH_DEDUPE_TTL_S: how long an event id is remembered as done (30 days).
     dedupe_ttl_s: int = 30 * 86400
+    # LISTWATCH_STREAMS_BATCH: events an agent takes at once (one Redis round trip per kind of read or write
+    # and one wait for Kafka's acknowledgements per batch).
+    batch: int = 500
+    # LISTWATCH_STREAMS_BATCH_WITHIN_MS: how long an agent waits to fill a batch before it goes with fewer
+    # (the most a lone event waits).
+    batch_within_ms: int = 10
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
     data_dir: Path = Path(".state/streams")
 
@@ -24,4 +30,6 @@ class StreamsSettings:
         common = CommonSettings.from_env(env)
         return cls(common=common, web_port=env_int(env, "STREAMS_WEB_PORT", cls.web_port),
                    dedupe_ttl_s=env_int(env, "DEDUPE_TTL_S", cls.dedupe_ttl_s, minimum=60),
+                   batch=env_int(env, "STREAMS_BATCH", cls.batch, minimum=1),
+                   batch_within_ms=env_int(env, "STREAMS_BATCH_WITHIN_MS", cls.batch_within_ms, minimum=1),
                    data_dir=common.state_dir / "streams")  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -158,6 +158,38 @@ class WatchlistStore:
             entry = await self.get(subscriber_id, watch_id)
             if entry is not None:
                 out.append(entry)
+        return out
+
+    async def candidates_many(
+        self, keysets: Sequence[Iterable[str]], limit: int = MAX_WATCH_CANDIDATES
+    ) -> list[list[WatchEntry]]:
+        """``candidates`` for a batch of list entries: three round trips in all, each watch entry read once."""
+        found = await self._index.lookup_many(keysets, limit, ties=True)
+        distinct = sorted({m for members in found for m in members})
+        entries: dict[str, WatchEntry] = {}
+        if distinct:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for m in distinct:
+                    subscriber_id, watch_id = m.split(_SEP, 1)
+                    pipe.hget(self._entries_key(subscriber_id), watch_id)
+                rows = await pipe.execute()
+            entries = {m: WatchEntry.from_json(raw) for m, raw in zip(distinct, rows, strict=True) if raw is not None}
+        return [[entries[m] for m in members if m in entries] for members in found]
+
+    async def thresholds(self, subscriber_ids: Iterable[str], default: float) -> dict[str, float]:
+        """``threshold`` of many subscribers in one round trip."""
+        subs = sorted(set(subscriber_ids))
+        if not subs:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sub in subs:
+                pipe.get(self._settings.redis_key("threshold", sub))
+                pipe.hget(self._settings.redis_key("subscriber", sub), "threshold")
+            values = await pipe.execute()
+        out: dict[str, float] = {}
+        for i, sub in enumerate(subs):
+            raw = values[2 * i] if values[2 * i] is not None else values[2 * i + 1]
+            out[sub] = float(raw) if raw is not None else default
         return out
 
     async def threshold(self, subscriber_id: str, default: float) -> float:

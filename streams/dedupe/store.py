@@ -7,6 +7,8 @@ between redoes the work (at-least-once), it never loses it. Marks expire after `
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
@@ -23,3 +25,17 @@ class DedupeStore:
 
     async def mark(self, event_id: str) -> None:
         await self._redis.set(f"{self._prefix}:{event_id}", b"1", ex=self._ttl_s)
+
+    async def seen_many(self, event_ids: Sequence[str]) -> list[bool]:
+        """``seen`` for a batch, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in event_ids:
+                pipe.exists(f"{self._prefix}:{event_id}")
+            return [bool(n) for n in await pipe.execute()]
+
+    async def mark_many(self, event_ids: Iterable[str]) -> None:
+        """``mark`` for a batch, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in event_ids:
+                pipe.set(f"{self._prefix}:{event_id}", b"1", ex=self._ttl_s)
+            await pipe.execute()

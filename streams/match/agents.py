@@ -5,7 +5,8 @@ agent moves on, so moving on before the work is done would lose it. Repeats are 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 
 import faust
 
@@ -17,25 +18,32 @@ from streams.stages import Stages
 
 def register_agents(
     app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
-    stages: Stages,
+    stages: Stages, batch: int = 500, within_s: float = 0.01,
 ) -> None:  # fmt: skip
-    async def send_enriched(item: EnrichedChange) -> None:
-        fut = await enriched.send(key=change_key(item.change.source, item.change.entry_key), value=item)
-        await fut
+    async def send_enriched(items: Sequence[EnrichedChange]) -> None:
+        sent = [await enriched.send(key=change_key(i.change.source, i.change.entry_key), value=i) for i in items]
+        await asyncio.gather(*sent)
 
     async def send_alert(alert: Alert) -> None:
         # Awaited to the broker's ack before the stage marks its event done.
         fut = await alerts.send(key=alert_key(alert.subscriber_id), value=alert)
         await fut
 
+    async def send_alerts(items: Sequence[Alert]) -> None:
+        # The whole batch awaited to the broker's acks before the stage marks its events done.
+        sent = [await alerts.send(key=alert_key(a.subscriber_id), value=a) for a in items]
+        await asyncio.gather(*sent)
+
+    # Batches: faust acknowledges (and so commits) a batch's offsets only when the agent asks for the next
+    # batch, that is after the work and its output's acknowledgements: a crash repeats a batch, never loses it.
     async def dedupe_enrich(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
-        async for change in stream:
-            await ride_out(lambda: stages.dedupe_and_enrich(change, send_enriched), "enrich")  # noqa: B023
+        async for changes in stream.take(batch, within=within_s):
+            await ride_out(lambda: stages.dedupe_and_enrich_batch(changes, send_enriched), "enrich")  # noqa: B023
             yield None
 
     async def match(stream: faust.StreamT[EnrichedChange]) -> AsyncIterator[None]:
-        async for item in stream:
-            await ride_out(lambda: stages.match(item, send_alert), "match")  # noqa: B023
+        async for items in stream.take(batch, within=within_s):
+            await ride_out(lambda: stages.match_batch(items, send_alerts), "match")  # noqa: B023
             yield None
 
     async def screen(stream: faust.StreamT[WatchEvent]) -> AsyncIterator[None]:
