@@ -29,7 +29,6 @@ import logging
 import random
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,10 +71,14 @@ class Deliverer:
         self._lease_s = settings.delivery_lease_s if lease_s is None else lease_s
         # Identifies this deliverer's claims in Redis (one per process and start).
         self.token = uuid.uuid4().hex
-        self._held: deque[str] = deque()
+        # Claimed and not finished, in claim order (a dict: finished ones leave from anywhere).
+        self._held: dict[str, None] = {}
         self._unwritten: dict[str, _Outcome] = {}
         # Endpoints whose delivery failed in this batch -> its retry time: their younger deliveries wait.
         self._stalled: dict[str, float] = {}
+        # The running batch's endpoints and alerts, read together (empty between batches).
+        self._endpoints: dict[tuple[str, str], Endpoint | None] = {}
+        self._alerts: dict[tuple[str, str], Alert | None] = {}
         self._settings = settings
         self._store = store
         self._channels = channels
@@ -179,24 +182,52 @@ class Deliverer:
     def store(self) -> AlertStore:
         return self._store
 
-    async def run_due(self, limit: int = 50) -> int:
+    async def run_due(self, limit: int | None = None) -> int:
         """Attempt the deliveries due now (first those this process still holds); returns how many.
-        A Redis error propagates, leaving the unfinished ones held here for the next call."""
+
+        Different endpoints are attempted at once (``LISTWATCH_DELIVERY_CONCURRENCY``), one endpoint's
+        deliveries one after another in their order. A Redis error propagates once every endpoint's lane
+        has stopped (none is cut off mid-send), leaving the unfinished ones held here for the next call."""
         await self._write_unwritten()
         if not self._held:
-            self._held.extend(await self._store.claim_due(limit, self._lease_s, self.token))
-        attempted = 0
+            claimed = await self._store.claim_due(limit or self._settings.delivery_batch, self._lease_s, self.token)
+            self._held.update(dict.fromkeys(claimed))
+        held = list(self._held)
+        deliveries = await self._store.claimed_many(held, self.token) if held else []
+        found = [d for d in deliveries if d is not None]
+        # What the batch's deliveries need, read in two round trips for the whole batch (an endpoint's
+        # lane shares one Endpoint object: disabling it stops the lane's younger deliveries too).
+        self._endpoints = await self._store.endpoints_many((d.subscriber_id, d.endpoint_id) for d in found)
+        self._alerts = await self._store.alerts_many(
+            (d.subscriber_id, i) for d in found for i in (d.digest_of or [d.alert_id])
+        )
+        lanes: dict[str, list[tuple[str, Delivery | None]]] = {}
+        for delivery_id, delivery in zip(held, deliveries, strict=True):
+            lane = delivery.endpoint_id if delivery is not None else delivery_id
+            lanes.setdefault(lane, []).append((delivery_id, delivery))
         self._stalled.clear()
+        attempted = 0
+        gate = asyncio.Semaphore(self._settings.delivery_concurrency)
+
+        async def work(lane: list[tuple[str, Delivery | None]]) -> None:
+            nonlocal attempted
+            async with gate:
+                for delivery_id, delivery in lane:
+                    await self._attempt(delivery_id, delivery)
+                    self._held.pop(delivery_id, None)
+                    attempted += 1
+
         renewer = asyncio.create_task(self._renew_held())
         try:
-            while self._held:
-                await self.attempt(self._held[0])
-                self._held.popleft()
-                attempted += 1
+            results = await asyncio.gather(*(work(lane) for lane in lanes.values()), return_exceptions=True)
         finally:
+            self._endpoints, self._alerts = {}, {}
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         self.metrics.queue.set(await self._store.queue_length())
         return attempted
 
@@ -212,8 +243,7 @@ class Deliverer:
     async def _write_unwritten(self) -> None:
         for delivery_id, outcome in list(self._unwritten.items()):
             await self._write(outcome)
-            if self._held and self._held[0] == delivery_id:
-                self._held.popleft()
+            self._held.pop(delivery_id, None)
 
     async def _write(self, outcome: _Outcome) -> None:
         """Write an outcome fenced by this process's claim; kept in memory until Redis takes it."""
@@ -235,11 +265,17 @@ class Deliverer:
 
     async def attempt(self, delivery_id: str) -> None:
         """Attempt one delivery that this process has claimed."""
+        if delivery_id in self._unwritten:  # sent before an outage: record it, never send again
+            await self._write(self._unwritten[delivery_id])
+            return
+        await self._attempt(delivery_id, await self._store.claimed(delivery_id, self.token))
+
+    async def _attempt(self, delivery_id: str, delivery: Delivery | None) -> None:
+        """Attempt a claimed delivery as read (None: the claim is another process's now)."""
         store = self._store
         if delivery_id in self._unwritten:  # sent before an outage: record it, never send again
             await self._write(self._unwritten[delivery_id])
             return
-        delivery = await store.claimed(delivery_id, self.token)
         if delivery is None:
             return  # the lease ran out during an outage and another process has it now
         if delivery.status != "pending":
@@ -249,9 +285,13 @@ class Deliverer:
         if stalled is not None:  # an older delivery to this endpoint just failed: keep the order
             await self._write(_Outcome(delivery, "schedule", at=stalled))
             return
-        endpoint = await store.endpoint(delivery.subscriber_id, delivery.endpoint_id)
-        alerts = [a for a in [await store.alert(delivery.subscriber_id, i)
-                              for i in (delivery.digest_of or [delivery.alert_id])] if a is not None]  # fmt: skip
+        sub = delivery.subscriber_id
+        key = (sub, delivery.endpoint_id)
+        endpoint = self._endpoints[key] if key in self._endpoints else await store.endpoint(*key)
+        alerts = [
+            a for i in (delivery.digest_of or [delivery.alert_id])
+            if (a := self._alerts[(sub, i)] if (sub, i) in self._alerts else await store.alert(sub, i)) is not None
+        ]  # fmt: skip
         if endpoint is None or not endpoint.enabled or not alerts:
             delivery.status = "dropped"
             delivery.last_error = "endpoint removed or disabled" if alerts else "alert not found"

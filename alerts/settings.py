@@ -90,6 +90,11 @@ class AlertsSettings:
     # LISTWATCH_DELIVERY_LEASE_S: how long a process holds the deliveries it claimed without renewing them; a
     # crashed process's claims return to the queue within this time.
     delivery_lease_s: float = 15.0
+    # LISTWATCH_DELIVERY_BATCH: deliveries one process claims at a time.
+    delivery_batch: int = 200
+    # LISTWATCH_DELIVERY_CONCURRENCY: endpoints one process sends to at once (one endpoint's deliveries still
+    # go one after another, in their order).
+    delivery_concurrency: int = 50
     # LISTWATCH_WATCHLIST_MAX: companies one subscriber may watch (one tenant cannot exhaust the service).
     watchlist_max: int = 100_000
     # LISTWATCH_AUTH_FAILURES_PER_MIN: failed API-key attempts per client address and minute before 429s.
@@ -138,6 +143,8 @@ class AlertsSettings:
             webhook_rate=env_float(env, "WEBHOOK_RATE", cls.webhook_rate, minimum=0.1),
             watchlist_max=env_int(env, "WATCHLIST_MAX", cls.watchlist_max, minimum=1),
             delivery_lease_s=env_float(env, "DELIVERY_LEASE_S", cls.delivery_lease_s, minimum=0.5),
+            delivery_batch=env_int(env, "DELIVERY_BATCH", cls.delivery_batch, minimum=1),
+            delivery_concurrency=env_int(env, "DELIVERY_CONCURRENCY", cls.delivery_concurrency, minimum=1),
             auth_failures_per_min=env_int(env, "AUTH_FAILURES_PER_MIN", cls.auth_failures_per_min, minimum=1),
             web_session_ttl_s=env_int(env, "WEB_SESSION_TTL_S", cls.web_session_ttl_s, minimum=60),
             smtp=SmtpSettings(

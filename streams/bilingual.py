@@ -34,6 +34,14 @@ def is_chinese_only(names: Iterable[str]) -> bool:
     return scripts == {"cjk"}
 
 
+# Every hash in KEYS, flat (field, value, ...), in one reply: most names of a batch have no pair at all.
+_HGETALL_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
+return out
+"""
+
+
 class BilingualStore:
     def __init__(self, redis: Redis, settings: CommonSettings) -> None:
         self._redis = redis
@@ -81,15 +89,14 @@ class BilingualStore:
         distinct = sorted({c for cs in cores for c in cs})
         if not distinct:
             return [{} for _ in batch]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for core in distinct:
-                pipe.hgetall(self._key("en", core))
-            rows = dict(zip(distinct, await pipe.execute(), strict=True))
+        flat = await self._redis.eval(_HGETALL_MANY, len(distinct), *(self._key("en", c) for c in distinct))
+        rows = dict(zip(distinct, flat, strict=True))
         out: list[dict[str, str]] = []
         for cs in cores:
             found: dict[str, str] = {}
             for core in cs:
-                for name, origin in rows[core].items():
+                pairs_ = rows[core]
+                for name, origin in zip(pairs_[::2], pairs_[1::2], strict=True):
                     found.setdefault(_text(name), _text(origin))
             out.append(found)
         return out

@@ -2,7 +2,8 @@
 materialised lists, so that a lookup touches only the sets of the keys asked for.
 
 Layout under ``{namespace}:{name}``: ``:k:{key}`` sets of members, ``:m:{member}`` the member's keys (so
-that re-indexing removes what is no longer true). Updates run in one MULTI/EXEC transaction.
+that re-indexing removes what is no longer true). Updates run in one MULTI/EXEC transaction, as one script
+call per batch.
 """
 
 from __future__ import annotations
@@ -26,6 +27,45 @@ MAX_CANDIDATES = 50
 MAX_WATCH_CANDIDATES = 1000
 
 M = TypeVar("M", bound=Hashable)
+
+# Server-side, so that a batch costs one reply to parse instead of one per set touched (redis-py spends more
+# per reply than Redis per command). Keys are built from the prefix inside the script: fine on one Redis
+# (standalone or Sentinel), not on Redis Cluster, which listwatch does not use.
+# ARGV: prefix, then per member: member, n, its n keys.
+_REPLACE = """
+local prefix = ARGV[1]
+local i = 2
+while i <= #ARGV do
+  local member, n = ARGV[i], tonumber(ARGV[i + 1])
+  local mkey = prefix .. ':m:' .. member
+  local new, old = {}, {}
+  for j = 1, n do new[ARGV[i + 1 + j]] = true end
+  for _, k in ipairs(redis.call('SMEMBERS', mkey)) do
+    old[k] = true
+    if not new[k] then redis.call('SREM', prefix .. ':k:' .. k, member) end
+  end
+  for j = 1, n do
+    local k = ARGV[i + 1 + j]
+    if not old[k] then redis.call('SADD', prefix .. ':k:' .. k, member) end
+  end
+  redis.call('DEL', mkey)
+  if n > 0 then redis.call('SADD', mkey, unpack(ARGV, i + 2, i + 1 + n)) end
+  i = i + 2 + n
+end
+return 1
+"""
+# ARGV: prefix, the most members a usable key may have, then the keys. Per key: its members, or an empty
+# list when it has none or too many (an oversized key says nothing and is not read).
+_LOOKUP = """
+local prefix, most = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 3, #ARGV do
+  local key = prefix .. ':k:' .. ARGV[i]
+  local size = redis.call('SCARD', key)
+  if size > 0 and size <= most then out[i - 2] = redis.call('SMEMBERS', key) else out[i - 2] = {} end
+end
+return out
+"""
 
 
 def rank(postings: Iterable[Iterable[M]], limit: int = MAX_CANDIDATES, ties: bool = False) -> list[M]:
@@ -72,22 +112,13 @@ class RedisIndex:
             await self.replace_many([(member, set(keys))], pipe)
 
     async def replace_many(self, items: list[tuple[str, set[str]]], pipe: Pipeline) -> None:
-        """``replace`` for many members: their current keys read in one round trip, the updates queued."""
-        async with self._redis.pipeline(transaction=False) as reads:
-            for member, _ in items:
-                reads.smembers(self._m(member))
-            olds: list[set[bytes | str]] = await reads.execute()
-        for (member, new), old in zip(items, olds, strict=True):
-            self._queue(pipe, member, {k.decode() if isinstance(k, bytes) else k for k in old}, new)
-
-    def _queue(self, p: Pipeline, member: str, old: set[str], new: set[str]) -> None:
-        for key in old - new:
-            p.srem(self._k(key), member)
-        for key in new - old:
-            p.sadd(self._k(key), member)
-        p.delete(self._m(member))
-        if new:
-            p.sadd(self._m(member), *sorted(new))
+        """``replace`` for many members, queued in ``pipe`` as one script call."""
+        if not items:
+            return
+        args: list[str] = [self._prefix]
+        for member, keys in items:
+            args += [member, str(len(keys)), *sorted(keys)]
+        pipe.eval(_REPLACE, 0, *args)
 
     async def lookup(self, keys: Iterable[str], limit: int = MAX_CANDIDATES, ties: bool = False) -> list[str]:
         """The members ``rank`` puts first."""
@@ -97,22 +128,13 @@ class RedisIndex:
     async def lookup_many(
         self, keysets: Sequence[Iterable[str]], limit: int = MAX_CANDIDATES, ties: bool = False
     ) -> list[list[str]]:
-        """``lookup`` for a batch: every distinct key's size in one round trip, the usable keys' members in a
-        second, then each key set ranked on its own."""
+        """``lookup`` for a batch: every distinct key read once, in one script call, then each key set ranked
+        on its own."""
         wanted = [sorted(set(keys)) for keys in keysets]
         distinct = sorted({key for keys in wanted for key in keys})
         if not distinct:
             return [[] for _ in wanted]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in distinct:
-                pipe.scard(self._k(key))
-            sizes: list[int] = await pipe.execute()
-        usable = [k for k, n in zip(distinct, sizes, strict=True) if 0 < n <= MAX_KEY_MEMBERS]
-        members: dict[str, list[str]] = {}
-        if usable:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in usable:
-                    pipe.smembers(self._k(key))
-                results: list[set[bytes]] = await pipe.execute()
-            members = {k: [m.decode() for m in found] for k, found in zip(usable, results, strict=True)}
+        found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, *distinct)
+        members = {k: [m.decode() if isinstance(m, bytes) else m for m in ms]
+                   for k, ms in zip(distinct, found, strict=True) if ms}  # fmt: skip
         return [rank((members[k] for k in keys if k in members), limit, ties) for keys in wanted]

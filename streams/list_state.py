@@ -50,23 +50,29 @@ class ListStateStore:
         for enriched in batch:
             last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
         updates: list[tuple[str, set[str]]] = []
+        gone: dict[str, list[str]] = {}
+        kept: dict[str, dict[str, bytes]] = {}
+        for member, enriched in last.items():
+            change = enriched.change
+            if change.change == "removed" or change.after is None:
+                gone.setdefault(change.source, []).append(change.entry_key)
+                updates.append((member, set()))
+                continue
+            # Indexed as the entry now stands: a renamed entry must not match its old name any more. An
+            # addition (every baseline entry) was enriched from its after-entry alone already.
+            current = (
+                enriched.enrichment
+                if change.before is None
+                else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
+            )
+            listed = ListedEntry(change.source, change.after, current, change.event_id)
+            kept.setdefault(change.source, {})[change.entry_key] = listed.dumps()
+            updates.append((member, set(enrichment_keys(current))))
         async with self._redis.pipeline(transaction=True) as pipe:
-            for member, enriched in last.items():
-                change = enriched.change
-                if change.change == "removed" or change.after is None:
-                    pipe.hdel(self._hash(change.source), change.entry_key)
-                    updates.append((member, set()))
-                    continue
-                # Indexed as the entry now stands: a renamed entry must not match its old name any more. An
-                # addition (every baseline entry) was enriched from its after-entry alone already.
-                current = (
-                    enriched.enrichment
-                    if change.before is None
-                    else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
-                )
-                listed = ListedEntry(change.source, change.after, current, change.event_id)
-                pipe.hset(self._hash(change.source), change.entry_key, listed.dumps())
-                updates.append((member, set(enrichment_keys(current))))
+            for source, keys in gone.items():
+                pipe.hdel(self._hash(source), *keys)
+            for source, mapping in kept.items():
+                pipe.hset(self._hash(source), mapping=mapping)  # type: ignore[arg-type]
             await self._index.replace_many(updates, pipe)
             await pipe.execute()
 

@@ -163,17 +163,23 @@ class WatchlistStore:
     async def candidates_many(
         self, keysets: Sequence[Iterable[str]], limit: int = MAX_WATCH_CANDIDATES
     ) -> list[list[WatchEntry]]:
-        """``candidates`` for a batch of list entries: three round trips in all, each watch entry read once."""
+        """``candidates`` for a batch of list entries: two round trips in all, each watch entry read once."""
         found = await self._index.lookup_many(keysets, limit, ties=True)
         distinct = sorted({m for members in found for m in members})
         entries: dict[str, WatchEntry] = {}
-        if distinct:
+        by_subscriber: dict[str, list[str]] = {}
+        for m in distinct:
+            subscriber_id, watch_id = m.split(_SEP, 1)
+            by_subscriber.setdefault(subscriber_id, []).append(watch_id)
+        if by_subscriber:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for m in distinct:
-                    subscriber_id, watch_id = m.split(_SEP, 1)
-                    pipe.hget(self._entries_key(subscriber_id), watch_id)
+                for subscriber_id, ids in by_subscriber.items():
+                    pipe.hmget(self._entries_key(subscriber_id), ids)
                 rows = await pipe.execute()
-            entries = {m: WatchEntry.from_json(raw) for m, raw in zip(distinct, rows, strict=True) if raw is not None}
+            for (subscriber_id, ids), raws in zip(by_subscriber.items(), rows, strict=True):
+                for watch_id, raw in zip(ids, raws, strict=True):
+                    if raw is not None:
+                        entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw)
         return [[entries[m] for m in members if m in entries] for members in found]
 
     async def thresholds(self, subscriber_ids: Iterable[str], default: float) -> dict[str, float]:

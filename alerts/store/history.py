@@ -27,6 +27,14 @@ class HistoryStore(StoreBase):
         stored = await self.redis.get(self.k("alert", sub, alert_id))
         return None if stored is None else Alert.loads(raw(stored))
 
+    async def alerts_many(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Alert | None]:
+        """``alert`` for many (subscriber, alert id) pairs, in one command."""
+        pairs = sorted(set(wanted))
+        if not pairs:
+            return {}
+        rows = await self.redis.mget([self.k("alert", sub, alert_id) for sub, alert_id in pairs])
+        return {pair: None if row is None else Alert.loads(raw(row)) for pair, row in zip(pairs, rows, strict=True)}
+
     async def alerts_page(
         self, sub: str, since: float | None, until: float | None, cursor: tuple[float, str] | None, batch: int
     ) -> list[tuple[float, Alert]]:

@@ -13,6 +13,12 @@ from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
 
+# KEYS: the marks to set; ARGV: their time to live in seconds.
+_MARK = """
+for _, key in ipairs(KEYS) do redis.call('SET', key, '1', 'EX', ARGV[1]) end
+return #KEYS
+"""
+
 
 class DedupeStore:
     def __init__(self, redis: Redis, settings: CommonSettings, stage: str, ttl_s: int) -> None:
@@ -27,15 +33,13 @@ class DedupeStore:
         await self._redis.set(f"{self._prefix}:{event_id}", b"1", ex=self._ttl_s)
 
     async def seen_many(self, event_ids: Sequence[str]) -> list[bool]:
-        """``seen`` for a batch, in one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event_id in event_ids:
-                pipe.exists(f"{self._prefix}:{event_id}")
-            return [bool(n) for n in await pipe.execute()]
+        """``seen`` for a batch, in one command."""
+        if not event_ids:
+            return []
+        return [v is not None for v in await self._redis.mget([f"{self._prefix}:{e}" for e in event_ids])]
 
     async def mark_many(self, event_ids: Iterable[str]) -> None:
-        """``mark`` for a batch, in one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event_id in event_ids:
-                pipe.set(f"{self._prefix}:{event_id}", b"1", ex=self._ttl_s)
-            await pipe.execute()
+        """``mark`` for a batch, in one script call (one reply to read, not one per event)."""
+        keys = [f"{self._prefix}:{e}" for e in event_ids]
+        if keys:
+            await self._redis.eval(_MARK, len(keys), *keys, self._ttl_s)

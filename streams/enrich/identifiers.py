@@ -31,8 +31,12 @@ def _divisions() -> numdb.NumDB:
 def uscc_region(code: str) -> str | None:
     """ "广东省 深圳市" for a USCC registered in Shenzhen; None when the division is unknown."""
     division = code[2:8]
-    if not division.isdigit():
-        return None
+    return _region(division) if division.isdigit() else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _region(division: str) -> str | None:
+    # A few thousand divisions exist; a list of a million USCCs repeats them (one table walk each).
     names: list[str] = []
     for _, info in _divisions().info(division):
         names.extend(info[k] for k in ("province", "prefecture", "county") if k in info)

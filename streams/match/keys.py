@@ -91,6 +91,8 @@ def name_keys(form: NameForm) -> set[str]:
             keys.add(f"p:{metaphone(token)}")
         if len(token) >= 6:
             keys.add(f"x:{token[:4]}")  # a typo after the fourth letter still finds the name
-        if len(token) >= 5:
-            keys.add(f"a:{''.join(sorted(token))}")  # the same letters: two of them swapped ("Senawtec")
+        if len(token) >= 5 and not token.isdigit():
+            # The same letters, two of them swapped ("Senawtec"). Not for numbers: a 5-digit number shares
+            # its digits with up to 119 others, all of them other numbers.
+            keys.add(f"a:{''.join(sorted(token))}")
     return keys
