@@ -7,6 +7,7 @@
 - ``redis_memory [--quick]``: Redis bytes and keys per list entry and per watched company;
 - ``delivery [--quick]``: signed webhook deliveries per second across 1,000 endpoints, beside raw POSTs;
 - ``stream_throughput [--quick]``: changes per second through one stream worker, beside raw aiokafka;
+- ``stream_latency [--quick]``: change -> alert latency at 100 to 1,000 changes/s offered, one worker;
 - ``match_scaling [--quick]``: time per change at 10k, 100k and 1M watched companies, beside a naive scan;
 - ``freshness [--minutes N] [--quick]``: publication -> delivered webhook with the default schedules, the
   three services as processes on the local Kafka and Redis (30 minutes by default).
@@ -43,6 +44,10 @@ def main(argv: list[str]) -> int:
         from bench import stream_throughput
 
         stream_throughput.main(rest if name == "stream_throughput" else [])
+    if name in {"stream_latency", "all"}:
+        from bench import stream_latency
+
+        stream_latency.main(rest if name == "stream_latency" else [])
     if name in {"match_scaling", "all"}:
         from bench import match_scaling
 
@@ -51,8 +56,8 @@ def main(argv: list[str]) -> int:
         from bench import freshness
 
         freshness.main(rest if name == "freshness" else [])
-    known = ("parse_memory", "matching", "diff_speed", "redis_memory", "delivery", "stream_throughput", "match_scaling",
-             "freshness")
+    known = ("parse_memory", "matching", "diff_speed", "redis_memory", "delivery", "stream_throughput",
+             "stream_latency", "match_scaling", "freshness")
     if name not in {*known, "all"}:
         print(f"unknown benchmark {name!r}: {', '.join(known)}", file=sys.stderr)
         return 2

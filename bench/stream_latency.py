@@ -1,0 +1,184 @@
+"""Latency from a change on the changes topic to its alert on the alerts topic, at a steady offered rate
+(issue: speed at scale, target 3: p99 < 250 ms and p50 < 50 ms at 1,000 changes/s).
+
+The local Kafka and Redis (a namespace of its own), one stream worker process (``python -m streams``), W
+watched companies, and additions (not a baseline) of an OFAC-shaped list whose every entry is one of the
+watched names, so that each change makes one alert. For each offered rate the changes are published in
+10 ms ticks for ``--seconds``; each change's clock starts when Kafka acknowledged it and stops when its alert
+is read from the alerts topic (both in this process). ``python -m bench stream_latency [--quick]``: one JSON
+object per rate in ``bench/results/stream_latency.json``, and docs/benchmarks_latency.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_latency.png"
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, object]]:
+    from aiokafka import AIOKafkaConsumer
+
+    from bench.diff_speed import synthesise
+    from contracts.clients import redis_client
+    from contracts.models import Alert
+    from contracts.settings import CommonSettings
+    from contracts.topics import Topics, ensure_topics
+    from monitor.diff import diff, read_snapshot
+    from monitor.publisher import ChangePublisher
+    from monitor.snapshot import DiskSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
+    from streams.watchlists import WatchEntry, WatchlistStore
+
+    namespace = f"bench-latency-{uuid.uuid4().hex[:8]}"
+    tmp = Path(tempfile.mkdtemp(prefix="lw-latency-"))
+    env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(tmp / "state"),
+           "LISTWATCH_STREAMS_WEB_PORT": "0"}  # fmt: skip
+    settings = CommonSettings.from_env(env)
+    topics = Topics.for_settings(settings)
+    await ensure_topics(settings, topics)
+    redis = redis_client(settings)
+    needed = int(sum(rates) * seconds) + 200
+    synthesise(tmp / "sdn.csv", needed, after=False)
+    source = OfacSdn()
+    parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
+    # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).
+    changes = list(diff("ofac_sdn", {}, "empty", parsed, datetime.now(UTC), source.info))
+    names = [f"Example Trading Co {n} Limited" for n in range(1, needed + 1)]
+    names += [f"Watched Holding {i} Limited" for i in range(max(0, watches - needed))]
+    await WatchlistStore(redis, settings).put_many(
+        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(names)
+    )
+    worker = _start_worker(env, tmp / "worker.log")
+    publisher = ChangePublisher(settings, topics)
+    consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=settings.kafka_bootstrap,
+                                group_id=f"{namespace}.bench", auto_offset_reset="earliest",
+                                fetch_max_wait_ms=5)  # fmt: skip
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    results: list[dict[str, object]] = []
+
+    async def read_alerts() -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=50)
+            stamp = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
+
+    await publisher.start()
+    await consumer.start()
+    reader = asyncio.create_task(read_alerts())
+    try:
+        # Warm up (worker joined, caches loaded): 100 changes, all of their alerts read.
+        warm, rest = changes[:100], changes[100:]
+        await publisher.publish(warm)
+        for _ in range(1200):
+            if all(c.event_id in seen for c in warm):
+                break
+            await asyncio.sleep(0.1)
+        for rate in rates:
+            batch, rest = rest[: int(rate * seconds)], rest[int(rate * seconds) :]
+            per_tick = max(1, rate // 100)
+            started = time.perf_counter()
+            for i in range(0, len(batch), per_tick):
+                tick = batch[i : i + per_tick]
+                due = started + (i / rate)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                await publisher.publish(tick)
+                acked = time.perf_counter()
+                for change in tick:
+                    sent[change.event_id] = acked
+            offered = len(batch) / (time.perf_counter() - started)
+            for _ in range(6000):  # at most 10 minutes
+                if all(c.event_id in seen for c in batch):
+                    break
+                await asyncio.sleep(0.1)
+            latencies = [(seen[c.event_id] - sent[c.event_id]) * 1000 for c in batch if c.event_id in seen]
+            row: dict[str, object] = {
+                "benchmark": "stream_latency", "offered_per_second": rate, "achieved_offer": round(offered),
+                "changes": len(batch), "alerts_read": len(latencies), "watched_companies": len(names),
+                "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(_quantile(latencies, 0.95), 1),
+                "p99_ms": round(_quantile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
+                "target": "p99 < 250 ms and p50 < 50 ms at 1,000/s",
+            }  # fmt: skip
+            results.append(row)
+            print(json.dumps(row), flush=True)
+            await asyncio.sleep(2)  # let the worker drain before the next rate
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await consumer.stop()
+        await publisher.stop()
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+        for i in range(0, len(keys), 500):
+            await redis.delete(*keys[i : i + 500])
+        await redis.aclose()
+    return results
+
+
+def plot(results: list[dict[str, object]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = [int(str(r["offered_per_second"])) for r in results]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for q in ("p50_ms", "p95_ms", "p99_ms"):
+        ax.plot(rates, [float(str(r[q])) for r in results], marker="o", label=q.removesuffix("_ms"))
+    ax.axhline(250, color="grey", linestyle="--", linewidth=1, label="p99 target")
+    ax.set_yscale("log")
+    ax.set_xlabel("changes offered per second")
+    ax.set_ylabel("change → alert, ms")
+    ax.set_title("Stream latency, one worker")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=120)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench stream_latency")
+    parser.add_argument("--quick", action="store_true", help="100 and 250 changes/s for 5 s each")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    rates, seconds = ([100, 250], 5.0) if args.quick else ([100, 250, 500, 1000], args.seconds)
+    results = asyncio.run(run(rates, seconds, 10_000))
+    RESULTS.mkdir(exist_ok=True)
+    name = "stream_latency-quick.json" if args.quick else "stream_latency.json"
+    (RESULTS / name).write_text("".join(json.dumps(r) + "\n" for r in results))
+    if not args.quick:
+        plot(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
