@@ -48,8 +48,10 @@ from monitor.snapshot import from_path
 from monitor.sources import registry
 from streams.bilingual import is_chinese_only
 from streams.bilingual import pairs as bilingual_pairs
+from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
-from streams.match.logic import score_watch
+from streams.index import rank
+from streams.match.logic import enrichment_keys, score_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.screen import SnapshotIndex
 from streams.watchlists import WatchEntry, watch_keys
@@ -620,6 +622,26 @@ class Figures:
     @property
     def queries(self) -> int:
         return self.tp + self.fp + self.fn + self.tn
+
+
+def change_retrieval(lists: Lists, queries: Sequence[Query], part: str, limit: int) -> tuple[int, int, float]:
+    """The other direction, a list change looking for the companies watched: every query's watch in one
+    index (as streams/watchlists.py keeps them), each positive query's expected entry looked up with at most
+    ``limit`` candidates (ties kept, as the stream does). (watches retrieved, positives, mean candidates)."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, query in enumerate(queries):
+        for key in watch_keys(watched(lists, query)):
+            postings[key].append(i)
+    entries = {(label, e.key): e for label, found in lists.entries.items() for e in found}
+    hits = total = size = 0
+    for i, query in enumerate(queries):
+        entry = entries.get(query.expected) if query.expected is not None and query.part == part else None
+        if entry is None:
+            continue
+        keys = enrichment_keys(enrich_entries([entry], None, None, None))
+        found = rank((postings[k] for k in sorted(keys) if k in postings), limit, ties=True)
+        hits, total, size = hits + (i in found), total + 1, size + len(found)
+    return hits, total, size / max(total, 1)
 
 
 def figures(scored: Iterable[Scored], threshold: float, part: str = "test") -> dict[str, Figures]:

@@ -9,15 +9,31 @@ from pathlib import Path
 
 import pytest
 
+from streams.index import MAX_WATCH_CANDIDATES
 from streams.match.score import DEFAULT_THRESHOLD
-from tests.streams.matching_eval import Figures, Scored, evaluate, figures, latin
+from tests.streams.matching_eval import Figures, Lists, Query, Scored, change_retrieval, evaluate, figures, latin
 
 CUSTOMER = ("legal_dots", "initials", "abbreviation", "typo", "case_punct")
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory: pytest.TempPathFactory) -> list[Scored]:
-    return evaluate(Path(tmp_path_factory.mktemp("lists")))[2]
+def evaluation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lists, list[Query], list[Scored]]:
+    return evaluate(Path(tmp_path_factory.mktemp("lists")))
+
+
+@pytest.fixture(scope="module")
+def scored(evaluation: tuple[Lists, list[Query], list[Scored]]) -> list[Scored]:
+    return evaluation[2]
+
+
+def test_the_watch_candidate_cap_loses_no_watch(evaluation: tuple[Lists, list[Query], list[Scored]]) -> None:
+    """A change is scored against at most MAX_WATCH_CANDIDATES watches (the stream's main cost, issue 11):
+    on the test part the cap retrieves every watch an uncapped lookup does."""
+    lists, queries, _ = evaluation
+    capped, total, _ = change_retrieval(lists, queries, "test", MAX_WATCH_CANDIDATES)
+    uncapped, _, _ = change_retrieval(lists, queries, "test", 100_000)
+    assert capped == uncapped
+    assert capped / total >= 0.98
 
 
 @pytest.fixture(scope="module")
