@@ -23,6 +23,7 @@ from pathlib import Path
 from bench.redis_memory import _connect, _free_port, _start_redis
 
 RESULTS = Path(__file__).parent / "results"
+PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_match_scaling.png"
 
 
 async def run(sizes: list[int]) -> list[dict[str, object]]:
@@ -87,6 +88,29 @@ async def run(sizes: list[int]) -> list[dict[str, object]]:
     return results
 
 
+def plot(results: list[dict[str, object]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results if "watched_companies" in r]
+    sizes = [int(str(r["watched_companies"])) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for field, label in (("median_ms", "listwatch median"), ("p95_ms", "listwatch p95"),
+                         ("naive_median_ms", "naive scan of every watch")):  # fmt: skip
+        ax.plot(sizes, [float(str(r[field])) for r in rows], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("watched companies")
+    ax.set_ylabel("ms per list change")
+    ax.set_title("Matching a change as watchlists grow")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=120)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench match_scaling")
     parser.add_argument("--quick", action="store_true")
@@ -97,4 +121,6 @@ def main(argv: list[str]) -> int:
     (RESULTS / ("match_scaling-quick.json" if args.quick else "match_scaling.json")).write_text(
         "".join(json.dumps(r) + "\n" for r in results)
     )
+    if not args.quick:
+        plot(results)
     return 0
