@@ -4,8 +4,10 @@ aiokafka produce-and-consume rate on the same broker in the same run (issue: spe
 The local Kafka and Redis (a namespace of its own), W watched companies in the watchlist, one stream worker
 process (``python -m streams``), and N baseline changes of an OFAC-shaped list published as the monitor
 publishes them. Timed from the first publish until the worker has applied the last change to the list state
-(the last thing its match stage does per change). ``python -m bench stream_throughput [--quick]``: one JSON
-object per result in ``bench/results/stream_throughput.json``.
+(the last thing its match stage does per change). Then the same with two worker processes in one group
+(the changes topic's partitions shared between them), for the scaling ratio.
+``python -m bench stream_throughput [--quick]``: one JSON object per result in
+``bench/results/stream_throughput.json``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[s
             "consume_per_second": round(count / consumed)}  # fmt: skip
 
 
-async def run(changes: int, watches: int) -> list[dict[str, object]]:
+async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool = True) -> list[dict[str, object]]:
     from bench.diff_speed import synthesise
     from contracts.clients import redis_client
     from contracts.settings import CommonSettings
@@ -80,7 +82,7 @@ async def run(changes: int, watches: int) -> list[dict[str, object]]:
     await ensure_topics(settings, topics)
     redis = redis_client(settings)
     results: list[dict[str, object]] = []
-    worker = None
+    procs: list[subprocess.Popen[bytes]] = []
     try:
         names = [f"Watched Holding {i} Limited" for i in range(watches)]
         await WatchlistStore(redis, settings).put_many(
@@ -89,16 +91,18 @@ async def run(changes: int, watches: int) -> list[dict[str, object]]:
         source = OfacSdn()
         parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
         events = list(diff("ofac_sdn", None, None, parsed, datetime.now(UTC), source.info))
-        worker = _start_worker(env, tmp / "worker.log")
+        procs = [_start_worker(env, tmp / f"worker-{i}.log") for i in range(workers)]
         publisher = ChangePublisher(settings, topics)
         await publisher.start()
-        # A first change, so that the worker has joined its group before the clock starts.
+        # A first change, so that the workers have joined their group before the clock starts.
         await publisher.publish(events[:1])
         state = settings.redis_key("list", "ofac_sdn")
         for _ in range(600):
             if await redis.hlen(state) >= 1:
                 break
             await asyncio.sleep(0.2)
+        if workers > 1:
+            await asyncio.sleep(15)  # the group's rebalance as the other workers join
         started = time.perf_counter()
         for i in range(1, len(events), 2000):
             await publisher.publish(events[i : i + 2000])
@@ -110,19 +114,21 @@ async def run(changes: int, watches: int) -> list[dict[str, object]]:
             await asyncio.sleep(0.5)
         seconds = time.perf_counter() - started
         done = await redis.hlen(state)
-        results.append({"benchmark": "stream_throughput", "what": "one stream worker, baseline changes",
-                        "changes": len(events) - 1, "applied": done - 1, "watched_companies": watches,
+        results.append({"benchmark": "stream_throughput", "what": f"{workers} stream worker(s), baseline changes",
+                        "workers": workers, "changes": len(events) - 1, "applied": done - 1,
+                        "watched_companies": watches,
                         "seconds": round(seconds, 1), "per_second": round((done - 1) / seconds),
                         "publish_seconds": round(published, 1), "target_per_second": 5000,
                         "met": (done - 1) / seconds >= 5000})  # fmt: skip
-        results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
+        if with_ceiling:
+            results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
     finally:
-        if worker is not None:
-            worker.terminate()
+        for proc in procs:
+            proc.terminate()
             try:
-                worker.wait(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                proc.kill()
         keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
         for i in range(0, len(keys), 500):
             await redis.delete(*keys[i : i + 500])
@@ -134,7 +140,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench stream_throughput")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    results = asyncio.run(run(2_000 if args.quick else 20_000, 10_000 if args.quick else 100_000))
+    changes, watches = (2_000, 10_000) if args.quick else (20_000, 100_000)
+    results = asyncio.run(run(changes, watches))
+    two = asyncio.run(run(changes, watches, workers=2, with_ceiling=False))
+    one_rate, two_rate = float(str(results[0]["per_second"])), float(str(two[0]["per_second"]))
+    results += [*two, {"benchmark": "stream_throughput", "what": "two workers / one worker",
+                       "ratio": round(two_rate / one_rate, 2), "target_ratio": 1.8}]  # fmt: skip
     for r in results:
         print(json.dumps(r))
     RESULTS.mkdir(exist_ok=True)
