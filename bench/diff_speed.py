@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from bench.common import line_plot, save_results
+
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_diff.png"
 ROW = ('{n},"EXAMPLE TRADING CO {n} LIMITED",-0- ,"{program}",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
        '"Unified Social Credit Code (USCC) 91310000MA1FL{n:05d} (China); Registration ID {n} (China); '
@@ -130,24 +131,11 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
 
 
 def plot(results: list[dict[str, object]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sizes = [int(str(r["entries"])) for r in results]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for tool in ("listwatch", "listwatch-monitor", "pandas"):
-        ax.plot(sizes, [r[tool]["median_s"] for r in results], marker="o", label=tool)  # type: ignore[index]
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("entries per snapshot")
-    ax.set_ylabel("seconds (median)")
-    ax.set_title("Diff of two OFAC-shaped snapshots (1 % added / removed / modified)")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(PLOT, dpi=120)
+    sizes = [float(str(r["entries"])) for r in results]
+    series = {tool: (sizes, [r[tool]["median_s"] for r in results])  # type: ignore[index]
+              for tool in ("listwatch", "listwatch-monitor", "pandas")}  # fmt: skip
+    line_plot(PLOT, series, ("entries per snapshot", "seconds (median)",
+                             "Diff of two OFAC-shaped snapshots (1 % added / removed / modified)"))  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -159,9 +147,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sizes, repeats = ([10_000, 100_000], 1) if args.quick else ([10_000, 100_000, 1_000_000], 3)
     results = run(sizes, repeats)
-    RESULTS.mkdir(exist_ok=True)
-    name = "diff_speed-quick.json" if args.quick else "diff_speed.json"
-    (RESULTS / name).write_text("".join(json.dumps(r) + "\n" for r in results))
+    save_results("diff_speed", results, args.quick)
     if not args.quick:
         plot(results)
     return 0

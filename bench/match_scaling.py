@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import line_plot
 from bench.redis_memory import _connect, _free_port, _start_redis
 
 RESULTS = Path(__file__).parent / "results"
@@ -89,26 +90,12 @@ async def run(sizes: list[int]) -> list[dict[str, object]]:
 
 
 def plot(results: list[dict[str, object]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = [r for r in results if "watched_companies" in r]
-    sizes = [int(str(r["watched_companies"])) for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for field, label in (("median_ms", "listwatch median"), ("p95_ms", "listwatch p95"),
-                         ("naive_median_ms", "naive scan of every watch")):  # fmt: skip
-        ax.plot(sizes, [float(str(r[field])) for r in rows], marker="o", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("watched companies")
-    ax.set_ylabel("ms per list change")
-    ax.set_title("Matching a change as watchlists grow")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(PLOT, dpi=120)
+    sizes = [float(str(r["watched_companies"])) for r in rows]
+    series = {label: (sizes, [float(str(r[field])) for r in rows])
+              for field, label in (("median_ms", "listwatch median"), ("p95_ms", "listwatch p95"),
+                                   ("naive_median_ms", "naive scan of every watch"))}  # fmt: skip
+    line_plot(PLOT, series, ("watched companies", "ms per list change", "Matching a change as watchlists grow"))
 
 
 def main(argv: list[str]) -> int:

@@ -14,19 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import drop_namespace, line_plot, private_run, save_results, start_worker, stop
 from bench.diff_speed import ROW
 
-RESULTS = Path(__file__).parent / "results"
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_latency.png"
 
 
@@ -46,11 +42,6 @@ def _name(n: int) -> str:
     return f"{_word(n)} {_word(n * 7919 + 13)} Trading Limited"
 
 
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -59,24 +50,16 @@ def _quantile(values: list[float], q: float) -> float:
 async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, object]]:
     from aiokafka import AIOKafkaConsumer
 
-    from contracts.clients import redis_client
     from contracts.models import Alert
-    from contracts.settings import CommonSettings
-    from contracts.topics import Topics, ensure_topics
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
     from monitor.snapshot import DiskSnapshot
     from monitor.sources.ofac_sdn import OfacSdn
     from streams.watchlists import WatchEntry, WatchlistStore
 
-    namespace = f"bench-latency-{uuid.uuid4().hex[:8]}"
-    tmp = Path(tempfile.mkdtemp(prefix="lw-latency-"))
-    env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(tmp / "state"),
-           "LISTWATCH_STREAMS_WEB_PORT": "0"}  # fmt: skip
-    settings = CommonSettings.from_env(env)
-    topics = Topics.for_settings(settings)
-    await ensure_topics(settings, topics)
-    redis = redis_client(settings)
+    run_ = await private_run("latency")
+    namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
+                                                    run_.redis)  # fmt: skip
     needed = int(sum(rates) * seconds) + 200
     # Made-up words for names (distinct per company, as real names mostly are: a benchmark where every name
     # shares a rare word would score hundreds of candidates per change and measure that instead).
@@ -93,7 +76,7 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
     await WatchlistStore(redis, settings).put_many(
         WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(names)
     )
-    worker = _start_worker(env, tmp / "worker.log")
+    worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
     consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=settings.kafka_bootstrap,
                                 group_id=f"{namespace}.bench", auto_offset_reset="earliest",
@@ -154,37 +137,18 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
         await asyncio.gather(reader, return_exceptions=True)
         await consumer.stop()
         await publisher.stop()
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await redis.delete(*keys[i : i + 500])
+        stop([worker])
+        await drop_namespace(redis, namespace)
         await redis.aclose()
     return results
 
 
 def plot(results: list[dict[str, object]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rates = [int(str(r["offered_per_second"])) for r in results]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for q in ("p50_ms", "p95_ms", "p99_ms"):
-        ax.plot(rates, [float(str(r[q])) for r in results], marker="o", label=q.removesuffix("_ms"))
-    ax.axhline(250, color="grey", linestyle="--", linewidth=1, label="p99 target")
-    ax.set_yscale("log")
-    ax.set_xlabel("changes offered per second")
-    ax.set_ylabel("change → alert, ms")
-    ax.set_title("Stream latency, one worker")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(PLOT, dpi=120)
+    rates = [float(str(r["offered_per_second"])) for r in results]
+    series = {q.removesuffix("_ms"): (rates, [float(str(r[q])) for r in results])
+              for q in ("p50_ms", "p95_ms", "p99_ms")}  # fmt: skip
+    line_plot(PLOT, series, ("changes offered per second", "change → alert, ms", "Stream latency, one worker"),
+              logx=False, target=(250, "p99 target"))  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -194,9 +158,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rates, seconds = ([100, 250], 5.0) if args.quick else ([50, 100, 250, 1000], args.seconds)
     results = asyncio.run(run(rates, seconds, 10_000))
-    RESULTS.mkdir(exist_ok=True)
-    name = "stream_latency-quick.json" if args.quick else "stream_latency.json"
-    (RESULTS / name).write_text("".join(json.dumps(r) + "\n" for r in results))
+    save_results("stream_latency", results, args.quick)
     if not args.quick:
         plot(results)
     return 0

@@ -15,21 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
-
-
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
+from bench.common import drop_namespace, private_run, save_results, start_worker, stop
 
 
 async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[str, object]:
@@ -64,23 +55,15 @@ async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[s
 
 async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool = True) -> list[dict[str, object]]:
     from bench.diff_speed import synthesise
-    from contracts.clients import redis_client
-    from contracts.settings import CommonSettings
-    from contracts.topics import Topics, ensure_topics
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
     from monitor.snapshot import DiskSnapshot
     from monitor.sources.ofac_sdn import OfacSdn
     from streams.watchlists import WatchEntry, WatchlistStore
 
-    namespace = f"bench-stream-{uuid.uuid4().hex[:8]}"
-    tmp = Path(tempfile.mkdtemp(prefix="lw-stream-"))
-    env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(tmp / "state"),
-           "LISTWATCH_STREAMS_WEB_PORT": "0"}  # fmt: skip
-    settings = CommonSettings.from_env(env)
-    topics = Topics.for_settings(settings)
-    await ensure_topics(settings, topics)
-    redis = redis_client(settings)
+    run_ = await private_run("stream")
+    namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
+                                                    run_.redis)  # fmt: skip
     results: list[dict[str, object]] = []
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -91,7 +74,7 @@ async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool =
         source = OfacSdn()
         parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
         events = list(diff("ofac_sdn", None, None, parsed, datetime.now(UTC), source.info))
-        procs = [_start_worker(env, tmp / f"worker-{i}.log") for i in range(workers)]
+        procs = [start_worker(env, tmp / f"worker-{i}.log") for i in range(workers)]
         publisher = ChangePublisher(settings, topics)
         await publisher.start()
         # A first change, so that the workers have joined their group before the clock starts.
@@ -123,15 +106,8 @@ async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool =
         if with_ceiling:
             results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
     finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await redis.delete(*keys[i : i + 500])
+        stop(procs)
+        await drop_namespace(redis, namespace)
         await redis.aclose()
     return results
 
@@ -148,8 +124,5 @@ def main(argv: list[str]) -> int:
                        "ratio": round(two_rate / one_rate, 2), "target_ratio": 1.8}]  # fmt: skip
     for r in results:
         print(json.dumps(r))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("stream_throughput-quick.json" if args.quick else "stream_throughput.json")).write_text(
-        "".join(json.dumps(r) + "\n" for r in results)
-    )
+    save_results("stream_throughput", results, args.quick)
     return 0

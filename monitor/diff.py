@@ -78,6 +78,11 @@ class ParsedSnapshot:
     prints: dict[str, int] | None = None
     prints_version: str | None = None
 
+    def count_error(self, error: RecordError) -> None:
+        self.error_count += 1
+        if len(self.errors) < 5:
+            self.errors.append(str(error))
+
 
 @dataclass(frozen=True, slots=True)
 class Previous:
@@ -275,9 +280,7 @@ def _read_changed(
 def _take(parsed: ParsedSnapshot, items: Iterable[Entry | RecordError]) -> None:
     for item in items:
         if isinstance(item, RecordError):
-            parsed.error_count += 1
-            if len(parsed.errors) < 5:
-                parsed.errors.append(str(item))
+            parsed.count_error(item)
             continue
         if not parsed.entries.add(item.key, encode_entry(item)):
             # Two records with one key: keep the first, count it, so the diff stays stable.
@@ -310,9 +313,7 @@ def patch(
     operations = 0
     for op in ops:
         if isinstance(op, RecordError):
-            parsed.error_count += 1
-            if len(parsed.errors) < 5:
-                parsed.errors.append(str(op))
+            parsed.count_error(op)
             continue
         operations += 1
         changed[op.key] = None if op.entry is None else encode_entry(op.entry)
