@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
 from contracts.models import ListChange
@@ -176,3 +177,26 @@ def test_synthetic_million_shape_counts(tmp_path: Path) -> None:
     kinds = Counter(c.change for c in diff("ofac_sdn", a.entries, "a", b, NOW, source.info))
     assert kinds == {"added": 20, "removed": 20, "modified": 20}
     assert len(a.entries) == 40  # only what the diff reads was parsed on the old side
+
+
+def test_a_quoted_line_break_takes_the_careful_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remark with a line break inside its quotes: the chunked fast path must hand over to the careful
+    reader there (and keep the chunks before it), and still give what a full parse gives."""
+    from monitor.sources import ofac_csv
+
+    monkeypatch.setattr(ofac_csv, "_CHUNK", 256)  # many chunks: fast ones, then the careful hand-over
+    rows = [_row(n, f"COMPANY {n} LTD", remarks="Linked To: SOMEONE.") for n in range(1, 61)]
+    rows[40] = _row(41, "COMPANY 41 LTD", remarks="first line\r\nsecond line")
+    old = _write(tmp_path / "old.csv", rows)
+    rows[50] = _row(51, "COMPANY 51 RENAMED LTD", remarks="Linked To: SOMEONE.")
+    new = _write(tmp_path / "new.csv", rows)
+    source = OfacSdn()
+    keys = [k for run in source.fingerprints(DiskSnapshot({"sdn.csv": old})) for k in run.keys]
+    assert keys == [str(n) for n in range(1, 61)]
+    first = read_snapshot(source, DiskSnapshot({"sdn.csv": old}), "a")
+    assert "second line" in orjson.loads(first.entries["41"])["remarks"]
+    second = read_snapshot(source, DiskSnapshot({"sdn.csv": new}), "b",
+                           Previous(first.entries, first.prints, first.prints_version))  # fmt: skip
+    changes = list(diff("ofac_sdn", first.entries, "a", second, NOW, source.info))
+    assert [(c.entry_key, c.change) for c in changes] == [("51", "modified")]
+    assert sum(second.entries.inherited(k) for k in second.entries) == 59
