@@ -216,6 +216,58 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
     return _token_score(tokens_a, tokens_b), f"name: {a.original!r} ~ {b.original!r}"
 
 
+def _may_match(token: str, other: str) -> bool:
+    """False only where ``_token_sim`` is surely below _TOKEN_MATCH: every way up to it (equal, a swap or a
+    one-letter vowel change, sounding alike) needs an Indel ratio of 70 or more, except a shared stem of seven
+    letters (Metallurgical / Metallurgy)."""
+    return (
+        token == other
+        or (len(token) >= 7 and len(other) >= 7 and token[:7] == other[:7])
+        or fuzz.ratio(token, other, score_cutoff=70) >= 70
+    )
+
+
+def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
+    """At least ``_token_score(a, b)``: every word of ``a`` that may match counts in full with its heaviest
+    possible partner, over the weights no unmatched legal-form word can take away."""
+    total = sum(token_weight(t) for t in a if not is_legal_word(t)) + sum(
+        token_weight(t) for t in b if not is_legal_word(t)
+    )
+    if total == 0:
+        return 1.0
+    matched = 0.0
+    for token in a:
+        partners = [token_weight(o) for o in b if _may_match(token, o)]
+        if partners:
+            matched += token_weight(token) + max(partners)
+    return min(1.0, matched / total)
+
+
+def name_bound(a: NameForm, b: NameForm) -> float:
+    """At least ``name_score(a, b)``, for a fraction of its cost (Chinese names: no bound, 1.0)."""
+    if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+        return 1.0
+    tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
+    tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
+    if not tokens_a or not tokens_b:
+        return 0.0
+    return _token_bound(_rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a))
+
+
+def score_bound(
+    watch_names: Iterable[NameForm],
+    entry_names: Sequence[NameForm],
+    watch_ids: Iterable[tuple[str, str]],
+    entry_ids: Iterable[tuple[str, str]],
+) -> float:
+    """At least what ``score`` gives (its penalties only lower it): a candidate whose bound is under the
+    threshold cannot alert and is not scored (tests/streams/test_match_bound.py checks the bound against the
+    score on every pair the matching evaluation scores)."""
+    if set(watch_ids) & set(entry_ids):
+        return 1.0
+    return max((name_bound(w, e) for w in watch_names for e in entry_names), default=0.0)
+
+
 def score(
     watch_names: Iterable[NameForm],
     entry_names: Iterable[NameForm],

@@ -9,9 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from streams.enrich.names import name_form
 from streams.index import MAX_WATCH_CANDIDATES
-from streams.match.score import DEFAULT_THRESHOLD
-from tests.streams.matching_eval import Figures, Lists, Query, Scored, change_retrieval, evaluate, figures, latin
+from streams.match.logic import enrichment_ids, forms, score_watch, watch_ids
+from streams.match.score import DEFAULT_THRESHOLD, score_bound
+from tests.streams.matching_eval import (
+    Figures,
+    Lists,
+    Query,
+    Scored,
+    candidates,
+    change_retrieval,
+    evaluate,
+    figures,
+    latin,
+    watched,
+)
 
 CUSTOMER = ("legal_dots", "initials", "abbreviation", "typo", "case_punct")
 
@@ -24,6 +37,25 @@ def evaluation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lists, list[Qu
 @pytest.fixture(scope="module")
 def scored(evaluation: tuple[Lists, list[Query], list[Scored]]) -> list[Scored]:
     return evaluation[2]
+
+
+def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[Query], list[Scored]]) -> None:
+    """match_change skips a candidate whose cheap bound is under the threshold: on every pair the evaluation
+    scores (both parts; a property, not a figure to tune), the bound is at least the score (scores are
+    rounded to 4 places)."""
+    lists, queries, _ = evaluation
+    pairs = skipped = 0
+    for query in queries:
+        watch = watched(lists, query)
+        watch_forms = [name_form(n) for n in watch.names()]
+        for _, _, enrichment in candidates(lists, query):
+            value = score_watch(watch, enrichment).value
+            bound = score_bound(watch_forms, forms(enrichment.names), watch_ids(watch), enrichment_ids(enrichment))
+            assert bound + 1e-4 >= value, (query.watch.name, [n.original for n in enrichment.names], bound, value)
+            pairs += 1
+            skipped += bound + 1e-4 < DEFAULT_THRESHOLD
+    assert pairs > 10_000
+    assert skipped > pairs // 2  # the bound is worth having: most candidates are ruled out unscored
 
 
 def test_the_watch_candidate_cap_loses_no_watch(evaluation: tuple[Lists, list[Query], list[Scored]]) -> None:
