@@ -263,13 +263,6 @@ class Deliverer:
             log.warning("delivery %s is dead after %d attempts: %s", delivery.id, delivery.attempts,
                         delivery.last_error)  # fmt: skip
 
-    async def attempt(self, delivery_id: str) -> None:
-        """Attempt one delivery that this process has claimed."""
-        if delivery_id in self._unwritten:  # sent before an outage: record it, never send again
-            await self._write(self._unwritten[delivery_id])
-            return
-        await self._attempt(delivery_id, await self._store.claimed(delivery_id, self.token))
-
     async def _attempt(self, delivery_id: str, delivery: Delivery | None) -> None:
         """Attempt a claimed delivery as read (None: the claim is another process's now)."""
         store = self._store

@@ -1,10 +1,14 @@
-"""What several benchmarks share: a run's own namespace, starting and stopping service processes, removing the
-run's Redis keys, writing results, and drawing a curve (matplotlib, PNG under docs/)."""
+"""What several benchmarks share: a run's own namespace (or a private redis-server), starting and stopping
+service processes, removing the run's Redis keys, the real OFAC snapshot they load, writing results, and
+drawing a curve (matplotlib, PNG under docs/)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -12,12 +16,15 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
+if TYPE_CHECKING:  # imported where used: diff_speed's pandas child must not load listwatch's modules
+    from redis.asyncio import Redis
 
-from contracts.clients import redis_client
-from contracts.settings import CommonSettings
-from contracts.topics import Topics, ensure_topics
+    from contracts.settings import CommonSettings
+    from contracts.topics import Topics
+    from monitor.diff import ParsedSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -92,6 +99,10 @@ class Run:
 
 
 async def private_run(name: str) -> Run:
+    from contracts.clients import redis_client
+    from contracts.settings import CommonSettings
+    from contracts.topics import Topics, ensure_topics
+
     namespace = f"bench-{name}-{uuid.uuid4().hex[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix=f"lw-{name}-"))
     env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(tmp / "state"),
@@ -100,3 +111,41 @@ async def private_run(name: str) -> Run:
     topics = Topics.for_settings(settings)
     await ensure_topics(settings, topics)
     return Run(namespace, tmp, env, settings, topics, redis_client(settings))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - redis-server
+
+
+async def connect_redis(port: int) -> Redis:
+    """A client of the private server, once it answers."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    for _ in range(100):
+        try:
+            await redis.ping()
+            break
+        except Exception:  # noqa: BLE001 - starting up
+            await asyncio.sleep(0.05)
+    return redis
+
+
+def real_ofac_snapshot() -> tuple[OfacSdn, ParsedSnapshot]:
+    """The real OFAC SDN file of 2024-05-03 (14,965 entries) from the shared real data, parsed."""
+    from monitor import realdata
+    from monitor.diff import read_snapshot
+    from monitor.snapshot import DiskSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
+
+    files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
+    source = OfacSdn()
+    return source, read_snapshot(source, DiskSnapshot(files), "s")

@@ -19,11 +19,10 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from aiohttp import ClientSession, web
 
-RESULTS = Path(__file__).parent / "results"
+from bench.common import drop_namespace, save_results
 
 
 async def run(alerts: int, endpoints: int) -> list[dict[str, object]]:
@@ -120,9 +119,7 @@ async def run(alerts: int, endpoints: int) -> list[dict[str, object]]:
                         "body_bytes": len(body), "microseconds": round(per * 1e6, 1)})  # fmt: skip
     finally:
         await webhook.aclose()
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await redis.delete(*keys[i : i + 500])
+        await drop_namespace(redis, namespace)
         await redis.aclose()
         await runner.cleanup()
     return results
@@ -135,8 +132,5 @@ def main(argv: list[str]) -> int:
     results = asyncio.run(run(500 if args.quick else 5000, 100 if args.quick else 1000))
     for r in results:
         print(json.dumps(r))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("delivery-quick.json" if args.quick else "delivery.json")).write_text(
-        "".join(json.dumps(r) + "\n" for r in results)
-    )
+    save_results("delivery", results, args.quick)
     return 0

@@ -14,16 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import line_plot
-from bench.redis_memory import _connect, _free_port, _start_redis
+from bench.common import connect_redis, free_port, line_plot, real_ofac_snapshot, save_results, start_redis
 
-RESULTS = Path(__file__).parent / "results"
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_match_scaling.png"
 
 
@@ -31,23 +28,18 @@ async def run(sizes: list[int]) -> list[dict[str, object]]:
 
     from bench.freshness import made_up_names
     from contracts.settings import CommonSettings
-    from monitor import realdata
-    from monitor.diff import diff, read_snapshot
-    from monitor.snapshot import DiskSnapshot
-    from monitor.sources.ofac_sdn import OfacSdn
+    from monitor.diff import diff
     from streams.enrich.change import enrich
     from streams.match.logic import enrichment_keys, match_change, score_watch
     from streams.watchlists import WatchEntry, WatchlistStore
 
-    port = _free_port()
-    proc = _start_redis(port)
+    port = free_port()
+    proc = start_redis(port)
     results: list[dict[str, object]] = []
     try:
-        redis = await _connect(port)
+        redis = await connect_redis(port)
         settings = CommonSettings.from_env({"LISTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
-        files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
-        source = OfacSdn()
-        parsed = read_snapshot(source, DiskSnapshot(files), "s")
+        source, parsed = real_ofac_snapshot()
         changes = list(diff("ofac_sdn", None, None, parsed, datetime.now(UTC), source.info))[::70][:200]
         enriched = [enrich(c) for c in changes]
         store = WatchlistStore(redis, settings)
@@ -104,10 +96,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     results = asyncio.run(run([1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000]))
     print(json.dumps(results[-1]))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("match_scaling-quick.json" if args.quick else "match_scaling.json")).write_text(
-        "".join(json.dumps(r) + "\n" for r in results)
-    )
+    save_results("match_scaling", results, args.quick)
     if not args.quick:
         plot(results)
     return 0

@@ -15,42 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from redis.asyncio import Redis
 
-RESULTS = Path(__file__).parent / "results"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - redis-server
-
-
-async def _connect(port: int) -> Redis:
-    """A client of the private server, once it answers."""
-    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
-    for _ in range(100):
-        try:
-            await redis.ping()
-            break
-        except Exception:  # noqa: BLE001 - starting up
-            await asyncio.sleep(0.05)
-    return redis
+from bench.common import connect_redis, free_port, real_ofac_snapshot, save_results, start_redis
 
 
 async def _used(redis: Redis) -> tuple[int, int]:
@@ -72,24 +43,19 @@ async def measure(redis: Redis, label: str, count: int, load: Callable[[], Await
 
 async def run(limit: int | None) -> list[dict[str, object]]:
     from contracts.settings import CommonSettings
-    from monitor import realdata
-    from monitor.diff import decode_entry, diff, read_snapshot
-    from monitor.snapshot import DiskSnapshot
-    from monitor.sources.ofac_sdn import OfacSdn
+    from monitor.diff import decode_entry, diff
     from monitor.spool import EntrySpool
     from monitor.state import SnapshotStore
     from streams.enrich.change import enrich
     from streams.list_state import ListStateStore
     from streams.watchlists import WatchEntry, WatchlistStore
 
-    port = _free_port()
-    proc = _start_redis(port)
+    port = free_port()
+    proc = start_redis(port)
     try:
-        redis = await _connect(port)
+        redis = await connect_redis(port)
         settings = CommonSettings.from_env({"LISTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
-        files = realdata.files(realdata.root_from_env(os.environ), "ofac_sdn", "gitscrape_2024-05-03")
-        source = OfacSdn()
-        parsed = read_snapshot(source, DiskSnapshot(files), "s")
+        source, parsed = real_ofac_snapshot()
         keys = list(parsed.entries)[:limit] if limit else list(parsed.entries)
         subset = EntrySpool.of({k: parsed.entries[k] for k in keys})
         changes = [c for c in diff("ofac_sdn", None, None, type(parsed)("s", subset), datetime.now(UTC), source.info)]
@@ -134,8 +100,5 @@ def main(argv: list[str]) -> int:
     results = asyncio.run(run(2000 if args.quick else None))
     for r in results:
         print(json.dumps(r))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("redis_memory-quick.json" if args.quick else "redis_memory.json")).write_text(
-        "".join(json.dumps(r) + "\n" for r in results)
-    )
+    save_results("redis_memory", results, args.quick)
     return 0

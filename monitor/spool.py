@@ -34,18 +34,9 @@ class EntrySpool(Mapping[str, bytes]):
         # The previous snapshot, which inherited entries are read from (never copied).
         self._base: Mapping[str, bytes] = base if base is not None else {}
 
-    def inherit(self, key: str) -> bool:
-        """Take the base snapshot's entry for ``key`` as it is; False when the key is already here."""
-        if key in self._index:
-            return False
-        if key not in self._base:
-            raise KeyError(key)
-        self._index[key] = _INHERITED
-        return True
-
     def inherit_many(self, keys: Iterable[str]) -> tuple[int, int]:
-        """``inherit`` at C speed, for keys the caller knows the base has, before any ``add``: (how many were
-        taken, how many were already here)."""
+        """Take the base snapshot's entries for these keys as they are (never copied), at C speed; for keys the
+        caller knows the base has, before any ``add``. (How many were taken, how many were already here.)"""
         keys = list(keys)
         size = len(self._index)
         self._index.update(zip(keys, repeat(_INHERITED)))

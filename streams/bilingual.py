@@ -50,12 +50,9 @@ class BilingualStore:
     def _key(self, side: str, core: str) -> str:
         return self._settings.redis_key("bil", side, core)
 
-    async def learn(self, source: str, entry: Entry) -> None:
-        """Remember the entry's name pairs (kept after a delisting: the names still translate each other)."""
-        await self.learn_many([(source, entry)])
-
     async def learn_many(self, entries: Iterable[tuple[str, Entry]]) -> None:
-        """``learn`` for a batch, in one round trip (none when no entry has names in both scripts)."""
+        """Remember the entries' name pairs (kept after a delisting: the names still translate each other), in
+        one round trip (none when no entry has names in both scripts)."""
         found = [(f"{source}|{entry.key}", pair) for source, entry in entries for pair in pairs(entry_names(entry))]
         if not found:
             return
@@ -65,45 +62,33 @@ class BilingualStore:
                 pipe.hset(self._key("zh", name_form(zh).core), en, origin)
             await pipe.execute()
 
-    async def _lookup(self, side: str, cores: Iterable[str]) -> dict[str, str]:
-        wanted = sorted({c for c in cores if c})
-        if not wanted:
-            return {}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for core in wanted:
-                pipe.hgetall(self._key(side, core))
-            rows = await pipe.execute()
-        out: dict[str, str] = {}
-        for row in rows:
-            for name, origin in row.items():
-                out.setdefault(_text(name), _text(origin))
-        return out
-
-    async def chinese_names(self, variants_: Sequence[NameVariant]) -> dict[str, str]:
-        """Chinese names that bilingual entries give for these Latin names: name -> "source|key"."""
-        return await self._lookup("en", (v.core for v in variants_ if v.script == "latin"))
-
-    async def chinese_names_many(self, batch: Sequence[Sequence[NameVariant]]) -> list[dict[str, str]]:
-        """``chinese_names`` for a batch of entries' names: each distinct core read once, in one round trip."""
-        cores = [sorted({v.core for v in names if v.script == "latin" and v.core}) for names in batch]
+    async def _lookup_many(self, side: str, batch: Iterable[Iterable[str]]) -> list[dict[str, str]]:
+        """For each set of name cores, the names ``side``'s hashes pair with them: name -> "source|key". Each
+        distinct core is read once, all in one script call."""
+        cores = [sorted({c for c in cs if c}) for cs in batch]
         distinct = sorted({c for cs in cores for c in cs})
         if not distinct:
-            return [{} for _ in batch]
-        flat = await self._redis.eval(_HGETALL_MANY, len(distinct), *(self._key("en", c) for c in distinct))
+            return [{} for _ in cores]
+        flat = await self._redis.eval(_HGETALL_MANY, len(distinct), *(self._key(side, c) for c in distinct))
         rows = dict(zip(distinct, flat, strict=True))
         out: list[dict[str, str]] = []
         for cs in cores:
             found: dict[str, str] = {}
             for core in cs:
-                pairs_ = rows[core]
-                for name, origin in zip(pairs_[::2], pairs_[1::2], strict=True):
+                row = rows[core]
+                for name, origin in zip(row[::2], row[1::2], strict=True):
                     found.setdefault(_text(name), _text(origin))
             out.append(found)
         return out
 
+    async def chinese_names_many(self, batch: Sequence[Sequence[NameVariant]]) -> list[dict[str, str]]:
+        """Chinese names that bilingual entries give for each entry's Latin names: name -> "source|key"."""
+        return await self._lookup_many("en", ([v.core for v in names if v.script == "latin"] for names in batch))
+
     async def latin_names(self, names: Sequence[str]) -> dict[str, str]:
         """Latin names that bilingual entries give for these Chinese names: name -> "source|key"."""
-        return await self._lookup("zh", (name_form(n).core for n in names if name_form(n).script == "cjk"))
+        [found] = await self._lookup_many("zh", [[name_form(n).core for n in names if name_form(n).script == "cjk"]])
+        return found
 
 
 def with_names(existing: Sequence[NameVariant], extra: Iterable[str]) -> list[NameVariant]:

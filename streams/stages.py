@@ -25,7 +25,6 @@ from streams.metrics import StreamsMetrics
 from streams.provisional import ProvisionalStore
 from streams.watchlists import WatchlistStore, watch_keys
 
-SendEnriched = Callable[[EnrichedChange], Awaitable[None]]
 SendAlert = Callable[[Alert], Awaitable[None]]
 # Batch senders: return once Kafka acknowledged every item.
 SendEnrichedMany = Callable[[Sequence[EnrichedChange]], Awaitable[None]]
@@ -43,10 +42,6 @@ class Stages:
     provisional: ProvisionalStore
     bilingual: BilingualStore
     default_threshold: float = DEFAULT_THRESHOLD
-
-    async def dedupe_and_enrich(self, change: ListChange, send: SendEnriched) -> bool:
-        """Enrich a change unless it was enriched before; True when something was sent."""
-        return bool(await self.dedupe_and_enrich_batch([change], _one_by_one(send)))
 
     async def dedupe_and_enrich_batch(self, changes: Sequence[ListChange], send: SendEnrichedMany) -> int:
         """Enrich the batch's changes not enriched before, send them, and wait for Kafka's acknowledgement of

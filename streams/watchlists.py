@@ -152,13 +152,8 @@ class WatchlistStore:
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_WATCH_CANDIDATES) -> list[WatchEntry]:
         """Watch entries sharing index keys with a list entry, those sharing the rarest keys first."""
-        out: list[WatchEntry] = []
-        for found in await self._index.lookup(keys, limit, ties=True):
-            subscriber_id, watch_id = found.split(_SEP, 1)
-            entry = await self.get(subscriber_id, watch_id)
-            if entry is not None:
-                out.append(entry)
-        return out
+        [found] = await self.candidates_many([keys], limit)
+        return found
 
     async def candidates_many(
         self, keysets: Sequence[Iterable[str]], limit: int = MAX_WATCH_CANDIDATES
@@ -183,7 +178,8 @@ class WatchlistStore:
         return [[entries[m] for m in members if m in entries] for members in found]
 
     async def thresholds(self, subscriber_ids: Iterable[str], default: float) -> dict[str, float]:
-        """``threshold`` of many subscribers in one round trip."""
+        """Each subscriber's match threshold (``default`` where none is set), in one round trip. The key of its
+        own comes first; a threshold written before it had one is read from the subscriber's hash."""
         subs = sorted(set(subscriber_ids))
         if not subs:
             return {}
@@ -199,10 +195,7 @@ class WatchlistStore:
         return out
 
     async def threshold(self, subscriber_id: str, default: float) -> float:
-        raw = await self._redis.get(self._settings.redis_key("threshold", subscriber_id))
-        if raw is None:  # written before the threshold had its own key (inside the subscriber's hash)
-            raw = await self._redis.hget(self._settings.redis_key("subscriber", subscriber_id), "threshold")
-        return float(raw) if raw is not None else default
+        return (await self.thresholds([subscriber_id], default))[subscriber_id]
 
     async def set_threshold(self, subscriber_id: str, value: float) -> None:
         if not 0.0 < value <= 1.0:

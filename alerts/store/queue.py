@@ -150,15 +150,9 @@ class QueueStore(StoreBase):
         )  # fmt: skip
         return int(n)
 
-    async def claimed(self, delivery_id: str, token: str) -> Delivery | None:
-        """The delivery, if ``token`` still holds its claim (one read); None when another process has it."""
-        data, claim = await self.redis.hmget(self.k("delivery", delivery_id), ["data", "claim"])
-        if claim is None or text(claim) != token or data is None:
-            return None
-        return Delivery(**orjson.loads(data))
-
     async def claimed_many(self, delivery_ids: Sequence[str], token: str) -> list[Delivery | None]:
-        """``claimed`` for a batch, in one round trip."""
+        """The deliveries, each if ``token`` still holds its claim (None where another process has it), in one
+        round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for delivery_id in delivery_ids:
                 pipe.hmget(self.k("delivery", delivery_id), ["data", "claim"])

@@ -266,11 +266,10 @@ def parse_at(
     with require(files, names.main, info.id) as main:
         for offset in sorted(offsets):
             main.seek(offset)
-            for _, record in raw_records(main):
-                row = _row(record, names.main, len(MAIN_COLUMNS))
-                yield row if isinstance(row, RecordError) else _entry(row, addresses, countries, aliases,
-                                                                      comments, names.main)  # fmt: skip
-                break
+            _, record = next(raw_records(main))
+            row = _row(record, names.main, len(MAIN_COLUMNS))
+            yield row if isinstance(row, RecordError) else _entry(row, addresses, countries, aliases, comments,
+                                                                  names.main)  # fmt: skip
 
 
 def _entry(

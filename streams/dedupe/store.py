@@ -26,20 +26,14 @@ class DedupeStore:
         self._prefix = settings.redis_key("dedupe", stage)
         self._ttl_s = ttl_s
 
-    async def seen(self, event_id: str) -> bool:
-        return bool(await self._redis.exists(f"{self._prefix}:{event_id}"))
-
-    async def mark(self, event_id: str) -> None:
-        await self._redis.set(f"{self._prefix}:{event_id}", b"1", ex=self._ttl_s)
-
     async def seen_many(self, event_ids: Sequence[str]) -> list[bool]:
-        """``seen`` for a batch, in one command."""
+        """Whether each event was done before, in one command."""
         if not event_ids:
             return []
         return [v is not None for v in await self._redis.mget([f"{self._prefix}:{e}" for e in event_ids])]
 
     async def mark_many(self, event_ids: Iterable[str]) -> None:
-        """``mark`` for a batch, in one script call (one reply to read, not one per event)."""
+        """Mark the events done, in one script call (one reply to read, not one per event)."""
         keys = [f"{self._prefix}:{e}" for e in event_ids]
         if keys:
             await self._redis.eval(_MARK, len(keys), *keys, self._ttl_s)
