@@ -143,6 +143,114 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
     return results
 
 
+async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> dict[str, object]:
+    """Target 3's second half: additions arriving while a ``size``-entry baseline is in flight. ``lane``
+    "own" publishes the baseline as the monitor does (its own topic); "shared" puts it on the changes topic,
+    as before baselines had a lane, for the comparison in the same run."""
+    from aiokafka import AIOKafkaConsumer
+
+    from contracts.clients import producer, send_all
+    from contracts.models import Alert
+    from contracts.topics import change_key
+    from monitor.diff import diff, read_snapshot
+    from monitor.publisher import ChangePublisher
+    from monitor.snapshot import DiskSnapshot
+    from monitor.sources.ofac_sdn import OfacSdn
+    from streams.watchlists import WatchEntry, WatchlistStore
+
+    run_ = await private_run(f"behind-{lane}")
+    namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
+                                                    run_.redis)  # fmt: skip
+    warm = 20
+    total = size + warm + additions
+    with (tmp / "sdn.csv").open("w", encoding="ascii", newline="") as fh:
+        for n in range(1, total + 1):
+            fh.write(ROW.format(n=n, program="SDGT").replace(f"EXAMPLE TRADING CO {n} LIMITED", _name(n).upper()))
+        fh.write("\x1a")
+    source = OfacSdn()
+    parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
+    now = datetime.now(UTC)
+    baseline = list(diff("ofac_sdn", None, None, parsed, now, source.info))[:size]
+    news = list(diff("ofac_sdn", {}, "empty", parsed, now, source.info))[size:]
+    # The warm-up and the additions are watched, and 10,000 other companies; the baseline's entries are not.
+    watched = [_name(n) for n in range(size + 1, total + 1)] + [_name(n) for n in range(total + 1, total + 10_001)]
+    await WatchlistStore(redis, settings).put_many(
+        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(watched)
+    )
+    worker = start_worker(env, tmp / "worker.log")
+    publisher = ChangePublisher(settings, topics)
+    raw = producer(settings, compression_type="gzip", max_request_size=8 * 1024 * 1024)
+    consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=settings.kafka_bootstrap,
+                                group_id=f"{namespace}.bench", auto_offset_reset="earliest",
+                                fetch_max_wait_ms=5)  # fmt: skip
+    seen: dict[str, float] = {}
+
+    async def read_alerts() -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=50)
+            stamp = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
+
+    await publisher.start()
+    await raw.start()
+    await consumer.start()
+    reader = asyncio.create_task(read_alerts())
+    lists_key = f"{namespace}:list:ofac_sdn"
+    try:
+        await publisher.publish(news[:warm])
+        for _ in range(1200):
+            if all(c.event_id in seen for c in news[:warm]):
+                break
+            await asyncio.sleep(0.1)
+        started = time.perf_counter()
+        topic = topics.baselines if lane == "own" else topics.changes
+        for i in range(0, len(baseline), 5000):
+            records = [(change_key(c.source, c.entry_key), c.dumps()) for c in baseline[i : i + 5000]]
+            await send_all(raw, topic, records)
+        published = time.perf_counter() - started
+        done: list[float] = []
+
+        async def baseline_done() -> None:
+            while await redis.hlen(lists_key) < size + warm:  # noqa: ASYNC110 - polling another process's work
+                await asyncio.sleep(0.1)
+            done.append(time.perf_counter() - started)
+
+        watcher = asyncio.create_task(baseline_done())
+        await asyncio.sleep(2)  # the baseline is in flight
+        sent: dict[str, float] = {}
+        for change in news[warm:]:
+            await publisher.publish([change])
+            sent[change.event_id] = time.perf_counter()
+            await asyncio.sleep(1 / rate)
+        for _ in range(6000):  # at most 10 minutes
+            if all(c.event_id in seen for c in news[warm:]) and done:
+                break
+            await asyncio.sleep(0.1)
+        watcher.cancel()
+        baseline_s = done[0] if done else float("nan")
+        delays = [(seen[k] - at) * 1000 for k, at in sent.items() if k in seen]
+        row: dict[str, object] = {
+            "benchmark": "stream_latency", "case": f"additions behind a baseline, {lane} lane",
+            "baseline_entries": size, "baseline_published_s": round(published, 1),
+            "baseline_through_s": round(baseline_s, 1), "baseline_per_second": round(size / baseline_s),
+            "additions": additions, "alerts_read": len(delays), "p50_ms": round(statistics.median(delays), 1),
+            "max_ms": round(max(delays), 1), "target": "an addition delayed at most 5 s by a 100k baseline",
+        }  # fmt: skip
+        print(json.dumps(row), flush=True)
+        return row
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await consumer.stop()
+        await publisher.stop()
+        await raw.stop()
+        stop([worker])
+        await drop_namespace(redis, namespace)
+        await redis.aclose()
+
+
 def plot(results: list[dict[str, object]]) -> None:
     rates = [float(str(r["offered_per_second"])) for r in results]
     series = {q.removesuffix("_ms"): (rates, [float(str(r[q])) for r in results])
@@ -158,9 +266,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rates, seconds = ([100, 250], 5.0) if args.quick else ([50, 100, 250, 1000], args.seconds)
     results = asyncio.run(run(rates, seconds, 10_000))
+    size = 5_000 if args.quick else 100_000
+    for lane in ("own", "shared"):
+        results.append(asyncio.run(behind_baseline(lane, size, 20, 2.0)))
     save_results("stream_latency", results, args.quick)
     if not args.quick:
-        plot(results)
+        plot([r for r in results if "offered_per_second" in r])
     return 0
 
 

@@ -3,8 +3,9 @@ aiokafka produce-and-consume rate on the same broker in the same run (issue: spe
 
 The local Kafka and Redis (a namespace of its own), W watched companies in the watchlist, one stream worker
 process (``python -m streams``), and N baseline changes of an OFAC-shaped list published as the monitor
-publishes them. Timed from the first publish until the worker has applied the last change to the list state
-(the last thing its match stage does per change). Then the same with two worker processes in one group
+publishes them (the baseline lane), then the same entries as additions (the changes lane). Timed from the
+first publish until the worker has applied the last change to the list state (the last thing its match
+stage does per change). Then the same with two worker processes in one group
 (the changes topic's partitions shared between them), for the scaling ratio.
 ``python -m bench stream_throughput [--quick]``: one JSON object per result in
 ``bench/results/stream_throughput.json``.
@@ -53,7 +54,11 @@ async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[s
             "consume_per_second": round(count / consumed)}  # fmt: skip
 
 
-async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool = True) -> list[dict[str, object]]:
+async def run(
+    changes: int, watches: int, workers: int = 1, with_ceiling: bool = True, baseline: bool = True
+) -> list[dict[str, object]]:
+    """``baseline``: the list's first snapshot (the baseline lane); otherwise the same entries as additions
+    (the changes lane: enrich, the enriched topic, match)."""
     from bench.diff_speed import synthesise
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
@@ -73,7 +78,7 @@ async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool =
         synthesise(tmp / "sdn.csv", changes, after=False)
         source = OfacSdn()
         parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
-        events = list(diff("ofac_sdn", None, None, parsed, datetime.now(UTC), source.info))
+        events = list(diff("ofac_sdn", None if baseline else {}, None, parsed, datetime.now(UTC), source.info))
         procs = [start_worker(env, tmp / f"worker-{i}.log") for i in range(workers)]
         publisher = ChangePublisher(settings, topics)
         await publisher.start()
@@ -97,7 +102,8 @@ async def run(changes: int, watches: int, workers: int = 1, with_ceiling: bool =
             await asyncio.sleep(0.5)
         seconds = time.perf_counter() - started
         done = await redis.hlen(state)
-        results.append({"benchmark": "stream_throughput", "what": f"{workers} stream worker(s), baseline changes",
+        what = "baseline changes" if baseline else "additions"
+        results.append({"benchmark": "stream_throughput", "what": f"{workers} stream worker(s), {what}",
                         "workers": workers, "changes": len(events) - 1, "applied": done - 1,
                         "watched_companies": watches,
                         "seconds": round(seconds, 1), "per_second": round((done - 1) / seconds),
@@ -118,6 +124,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     changes, watches = (2_000, 10_000) if args.quick else (20_000, 100_000)
     results = asyncio.run(run(changes, watches))
+    results += asyncio.run(run(changes, watches, with_ceiling=False, baseline=False))
     two = asyncio.run(run(changes, watches, workers=2, with_ceiling=False))
     one_rate, two_rate = float(str(results[0]["per_second"])), float(str(two[0]["per_second"]))
     results += [*two, {"benchmark": "stream_throughput", "what": "two workers / one worker",

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 class Topics:
     # ListChange events from the monitor, keyed by change_key(): all changes of one entry stay ordered.
     changes: str
+    # The ListChange events of a baseline (the first snapshot ever seen of a list), keyed like changes: a lane
+    # of their own, so that a million-entry baseline never holds up an addition to another list.
+    baselines: str
     # EnrichedChange events after dedupe and enrichment, keyed like changes.
     enriched: str
     # WatchEvent events from the API and the CLI, keyed by alert_key(subscriber).
@@ -35,6 +38,7 @@ class Topics:
         ns = settings.namespace
         return cls(
             changes=f"{ns}.changes.v1",
+            baselines=f"{ns}.changes.baseline.v1",
             enriched=f"{ns}.changes.enriched.v1",
             watches=f"{ns}.watches.v1",
             alerts=f"{ns}.alerts.v1",
@@ -42,7 +46,11 @@ class Topics:
         )
 
     def all(self) -> tuple[str, ...]:
-        return (self.changes, self.enriched, self.watches, self.alerts, self.dead_letters)
+        return (self.changes, self.baselines, self.enriched, self.watches, self.alerts, self.dead_letters)
+
+    def for_change(self, baseline: bool) -> str:
+        """Where the monitor publishes a change: baselines on their own lane."""
+        return self.baselines if baseline else self.changes
 
 
 @dataclass(frozen=True, slots=True)

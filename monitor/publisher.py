@@ -1,4 +1,5 @@
-"""Publishes ListChange events to the changes topic with one idempotent aiokafka producer."""
+"""Publishes ListChange events with one idempotent aiokafka producer: to the changes topic, or a baseline's
+to the baselines topic (its own lane in the stream workers)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ class ChangePublisher:
 
     def __init__(self, settings: CommonSettings, topics: Topics) -> None:
         self._settings = settings
-        self._topic = topics.changes
+        self._topics = topics
         self._producer: Producer | None = None
         # False after a publish failed until one succeeds: the monitor's readiness reports it.
         self.healthy = True
@@ -33,9 +34,12 @@ class ChangePublisher:
     async def publish(self, changes: Sequence[ListChange]) -> int:
         if self._producer is None:
             raise RuntimeError("ChangePublisher.publish() before start()")
-        records = [(change_key(c.source, c.entry_key), c.dumps()) for c in changes]
+        lanes: dict[str, list[tuple[bytes, bytes]]] = {}
+        for c in changes:
+            record = (change_key(c.source, c.entry_key), c.dumps())
+            lanes.setdefault(self._topics.for_change(c.baseline), []).append(record)
         try:
-            sent = await send_all(self._producer, self._topic, records)
+            sent = sum([await send_all(self._producer, topic, records) for topic, records in lanes.items()])
         except TRANSIENT:
             self.healthy = False
             raise

@@ -2,7 +2,8 @@
 
 Topology (every topic in streams/topics.py):
     changes --[listwatch.enrich: dedupe, enrich]--> changes.enriched --[listwatch.match: list state,
-    candidates, score]--> alerts;   watches --[listwatch.screen: already listed?]--> alerts
+    candidates, score]--> alerts;   watches --[listwatch.screen: already listed?]--> alerts;
+    changes.baseline --[listwatch.baseline: the same stages in one step]--> alerts
 Keys keep each list entry's changes in one partition, so workers share partitions and order holds.
 """
 
@@ -47,6 +48,9 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         topic_partitions=common.kafka_partitions,
         topic_replication_factor=common.kafka_replication_factor,
         consumer_auto_offset_reset="earliest",
+        # At most this many records per fetch handed to the agents: an agent whose buffer is full (a baseline
+        # streaming in) holds up the records fetched with its own, so fewer at a time bound that wait.
+        broker_max_poll_records=settings.batch,
         broker_session_timeout=10.0,
         web_enabled=settings.web_port > 0,
         web_port=settings.web_port or 6066,
@@ -54,10 +58,11 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         web_bind="127.0.0.1",
     )
 
-    def topic(name: str, value_type: type[faust.Record]) -> faust.TopicT:
+    def topic(name: str, value_type: type[faust.Record], buffer: int | None = None) -> faust.TopicT:
         return app.topic(
-            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions
-        )
+            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions,
+            maxsize=buffer,
+        )  # fmt: skip
 
     redis = redis_client(common)
     metrics = StreamsMetrics()
@@ -72,9 +77,9 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         default_threshold=common.match_threshold,
     )
     register_agents(
-        app, topic(topics.changes, ListChange), topic(topics.enriched, EnrichedChange),
-        topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
-        batch=settings.batch, within_s=settings.batch_within_ms / 1000,
+        app, topic(topics.changes, ListChange), topic(topics.baselines, ListChange, 4 * settings.baseline_batch),
+        topic(topics.enriched, EnrichedChange), topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
+        batch=settings.batch, within_s=settings.batch_within_ms / 1000, baseline_batch=settings.baseline_batch,
     )  # fmt: skip
 
     # faust's own sensor (messages, commits, rebalances) on our registry, served at /metrics with ours.

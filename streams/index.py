@@ -108,13 +108,14 @@ class RedisIndex:
         """Index ``member`` under exactly ``keys`` (nothing when empty), in ``pipe`` if given."""
         if pipe is None:
             async with self._redis.pipeline(transaction=True) as own:
-                await self.replace_many([(member, set(keys))], own)
+                self.replace_many([(member, set(keys))], own)
                 await own.execute()
         else:
-            await self.replace_many([(member, set(keys))], pipe)
+            self.replace_many([(member, set(keys))], pipe)
 
-    async def replace_many(self, items: list[tuple[str, set[str]]], pipe: Pipeline) -> None:
-        """``replace`` for many members, queued in ``pipe`` as one script call."""
+    def replace_many(self, items: list[tuple[str, set[str]]], pipe: Pipeline) -> None:
+        """``replace`` for many members, queued in ``pipe`` as one script call (nothing awaited, so it can be
+        queued inside a MULTI after WATCH)."""
         if not items:
             return
         args: list[str] = [self._prefix]

@@ -8,9 +8,12 @@ Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSO
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import faust
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from contracts.models import EnrichedChange, Enrichment, Entry
 from contracts.settings import CommonSettings
@@ -19,6 +22,8 @@ from streams.index import MAX_CANDIDATES, RedisIndex
 from streams.match.logic import enrichment_keys
 
 _SEP = "\x1f"
+# How long an entry's "changed at" stamp is kept: far longer than any baseline takes to stream through.
+_CHANGED_TTL_S = 30 * 86400
 
 
 class ListedEntry(faust.Record, serializer="json"):
@@ -39,42 +44,99 @@ class ListStateStore:
     def _hash(self, source: str) -> str:
         return self._settings.redis_key("list", source)
 
-    async def apply(self, enriched: EnrichedChange) -> None:
-        """Make the stored list reflect the change: removed entries go, others are (re)indexed."""
-        await self.apply_many([enriched])
+    def _changed(self, source: str) -> str:
+        return self._settings.redis_key("list", source, "changed")
 
-    async def apply_many(self, batch: Sequence[EnrichedChange]) -> None:
+    async def apply(self, enriched: EnrichedChange) -> bool:
+        """Make the stored list reflect the change: removed entries go, others are (re)indexed. False when
+        it is a baseline's entry a later change already overtook (see ``apply_many``)."""
+        return bool(await self.apply_many([enriched]))
+
+    async def apply_many(self, batch: Sequence[EnrichedChange]) -> list[EnrichedChange]:
         """``apply`` for a batch, in order, in one transaction: the index is read once for the batch's entries
-        and set to what the last change of each entry says."""
+        and set to what the last change of each entry says. Returns the changes applied.
+
+        Baselines run in a lane of their own (streams/match/agents.py), so a change of the next snapshot may
+        be applied before the baseline's event of the same entry. Every other change stamps its entry with when
+        it was observed (``list:{source}:changed``), and a baseline event older than its entry's stamp is
+        stale: not applied (nor alerted). Stamps are read under WATCH, so a change landing between the read
+        and the write makes the baseline's transaction start again."""
         last: dict[str, EnrichedChange] = {}
         for enriched in batch:
             last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
-        updates: list[tuple[str, set[str]]] = []
+        prepared = {member: self._prepare(enriched) for member, enriched in last.items()}
+        baseline = [e for e in last.values() if e.change.baseline]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if not baseline:
+                self._queue(pipe, last, prepared)
+                await pipe.execute()
+                return list(batch)
+            watched = sorted({self._changed(e.change.source) for e in baseline})
+            while True:
+                try:
+                    await pipe.watch(*watched)
+                    stale = await self._stale(pipe, baseline)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    self._queue(pipe, {m: e for m, e in last.items() if m not in stale}, prepared)
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    await pipe.reset()  # type: ignore[no-untyped-call]
+        return [e for e in batch if e.change.source + _SEP + e.change.entry_key not in stale]
+
+    def _prepare(self, enriched: EnrichedChange) -> tuple[bytes | None, set[str]]:
+        """What to store for the entry (None: it goes) and the keys to index it under."""
+        change = enriched.change
+        if change.change == "removed" or change.after is None:
+            return None, set()
+        # Indexed as the entry now stands: a renamed entry must not match its old name any more. An
+        # addition (every baseline entry) was enriched from its after-entry alone already.
+        current = (
+            enriched.enrichment
+            if change.before is None
+            else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
+        )
+        listed = ListedEntry(change.source, change.after, current, change.event_id)
+        return listed.dumps(), set(enrichment_keys(current))
+
+    async def _stale(self, pipe: Pipeline, baseline: Sequence[EnrichedChange]) -> set[str]:
+        """The baseline events' members that a later change of their entry overtook."""
+        by_source: dict[str, list[EnrichedChange]] = {}
+        for enriched in baseline:
+            by_source.setdefault(enriched.change.source, []).append(enriched)
+        stale: set[str] = set()
+        for source, events in by_source.items():
+            stamps = await pipe.hmget(self._changed(source), [e.change.entry_key for e in events])
+            for enriched, stamp in zip(events, stamps, strict=True):
+                if stamp is not None and int(stamp) > _millis(enriched.change.observed_at):
+                    stale.add(source + _SEP + enriched.change.entry_key)
+        return stale
+
+    def _queue(
+        self, pipe: Pipeline, last: dict[str, EnrichedChange], prepared: dict[str, tuple[bytes | None, set[str]]]
+    ) -> None:
         gone: dict[str, list[str]] = {}
         kept: dict[str, dict[str, bytes]] = {}
+        stamps: dict[str, dict[str, int]] = {}
+        updates: list[tuple[str, set[str]]] = []
         for member, enriched in last.items():
             change = enriched.change
-            if change.change == "removed" or change.after is None:
+            listed, keys = prepared[member]
+            if listed is None:
                 gone.setdefault(change.source, []).append(change.entry_key)
-                updates.append((member, set()))
-                continue
-            # Indexed as the entry now stands: a renamed entry must not match its old name any more. An
-            # addition (every baseline entry) was enriched from its after-entry alone already.
-            current = (
-                enriched.enrichment
-                if change.before is None
-                else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
-            )
-            listed = ListedEntry(change.source, change.after, current, change.event_id)
-            kept.setdefault(change.source, {})[change.entry_key] = listed.dumps()
-            updates.append((member, set(enrichment_keys(current))))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for source, keys in gone.items():
-                pipe.hdel(self._hash(source), *keys)
-            for source, mapping in kept.items():
-                pipe.hset(self._hash(source), mapping=mapping)  # type: ignore[arg-type]
-            await self._index.replace_many(updates, pipe)
-            await pipe.execute()
+            else:
+                kept.setdefault(change.source, {})[change.entry_key] = listed
+            if not change.baseline:
+                stamps.setdefault(change.source, {})[change.entry_key] = _millis(change.observed_at)
+            updates.append((member, keys))
+        for source, entry_keys in gone.items():
+            pipe.hdel(self._hash(source), *entry_keys)
+        for source, mapping in kept.items():
+            pipe.hset(self._hash(source), mapping=mapping)  # type: ignore[arg-type]
+        for source, when in stamps.items():
+            pipe.hset(self._changed(source), mapping=when)  # type: ignore[arg-type]
+            pipe.expire(self._changed(source), _CHANGED_TTL_S)
+        self._index.replace_many(updates, pipe)
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)
@@ -88,3 +150,7 @@ class ListStateStore:
             if listed is not None:
                 out.append(listed)
         return out
+
+
+def _millis(when: datetime) -> int:
+    return int(when.timestamp() * 1000)

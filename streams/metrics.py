@@ -15,6 +15,10 @@ class StreamsMetrics:
         self.duplicates = Counter(
             "listwatch_dedupe_dropped_total", "Events dropped as already processed, by stage.", ["stage"], registry=r
         )
+        self.stale_baseline = Counter(
+            "listwatch_stale_baseline_dropped_total",
+            "Baseline events dropped because a later change of their entry was applied first.", registry=r,
+        )  # fmt: skip
         self.enrich_seconds = Histogram(
             "listwatch_enrich_duration_seconds", "Time to enrich one change.", buckets=_LATENCY, registry=r
         )

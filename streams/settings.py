@@ -22,6 +22,9 @@ class StreamsSettings:
     # LISTWATCH_STREAMS_BATCH_WITHIN_MS: how long an agent waits to fill a batch before it goes with fewer
     # (the most a lone event waits).
     batch_within_ms: int = 10
+    # LISTWATCH_STREAMS_BASELINE_BATCH: baseline events taken at once on their own lane; smaller than
+    # ``batch`` because the other agents wait for one baseline batch at most.
+    baseline_batch: int = 100
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
     data_dir: Path = Path(".state/streams")
 
@@ -31,5 +34,6 @@ class StreamsSettings:
         return cls(common=common, web_port=env_int(env, "STREAMS_WEB_PORT", cls.web_port),
                    dedupe_ttl_s=env_int(env, "DEDUPE_TTL_S", cls.dedupe_ttl_s, minimum=60),
                    batch=env_int(env, "STREAMS_BATCH", cls.batch, minimum=1),
+                   baseline_batch=env_int(env, "STREAMS_BASELINE_BATCH", cls.baseline_batch, minimum=1),
                    batch_within_ms=env_int(env, "STREAMS_BATCH_WITHIN_MS", cls.batch_within_ms, minimum=1),
                    data_dir=common.state_dir / "streams")  # fmt: skip

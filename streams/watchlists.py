@@ -98,7 +98,7 @@ class WatchlistStore:
             for entry in batch:
                 pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
                 pipe.zadd(self._ids_key(entry.subscriber_id), {entry.id: 0})
-            await self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe)
+            self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe)
             await pipe.execute()
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:

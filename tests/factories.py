@@ -18,6 +18,7 @@ def change(
     source: str = "ofac_sdn",
     baseline: bool = False,
     fields: list[FieldChange] | None = None,
+    observed_at: datetime = datetime(2021, 11, 12, 18, 47, tzinfo=UTC),
 ) -> ListChange:
     if before is None and after is None:
         after = entry()
@@ -32,7 +33,7 @@ def change(
         fields=fields or [],
         snapshot_before=None if baseline else "before-hash",
         snapshot_after="after-hash",
-        observed_at=datetime(2021, 11, 12, 18, 47, tzinfo=UTC),
+        observed_at=observed_at,
         baseline=baseline,
     )
 

@@ -17,8 +17,8 @@ from streams.stages import Stages
 
 
 def register_agents(
-    app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
-    stages: Stages, batch: int = 500, within_s: float = 0.01,
+    app: faust.App, changes: faust.TopicT, baselines: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT,
+    alerts: faust.TopicT, stages: Stages, batch: int = 500, within_s: float = 0.01, baseline_batch: int = 100,
 ) -> None:  # fmt: skip
     async def send_enriched(items: Sequence[EnrichedChange]) -> None:
         sent = [await enriched.send(key=change_key(i.change.source, i.change.entry_key), value=i) for i in items]
@@ -46,6 +46,12 @@ def register_agents(
             await ride_out(lambda: stages.match_batch(items, send_alerts), "match")  # noqa: B023
             yield None
 
+    # Baselines in their own lane, in smaller batches: another change waits at most one of them.
+    async def baseline(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
+        async for changes in stream.take(baseline_batch, within=within_s):
+            await ride_out(lambda: stages.baseline_batch(changes, send_alerts), "baseline")  # noqa: B023
+            yield None
+
     async def screen(stream: faust.StreamT[WatchEvent]) -> AsyncIterator[None]:
         async for event in stream:
             await ride_out(lambda: stages.screen(event, send_alert), "screen")  # noqa: B023
@@ -53,4 +59,5 @@ def register_agents(
 
     app.agent(changes, name="listwatch.enrich")(dedupe_enrich)
     app.agent(enriched, name="listwatch.match")(match)
+    app.agent(baselines, name="listwatch.baseline")(baseline)
     app.agent(watches, name="listwatch.screen")(screen)

@@ -42,7 +42,7 @@ from tests.snapshots import materialise
 
 
 async def _changes(common: CommonSettings, topics: Topics, seen: list[ListChange], stop: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(topics.changes, bootstrap_servers=common.kafka_bootstrap,
+    consumer = AIOKafkaConsumer(topics.changes, topics.baselines, bootstrap_servers=common.kafka_bootstrap,
                                 group_id=f"{common.namespace}.chaos-reader", auto_offset_reset="earliest")  # fmt: skip
     await consumer.start()
     try:

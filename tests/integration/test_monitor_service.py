@@ -76,9 +76,9 @@ async def monitor_factory(
 
 
 async def drain(settings: CommonSettings, topics: Topics, group: str) -> list[ListChange]:
-    """Everything on the changes topic not yet read by ``group``."""
+    """Everything on the changes and baselines topics not yet read by ``group``."""
     consumer = AIOKafkaConsumer(
-        topics.changes, bootstrap_servers=settings.kafka_bootstrap, group_id=f"{settings.namespace}.{group}",
+        topics.changes, topics.baselines, bootstrap_servers=settings.kafka_bootstrap, group_id=f"{settings.namespace}.{group}",
         auto_offset_reset="earliest", enable_auto_commit=False,
     )  # fmt: skip
     await consumer.start()

@@ -70,6 +70,46 @@ async def test_new_watch_for_an_already_listed_company(
     assert (alert.kind, alert.entry_key, alert.watch_id, alert.before) == ("already_listed", "306", "bank", None)
 
 
+def made_up(n: int) -> str:
+    """A company name of made-up words, distinct per ``n`` (names sharing one rare word would all be
+    candidates of each other)."""
+    syllables = ("ka", "lo", "mi", "re", "tu", "va", "ne", "do", "si", "ba", "qu", "zo", "pa", "ty", "gu", "fe")
+    n = (n * 2654435761) % 2**32
+    words = []
+    for _ in range(2):
+        word = ""
+        for _ in range(4):
+            n, digit = divmod(n, len(syllables))
+            word += syllables[digit]
+        words.append(word.capitalize())
+    return " ".join(words) + " Trading"
+
+
+async def test_an_addition_is_not_held_up_behind_a_baseline(
+    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
+) -> None:
+    # A baseline of 3,000 entries, each one watched (so each makes an alert, in the order they are handled),
+    # then an addition to another list. On one lane the addition's alert would come last.
+    size = 3000
+    names = [made_up(n) for n in range(size + 1)]
+    assert len(set(names)) == len(names)
+    store = WatchlistStore(redis, settings)
+    for start in range(0, len(names), 500):
+        await store.put_many(WatchEntry(subscriber_id="s", id=f"w{i}", name=names[i])
+                             for i in range(start, min(start + 500, len(names))))  # fmt: skip
+    listed = [change(ChangeKind.ADDED, after=entry(key=str(i), name=names[i].upper()), baseline=True)
+              for i in range(size)]  # fmt: skip
+    addition = change(ChangeKind.ADDED, after=entry(key="1", name=names[size].upper()), source="un_sc")
+    await publish(settings, topics, listed)
+    await publish(settings, topics, [addition])
+    await wait_for(lambda: len(alerts(delivered)) >= size + 1, within=300)
+    got = alerts(delivered)
+    assert len({a.alert_id for a in got}) == size + 1
+    position = [a.change_event_id for a in got].index(addition.event_id)
+    assert position < size // 2, f"the addition's alert came {position + 1}th of {size + 1}"
+    print(f"the addition's alert came {position + 1}th of {size + 1}")
+
+
 async def test_worker_crash_loses_and_duplicates_nothing(
     worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
 ) -> None:

@@ -13,24 +13,12 @@ from contracts.settings import CommonSettings
 from monitor.diff import decode_entry, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources import registry
-from streams.bilingual import BilingualStore, is_chinese_only, pairs
-from streams.dedupe.store import DedupeStore
+from streams.bilingual import is_chinese_only, pairs
 from streams.enrich.change import enrich
-from streams.list_state import ListStateStore
-from streams.metrics import StreamsMetrics
-from streams.provisional import ProvisionalStore
-from streams.stages import Stages
-from streams.watchlists import WatchEntry, WatchlistStore
+from streams.watchlists import WatchEntry
 from tests.factories import change
 from tests.snapshots import materialise
-
-
-def stages(redis: Redis, settings: CommonSettings) -> Stages:
-    return Stages(
-        watches=WatchlistStore(redis, settings), lists=ListStateStore(redis, settings),
-        enrich_dedupe=DedupeStore(redis, settings, "enrich", 600), match_dedupe=DedupeStore(redis, settings, "match", 600),
-        metrics=StreamsMetrics(), provisional=ProvisionalStore(redis, settings), bilingual=BilingualStore(redis, settings),
-    )  # fmt: skip
+from tests.streams.stack import stages
 
 
 def notices(tmp_path: Path) -> list[Entry]:

@@ -13,16 +13,12 @@ from contracts.settings import CommonSettings
 from monitor.diff import diff, read_snapshot
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.eu_journal import INDEX, EuJournal
-from streams.bilingual import BilingualStore
-from streams.dedupe.store import DedupeStore
 from streams.enrich.change import enrich
-from streams.list_state import ListStateStore
-from streams.metrics import StreamsMetrics
-from streams.provisional import ProvisionalStore
 from streams.stages import Stages
-from streams.watchlists import WatchEntry, WatchlistStore
+from streams.watchlists import WatchEntry
 from tests.factories import change
 from tests.snapshots import real_files
+from tests.streams.stack import stages
 
 SOURCE = EuJournal(now=datetime(2026, 8, 21, tzinfo=UTC))
 OBSERVED = datetime(2026, 8, 21, 12, tzinfo=UTC)
@@ -37,14 +33,6 @@ def journal(snapshot: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 def journal_changes(tmp_path: Path) -> list[ListChange]:
     before, after = journal("2026-08-15", tmp_path), journal("2026-08-21", tmp_path)
     return list(diff("eu_journal", before.entries, "a", after, OBSERVED, SOURCE.info))
-
-
-def stages(redis: Redis, settings: CommonSettings) -> Stages:
-    return Stages(
-        watches=WatchlistStore(redis, settings), lists=ListStateStore(redis, settings),
-        enrich_dedupe=DedupeStore(redis, settings, "enrich", 600), match_dedupe=DedupeStore(redis, settings, "match", 600),
-        metrics=StreamsMetrics(), provisional=ProvisionalStore(redis, settings), bilingual=BilingualStore(redis, settings),
-    )  # fmt: skip
 
 
 async def collect(s: Stages, c: ListChange) -> list[Alert]:

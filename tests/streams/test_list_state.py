@@ -1,0 +1,110 @@
+"""The list state when the baseline lane is overtaken: a baseline's event older than a change already applied
+to its entry must neither bring the old entry back nor alert."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from contracts.models import Alert, ChangeKind, EnrichedChange, FieldChange
+from contracts.settings import CommonSettings
+from streams.enrich.change import enrich
+from streams.list_state import ListStateStore
+from streams.watchlists import WatchEntry
+from tests.factories import change, entry
+from tests.streams.stack import stages
+
+FIRST = datetime(2026, 11, 1, 9, tzinfo=UTC)  # the baseline's snapshot
+NEXT = FIRST + timedelta(minutes=10)  # the next snapshot's diff
+OLD = entry(key="7", name="KAPPALINE SHIPPING LIMITED")
+RENAMED = entry(key="7", name="KAPPALINE MARINE LIMITED")
+
+
+def baseline(at: datetime = FIRST) -> EnrichedChange:
+    return enrich(change(ChangeKind.ADDED, after=OLD, baseline=True, observed_at=at))
+
+
+def renamed() -> EnrichedChange:
+    fields = [FieldChange(field="name", before=OLD.name, after=RENAMED.name)]
+    return enrich(change(ChangeKind.MODIFIED, before=OLD, after=RENAMED, fields=fields, observed_at=NEXT))
+
+
+async def test_a_baseline_event_overtaken_by_a_modification_is_not_applied(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    lists = ListStateStore(redis, settings)
+    assert await lists.apply_many([renamed()]) != []
+    assert await lists.apply_many([baseline()]) == []
+    stored = await lists.get("ofac_sdn", "7")
+    assert stored is not None
+    assert stored.entry.name == RENAMED.name
+    # The index still finds the entry under its new name only.
+    assert [x.entry.name for x in await lists.candidates(["t:marine"])] == [RENAMED.name]
+    assert await lists.candidates(["t:shipping"]) == []
+
+
+async def test_a_baseline_event_overtaken_by_a_removal_does_not_bring_the_entry_back(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    lists = ListStateStore(redis, settings)
+    await lists.apply(enrich(change(ChangeKind.REMOVED, before=OLD, observed_at=NEXT)))
+    assert not await lists.apply(baseline())
+    assert await lists.get("ofac_sdn", "7") is None
+
+
+async def test_a_later_baseline_is_applied_over_older_changes(redis: Redis, settings: CommonSettings) -> None:
+    # The list seen for the first time again (its monitor state lost): the newer baseline is the truth.
+    lists = ListStateStore(redis, settings)
+    await lists.apply(enrich(change(ChangeKind.REMOVED, before=OLD, observed_at=NEXT)))
+    assert await lists.apply(baseline(NEXT + timedelta(days=1)))
+    assert await lists.get("ofac_sdn", "7") is not None
+
+
+async def test_a_change_landing_between_the_stamp_read_and_the_write_makes_the_baseline_start_again(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    lists = ListStateStore(redis, settings)
+    other = ListStateStore(redis, settings)  # another worker, on the changes lane
+    read = lists._stale
+    calls = 0
+
+    async def racing(pipe: object, events: Sequence[EnrichedChange]) -> set[str]:
+        nonlocal calls
+        calls += 1
+        stale = await read(pipe, events)  # type: ignore[arg-type]
+        if calls == 1:
+            assert stale == set()  # nothing newer yet ...
+            await other.apply(renamed())  # ... and now there is
+        return stale
+
+    lists._stale = racing  # type: ignore[method-assign]
+    assert await lists.apply_many([baseline()]) == []
+    assert calls == 2
+    stored = await lists.get("ofac_sdn", "7")
+    assert stored is not None
+    assert stored.entry.name == RENAMED.name
+
+
+async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s", id="w", name="Kappaline Shipping Limited"))
+    await s.watches.put(WatchEntry(subscriber_id="s", id="v", name="Vorlatech Instruments"))
+    sent: list[Alert] = []
+
+    async def send(alerts: Sequence[Alert]) -> None:
+        sent.extend(alerts)
+
+    other = change(ChangeKind.ADDED, after=entry(key="8", name="VORLATECH INSTRUMENTS"), baseline=True,
+                   observed_at=FIRST)  # fmt: skip
+    assert await s.match_batch([renamed()], send) != []  # the next snapshot's change came first
+    sent.clear()
+    assert await s.baseline_batch([baseline().change, other], send) == 2
+    assert [(a.watch_id, a.kind) for a in sent] == [("v", "already_listed")]
+    assert s.metrics.stale_baseline._value.get() == 1
+    # Repeated (a crash before the commit): nothing again.
+    assert await s.baseline_batch([baseline().change, other], send) == 0
+    assert len(sent) == 1
