@@ -57,16 +57,18 @@ class Topics:
 class Groups:
     # The faust app id of the stream workers (faust names its consumer group after it).
     streams: str
+    # The stream workers' baseline lanes (streams/baseline_lane.py): a consumer of their own.
+    baselines: str
     # The alerts services, consuming the alerts topic into the delivery queue.
     alerts_delivery: str
 
     @classmethod
     def for_settings(cls, settings: CommonSettings) -> Groups:
         ns = settings.namespace
-        return cls(streams=f"{ns}.streams", alerts_delivery=f"{ns}.alerts-delivery")
+        return cls(streams=f"{ns}.streams", baselines=f"{ns}.streams-baseline", alerts_delivery=f"{ns}.alerts-delivery")
 
     def all(self) -> tuple[str, ...]:
-        return (self.streams, self.alerts_delivery)
+        return (self.streams, self.baselines, self.alerts_delivery)
 
 
 def change_key(source: str, entry_key: str) -> bytes:

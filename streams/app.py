@@ -3,7 +3,8 @@
 Topology (every topic in streams/topics.py):
     changes --[listwatch.enrich: dedupe, enrich]--> changes.enriched --[listwatch.match: list state,
     candidates, score]--> alerts;   watches --[listwatch.screen: already listed?]--> alerts;
-    changes.baseline --[listwatch.baseline: the same stages in one step]--> alerts
+    changes.baseline --[the baseline lane (streams/baseline_lane.py), its own consumer group: the same stages
+    in one step]--> alerts
 Keys keep each list entry's changes in one partition, so workers share partitions and order holds.
 """
 
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import Groups, Topics
+from streams.baseline_lane import BaselineLane
 from streams.bilingual import BilingualStore
 from streams.dedupe.store import DedupeStore
 from streams.list_state import ListStateStore
@@ -40,17 +42,15 @@ class StreamsApp:
 def build_app(settings: StreamsSettings) -> StreamsApp:
     common = settings.common
     topics = Topics.for_settings(common)
+    groups = Groups.for_settings(common)
     app = faust.App(
-        Groups.for_settings(common).streams,
+        groups.streams,
         broker=[f"kafka://{b.strip()}" for b in common.kafka_bootstrap.split(",")],
         store="memory://",
         datadir=str(settings.data_dir),
         topic_partitions=common.kafka_partitions,
         topic_replication_factor=common.kafka_replication_factor,
         consumer_auto_offset_reset="earliest",
-        # At most this many records per fetch handed to the agents: an agent whose buffer is full (a baseline
-        # streaming in) holds up the records fetched with its own, so fewer at a time bound that wait.
-        broker_max_poll_records=settings.batch,
         broker_session_timeout=10.0,
         web_enabled=settings.web_port > 0,
         web_port=settings.web_port or 6066,
@@ -58,11 +58,10 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         web_bind="127.0.0.1",
     )
 
-    def topic(name: str, value_type: type[faust.Record], buffer: int | None = None) -> faust.TopicT:
+    def topic(name: str, value_type: type[faust.Record]) -> faust.TopicT:
         return app.topic(
-            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions,
-            maxsize=buffer,
-        )  # fmt: skip
+            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions
+        )
 
     redis = redis_client(common)
     metrics = StreamsMetrics()
@@ -76,11 +75,13 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         bilingual=BilingualStore(redis, common),
         default_threshold=common.match_threshold,
     )
-    register_agents(
-        app, topic(topics.changes, ListChange), topic(topics.baselines, ListChange, 4 * settings.baseline_batch),
-        topic(topics.enriched, EnrichedChange), topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
-        batch=settings.batch, within_s=settings.batch_within_ms / 1000, baseline_batch=settings.baseline_batch,
+    send_alerts = register_agents(
+        app, topic(topics.changes, ListChange), topic(topics.enriched, EnrichedChange),
+        topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
+        batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip
+    lane = BaselineLane(common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch)
+    app.task(lane.run_until_cancelled)
 
     # faust's own sensor (messages, commits, rebalances) on our registry, served at /metrics with ours.
     setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.registry, name_prefix="listwatch_faust")

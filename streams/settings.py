@@ -23,7 +23,7 @@ class StreamsSettings:
     # (the most a lone event waits).
     batch_within_ms: int = 10
     # LISTWATCH_STREAMS_BASELINE_BATCH: baseline events taken at once on their own lane; smaller than
-    # ``batch`` because the other agents wait for one baseline batch at most.
+    # ``batch`` because the agents wait for one baseline batch at most (they share the event loop).
     baseline_batch: int = 100
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
     data_dir: Path = Path(".state/streams")

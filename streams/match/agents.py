@@ -6,7 +6,7 @@ agent moves on, so moving on before the work is done would lose it. Repeats are 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import faust
 
@@ -17,9 +17,11 @@ from streams.stages import Stages
 
 
 def register_agents(
-    app: faust.App, changes: faust.TopicT, baselines: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT,
-    alerts: faust.TopicT, stages: Stages, batch: int = 500, within_s: float = 0.01, baseline_batch: int = 100,
-) -> None:  # fmt: skip
+    app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
+    stages: Stages, batch: int = 500, within_s: float = 0.01,
+) -> Callable[[Sequence[Alert]], Awaitable[None]]:  # fmt: skip
+    """Register the agents; returns the alerts sender (the baseline lane sends with it too)."""
+
     async def send_enriched(items: Sequence[EnrichedChange]) -> None:
         sent = [await enriched.send(key=change_key(i.change.source, i.change.entry_key), value=i) for i in items]
         await asyncio.gather(*sent)
@@ -46,12 +48,6 @@ def register_agents(
             await ride_out(lambda: stages.match_batch(items, send_alerts), "match")  # noqa: B023
             yield None
 
-    # Baselines in their own lane, in smaller batches: another change waits at most one of them.
-    async def baseline(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
-        async for changes in stream.take(baseline_batch, within=within_s):
-            await ride_out(lambda: stages.baseline_batch(changes, send_alerts), "baseline")  # noqa: B023
-            yield None
-
     async def screen(stream: faust.StreamT[WatchEvent]) -> AsyncIterator[None]:
         async for event in stream:
             await ride_out(lambda: stages.screen(event, send_alert), "screen")  # noqa: B023
@@ -59,5 +55,6 @@ def register_agents(
 
     app.agent(changes, name="listwatch.enrich")(dedupe_enrich)
     app.agent(enriched, name="listwatch.match")(match)
-    app.agent(baselines, name="listwatch.baseline")(baseline)
+
     app.agent(watches, name="listwatch.screen")(screen)
+    return send_alerts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from redis.asyncio import Redis
 
 from contracts.models import Alert, ChangeKind, ListChange
 from contracts.settings import CommonSettings
-from contracts.topics import Topics, ensure_topics
+from contracts.topics import Groups, Topics, ensure_topics
 from monitor.publisher import ChangePublisher
 from streams.watch_events import publish_watch_events, watch_event
 from streams.watchlists import WatchEntry, WatchlistStore
@@ -140,24 +141,32 @@ async def test_two_workers_share_the_partitions_and_alert_once(
     second.start()
     try:
         store = WatchlistStore(redis, settings)
-        names = [f"Kappaline Number{i} Shipping" for i in range(16)]
+        names = [f"Kappaline Number{i} Shipping" for i in range(24)]
         for i, name in enumerate(names):
             await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
         await asyncio.sleep(8)  # both workers in the group before the changes arrive
-        changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names)]
+        # Additions on the changes lane, and another list's baseline on the baseline lane.
+        changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names[:16])]
+        changes += [change(ChangeKind.ADDED, after=entry(key=str(i), name=n.upper()), source="un_sc", baseline=True)
+                    for i, n in enumerate(names[16:])]  # fmt: skip
         await publish(settings, topics, changes)
-        await wait_for(lambda: len(alerts(delivered)) >= 16, within=120)
+        await wait_for(lambda: len(alerts(delivered)) >= 24, within=120)
         await asyncio.sleep(3)
         got = alerts(delivered)
-        assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(16))
-        assert len({a.alert_id for a in got}) == 16
+        assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(24))
+        assert len({a.alert_id for a in got}) == 24
+        assert sorted(a.kind for a in got) == ["added"] * 16 + ["already_listed"] * 8
         assert worker.alive()
         assert second.alive()
-        # The group split the partitions: each worker's last assignment holds part of the changes topic.
+        # Each group split its partitions: each worker's last assignment in the faust group holds part of the
+        # changes topic, and its last one in the baseline lane's group part of the baselines topic.
         logs = await asyncio.to_thread(lambda: [p.read_text(errors="replace") for p in tmp_path.rglob("worker-*.log")])
         assert len(logs) == 2
+        groups = Groups.for_settings(settings)
         for log in logs:
-            last = log.rsplit("Setting newly assigned partitions", 1)[-1].split("for group", 1)[0]
-            assert f"{topics.changes} " in last, last
+            last = {group: held for held, group in
+                    re.findall(r"Setting newly assigned partitions(.*?)for group (\S+)", log, re.DOTALL)}  # fmt: skip
+            assert f"{topics.changes}" in last[groups.streams], last
+            assert f"{topics.baselines}" in last[groups.baselines], last
     finally:
         second.stop()

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from contracts.models import Alert, ChangeKind, EnrichedChange, FieldChange
 from contracts.settings import CommonSettings
+from streams.baseline_lane import decode
 from streams.enrich.change import enrich
 from streams.list_state import ListStateStore
 from streams.watchlists import WatchEntry
@@ -108,3 +109,8 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
     # Repeated (a crash before the commit): nothing again.
     assert await s.baseline_batch([baseline().change, other], send) == 0
     assert len(sent) == 1
+
+
+def test_the_baseline_lane_skips_a_record_that_is_not_a_change() -> None:
+    good = baseline().change
+    assert [c.event_id for c in decode([b"", b"{]", b"null", None, good.dumps()])] == [good.event_id]
