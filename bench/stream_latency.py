@@ -268,7 +268,7 @@ def main(argv: list[str]) -> int:
     results = asyncio.run(run(rates, seconds, 10_000))
     size = 5_000 if args.quick else 100_000
     for lane in ("own", "shared"):
-        results.append(asyncio.run(behind_baseline(lane, size, 20, 2.0)))
+        results.append(asyncio.run(behind_baseline(lane, size, 60, 2.0)))
     save_results("stream_latency", results, args.quick)
     if not args.quick:
         plot([r for r in results if "offered_per_second" in r])
