@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
+import faust
 import orjson
 
 from contracts.models import Alert
 
 
+def _fields(value: Any) -> Any:
+    """orjson's fallback for faust records: their fields (nested records come back here)."""
+    if isinstance(value, faust.Record):
+        return {name: getattr(value, name) for name in value._options.fields}
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# As faust writes its records (orjson, UTC as "Z"), without its namespace fields.
+_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
 def alert_data(alert: Alert) -> dict[str, Any]:
-    """The alert as plain JSON (faust's namespace fields removed)."""
-    stripped: dict[str, Any] = _strip(orjson.loads(alert.dumps()))
-    return stripped
-
-
-def _strip(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k != "__faust"}
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
+    """The alert as plain JSON (tests/alerts/test_events.py checks it equals faust's output)."""
+    data: dict[str, Any] = orjson.loads(orjson.dumps(alert, default=_fields, option=_OPTIONS))
+    return data
 
 
 def event_type(prefix: str, kind: str) -> str:
     return f"{prefix}.entry.{kind}"
 
 
-def cloudevent(alert: Alert, prefix: str) -> dict[str, Any]:
-    """CloudEvents 1.0, structured JSON mode. ``id`` is the alert id, so receivers deduplicate on it."""
+def _envelope(alert: Alert, prefix: str, data: Any) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": alert.alert_id,
@@ -38,8 +42,20 @@ def cloudevent(alert: Alert, prefix: str) -> dict[str, Any]:
         "subject": f"watch/{alert.watch_id}",
         "time": alert.created_at.isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
-        "data": alert_data(alert),
+        "data": data,
     }
+
+
+def cloudevent(alert: Alert, prefix: str) -> dict[str, Any]:
+    """CloudEvents 1.0, structured JSON mode. ``id`` is the alert id, so receivers deduplicate on it."""
+    return _envelope(alert, prefix, alert_data(alert))
+
+
+def cloudevents_json(alerts: Sequence[Alert], prefix: str) -> bytes:
+    """The webhook body: one alert as one CloudEvent, several (a digest) as a CloudEvents JSON batch. Written
+    by orjson straight from the records (once per delivery: faust's serialiser was a sixth of its cost)."""
+    events = [_envelope(a, prefix, a) for a in alerts]
+    return orjson.dumps(events[0] if len(events) == 1 else events, default=_fields, option=_OPTIONS)
 
 
 def summary(alert: Alert) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import aiohttp
-import orjson
 from standardwebhooks import Webhook
 
-from alerts.events import cloudevent
+from alerts.events import cloudevents_json
 from alerts.netsafety import GuardedResolver, UnsafeUrl, check_url
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import DeliveryError, EndpointGone, InvalidTarget, Message, Policy, SinkMisconfigured
@@ -32,8 +31,7 @@ def signed_request(message_id: str, secret: str, body: bytes, at: datetime) -> d
 
 def body_for(message: Message, prefix: str) -> bytes:
     """One alert: one CloudEvent. A digest: a CloudEvents JSON batch (an array)."""
-    events = [cloudevent(a, prefix) for a in message.alerts]
-    return orjson.dumps(events[0] if len(events) == 1 else events)
+    return cloudevents_json(message.alerts, prefix)
 
 
 class WebhookSink:

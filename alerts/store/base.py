@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from contracts.clients import text
 from contracts.models import Entry
@@ -55,6 +56,15 @@ class StoreBase:
         self.redis = redis
         self._s = settings
         self._unreplicated_until = 0.0
+        self._scripts: dict[str, AsyncScript] = {}
+
+    def script(self, body: str) -> AsyncScript:
+        """The script, called by its SHA (EVALSHA; loaded again by redis-py if Redis lost it): a script run
+        per delivery is not sent and hashed each time."""
+        found = self._scripts.get(body)
+        if found is None:
+            found = self._scripts[body] = self.redis.register_script(body)
+        return found
 
     async def replicated(self) -> None:
         """With replicas configured, return once they have the last write. Without enough replicas (a failover

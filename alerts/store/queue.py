@@ -168,11 +168,11 @@ class QueueStore(StoreBase):
         """Record a claimed delivery's outcome in one step, if ``token`` still holds it: ``mode`` is
         ``schedule`` (due again at ``at``), ``done`` (delivered or dropped) or ``dead``. False when the lease
         was lost to another process (nothing written)."""
-        ok = await self.redis.eval(
-            self._FINISH, 5, self.k("delivery", delivery.id), self.k("deliveries", "due"),
-            self.k("attempts", delivery.id), self.k("dead", delivery.subscriber_id), self._order_key(delivery),
-            token, orjson.dumps(asdict(delivery)), orjson.dumps(asdict(attempt)) if attempt else b"", mode,
-            repr(at), repr(now()), delivery.id, repr(delivery.created_at), self.k("delivery", ""),
+        ok = await self.script(self._FINISH)(
+            keys=[self.k("delivery", delivery.id), self.k("deliveries", "due"), self.k("attempts", delivery.id),
+                  self.k("dead", delivery.subscriber_id), self._order_key(delivery)],
+            args=[token, orjson.dumps(asdict(delivery)), orjson.dumps(asdict(attempt)) if attempt else b"", mode,
+                  repr(at), repr(now()), delivery.id, repr(delivery.created_at), self.k("delivery", "")],
         )  # fmt: skip
         await self.replicated()
         return bool(ok)
