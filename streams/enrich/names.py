@@ -29,7 +29,7 @@ _ZH_FORMS_RE = re.compile("|".join(sorted(map(re.escape, _ZH_LEGAL_FORMS), key=l
 _TRAILING_FORMS = frozenset(
     """company co corp corporation limited ltd inc incorporated llc plc sa ag gmbh kg pte pvt private sl srl spa
     bv nv oy oyj ab as jsc ojsc pjsc cjsc ooo zao oao pt tbk bhd sdn doo dd eood ood sal sarl sas sab ca ltda
-    eireli eirl cv rl""".split()  # noqa: SIM905
+    eireli eirl cv rl ssa ssk sirketi şirketi""".split()  # noqa: SIM905
 )
 # Latin American chains written without dots ("sa de cv", "s de rl de cv"), which rigour removes only in part.
 _DE_CHAIN = re.compile(r"(?:\s+(?:sa|sab|sapi|s|sc|spr))?(?:\s+de\s+(?:rl|ri|cv))+$")
@@ -46,6 +46,9 @@ _ABBREVIATIONS = {
     "mgmt": "management", "mgt": "management", "trdg": "trading", "est": "establishment", "dept": "department",
     "centre": "center", "co": "company", "ltd": "limited", "inc": "incorporated", "grp": "group",
     "hldgs": "holdings", "hldg": "holding", "invest": "investment", "invt": "investment", "univ": "university",
+    "trd": "trading", "jv": "joint venture", "jvc": "joint venture company",
+    # "I/E" (its letters joined): Chinese trading companies' short form of "Import and Export".
+    "ie": "import export",
 }  # fmt: skip
 # Conjunctions carry nothing for identity and are written as "&", "and", "y", "e", "et", "und".
 _CONJUNCTIONS = frozenset({"and", "y", "et", "und", "e"})
@@ -152,6 +155,9 @@ def strip_legal_forms(normalised: str, script: str) -> str:
         core = remove_org_types(normalised)
     core = _DE_CHAIN.sub("", core) or core
     words = [_ABBREVIATIONS.get(w, w) for w in core.split() if w not in _CONJUNCTIONS]
+    # Lebanese "S.A.L. (Offshore)": the legal form of an offshore company, not part of its name.
+    if len(words) > 2 and words[-1] == "offshore" and words[-2] in _TRAILING_FORMS:
+        words.pop()
     while len(words) > 1 and words[-1] in _TRAILING_FORMS:
         words.pop()
     while len(words) > 1 and words[0] in _LEADING_FORMS:

@@ -2,7 +2,8 @@
 entries) that share a key with it, so work per change does not grow with the number of watched
 companies.
 
-- ``t:`` distinctive tokens of the core name (legal forms and common words are not keys);
+- ``t:`` distinctive tokens of the core name (legal forms and common words are not keys), also folded
+  (transliteration spellings: Fadjr / Fajr) and short neighbours joined (Zhu Hai / Zhuhai);
 - ``p:`` metaphone of each longer token (spelling variants: Mohammed / Muhammad);
 - ``x:`` the first four letters of each long token (typos: Zealadn / Zealand);
 - ``a:`` the sorted letters of each token (swapped letters anywhere: Senawtec / Senwatec);
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -24,7 +26,7 @@ from streams.enrich.names import NameForm
 # Frequent words that identify nobody on their own; weighed down in scoring, never used as keys alone.
 COMMON = frozenset(
     """
-    the and of for de la le el del des du da do dos das y et und company co corp corporation group holding
+    the and of for de la le el al del des du da do dos das y et und company co corp corporation group holding
     holdings limited ltd inc llc international intl trading trade industrial industries industry technology
     technologies tech services service enterprise enterprises investment investments development engineering
     construction national general global import export imp exp bank china chinese russian united new shipping
@@ -73,6 +75,22 @@ def token_weight(token: str) -> float:
     return 1.0
 
 
+# Spellings that transliterations of one sound alternate between (Sovfrakht / Sovfracht, Fadjr / Fajr,
+# Ayash / Ayas, Bourhan / Burhan), folded to one; doubled letters are written single (Daawa / Dawa).
+_FOLDS = (("dzh", "j"), ("dj", "j"), ("sch", "s"), ("kh", "h"), ("ch", "h"), ("sh", "s"), ("ph", "f"), ("ou", "u"))
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@functools.lru_cache(maxsize=65536)
+def fold(token: str) -> str:
+    """The token with transliteration spellings folded: a ``t:`` key where it differs, and a way for two
+    tokens to match (streams/match/score.py)."""
+    out = _DOUBLED.sub(r"\1", token)
+    for spelt, sound in _FOLDS:
+        out = out.replace(spelt, sound)
+    return _DOUBLED.sub(r"\1", out)
+
+
 def name_keys(form: NameForm) -> set[str]:
     keys: set[str] = set()
     if form.script == "cjk":
@@ -85,8 +103,14 @@ def name_keys(form: NameForm) -> set[str]:
         return keys
     tokens = form.ascii.split() if form.script == "other" else form.tokens
     distinctive = [t for t in tokens if token_weight(t) == 1.0] or tokens
+    # Short words that the other side may write as one ("Zhu Hai Zhen Rong" / "Zhuhai Zhenrong").
+    for a, b in itertools.pairwise(tokens):
+        if a.isalpha() and b.isalpha() and len(a) <= 5 and len(b) <= 5 and token_weight(a + b) == 1.0:
+            keys.add(f"t:{a}{b}")
     for token in distinctive:
         keys.add(f"t:{token}")
+        if token.isalpha() and len(token) >= 5 and (folded := fold(token)) != token:
+            keys.add(f"t:{folded}")
         if len(token) >= 4 and token.isalpha():
             keys.add(f"p:{metaphone(token)}")
         if len(token) >= 6:

@@ -24,7 +24,7 @@ from wordfreq import zipf_frequency
 
 from contracts.settings import DEFAULT_MATCH_THRESHOLD
 from streams.enrich.names import NameForm
-from streams.match.keys import is_legal_word, token_weight
+from streams.match.keys import fold, is_legal_word, token_weight
 
 DEFAULT_THRESHOLD = DEFAULT_MATCH_THRESHOLD  # defined once, with the settings
 _TOKEN_MATCH = 90.0
@@ -97,6 +97,27 @@ def _spelling_variant(token: str, other: str) -> bool:
     return (token[op.src_pos] if op.tag == "delete" else other[op.dest_pos]) in _VOWELS
 
 
+def _transliterated(token: str, other: str) -> bool:
+    """One word in two transliterations: equal once folded. Not between two pinyin words (Chang / Hang;
+    pinyin never doubles a vowel, so Binaa / Bina is not one) or two real words (Chair / Hair), and not for
+    short words."""
+    if max(len(token), len(other)) < 5 or not token.isalpha() or not other.isalpha():
+        return False
+    a, b = fold(token), fold(other)
+    if a != b or len(a) < 4:
+        return False
+    if _pinyin(token) and _pinyin(other) and not any(v * 2 in token + " " + other for v in _VOWELS):
+        return False
+    return not (_real_word(token) and _real_word(other))
+
+
+def _plural(token: str, other: str) -> bool:
+    """One word with and without a final s (Farmacias / Farmacia, Iran's / Iran once the apostrophe is
+    joined)."""
+    short, long_ = sorted((token, other), key=len)
+    return len(short) >= 4 and long_ == short + "s" and short.isalpha()
+
+
 def _rejoin(a: list[str], b: list[str]) -> list[str]:
     """Words of ``a`` written apart that ``b`` writes as one ("Zhu Hai" / "Zhuhai", "Mae Sai" / "Maesai")."""
     whole = set(b)
@@ -119,6 +140,8 @@ def _token_sim(token: str, other: str) -> float:
         return 100.0
     if not (token.isalpha() and other.isalpha()) and any(c.isdigit() for c in token + other):
         return 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
+    if _plural(token, other):
+        return 95.0
     if (swap := _swapped(token, other)) is None:
         return fuzz.ratio(token, other)  # two real words: no typo and no sounding-alike allowance
     if swap:
@@ -133,8 +156,10 @@ def _token_sim(token: str, other: str) -> float:
         and Levenshtein.distance(token, other) >= 2
         and _phonetic(token) == _phonetic(other)
     )
-    if sim < _TOKEN_MATCH and ((sim >= 70 and close) or _spelling_variant(token, other)):
-        return 90.0  # Mohammed / Muhammad, Thowra / Thawra
+    if sim < _TOKEN_MATCH and (
+        (sim >= 70 and close) or _spelling_variant(token, other) or _transliterated(token, other)
+    ):
+        return 90.0  # Mohammed / Muhammad, Thowra / Thawra, Fadjr / Fajr
     return sim
 
 
@@ -219,11 +244,13 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
 def _may_match(token: str, other: str) -> bool:
     """False only where ``_token_sim`` is surely below _TOKEN_MATCH: every way up to it (equal, a swap or a
     one-letter vowel change, sounding alike) needs an Indel ratio of 70 or more, except a shared stem of seven
-    letters (Metallurgical / Metallurgy)."""
+    letters (Metallurgical / Metallurgy), a plural and two transliterations that fold to one spelling."""
     return (
         token == other
         or (len(token) >= 7 and len(other) >= 7 and token[:7] == other[:7])
         or fuzz.ratio(token, other, score_cutoff=70) >= 70
+        or _plural(token, other)
+        or fold(token) == fold(other)
     )
 
 
