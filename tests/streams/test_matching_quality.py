@@ -97,8 +97,8 @@ def test_customer_spellings_are_found(test_part: dict[str, Figures]) -> None:
 def test_real_variation_between_publishers(test_part: dict[str, Figures]) -> None:
     # Aliases and other publishers' spellings are often other names altogether (docs/matching.md): the
     # floor is what is measured today, not a target.
-    assert test_part["alias"].recall >= 0.27, test_part["alias"].misses[:20]
-    assert test_part["cross_list"].recall >= 0.21, test_part["cross_list"].misses[:20]
+    assert test_part["alias"].recall >= 0.30, test_part["alias"].misses[:20]
+    assert test_part["cross_list"].recall >= 0.22, test_part["cross_list"].misses[:20]
     assert test_part["cross_debarred"].recall >= 0.75, test_part["cross_debarred"].misses
 
 
