@@ -114,3 +114,21 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
 def test_the_baseline_lane_skips_a_record_that_is_not_a_change() -> None:
     good = baseline().change
     assert [c.event_id for c in decode([b"", b"{]", b"null", None, good.dumps()])] == [good.event_id]
+
+
+async def test_entries_are_stored_compressed_and_plain_json_from_before_still_reads(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    lists = ListStateStore(redis, settings)
+    await lists.apply(baseline())
+    raw = await redis.hget(f"{settings.namespace}:list:ofac_sdn", "7")
+    assert raw is not None
+    assert not raw.startswith(b"{")
+    stored = await lists.get("ofac_sdn", "7")
+    assert stored is not None
+    assert len(raw) < len(stored.dumps())
+    # As written before compression: read as it is.
+    await redis.hset(f"{settings.namespace}:list:ofac_sdn", "7", stored.dumps())
+    again = await lists.get("ofac_sdn", "7")
+    assert again is not None
+    assert again.entry == stored.entry
