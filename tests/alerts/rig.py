@@ -51,8 +51,8 @@ class Rig:
         await self.store.redis.aclose()
 
 
-async def rig(env: dict[str, str], receiver_url: str, n: int = 60) -> Rig:
-    settings = AlertsSettings.from_env({**env, **FAST_RETRIES})
+async def rig(env: dict[str, str], receiver_url: str, n: int = 60, extra: dict[str, str] | None = None) -> Rig:
+    settings = AlertsSettings.from_env({**env, **FAST_RETRIES, **(extra or {})})
     store = AlertStore(redis_client(settings.common), settings.common)
     webhook = WebhookSink(settings)
     channels: dict[str, Channel] = {"webhook": webhook}

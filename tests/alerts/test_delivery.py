@@ -294,3 +294,22 @@ async def test_a_confirmation_is_recorded_and_moves_the_standing_but_is_not_sent
     page = await (await stack.client.get("/v1/alerts", headers=key)).json()
     kinds = {a["alert_id"]: (a["kind"], a.get("confirms")) for a in page["items"]}
     assert kinds == {provisional.alert_id: ("added", []), confirmation.alert_id: ("confirmed", [provisional.alert_id])}
+
+
+async def test_webhooks_past_the_rate_wait_their_turn_in_order(
+    env: dict[str, str], receiver: tuple[Receiver, str]
+) -> None:
+    from tests.alerts.rig import rig
+
+    got, url = receiver
+    made = await rig(env, url, n=12, extra={"LISTWATCH_WEBHOOK_RATE": "5"})
+    try:
+        # One batch: five go in this one-second window (up to ten if the batch spans two windows), and the
+        # rest of the endpoint's deliveries wait behind the first one held back.
+        assert await made.deliverer.run_due(limit=50) == 12
+        assert 5 <= len(got.requests) <= 10
+        await made.deliver_all()
+        sent = [orjson.loads(body)["id"] for _, body in got.requests]
+        assert sent == [a.alert_id for a in made.alerts]  # each once, in order
+    finally:
+        await made.close()
