@@ -106,11 +106,15 @@ def logic_v2_scorer() -> Callable[[Query, Sequence[Candidate]], list[float]]:
         q = entity(f"q:{w.id}", "Company", w.names(), [w.country] if w.country else [], w.identifiers())
         out = []
         for source, e, _ in cands:
-            key = f"{source}:{e.key}"
+            # Keyed by what the entry says, not only by its key: a query that holds out one of an entry's
+            # names searches a copy of the entry without it, under the same key (keyed by the key alone, the
+            # anchor saw the held-out name whenever the full entry had been built first).
+            ids = [(i.scheme, i.value) for i in e.identifiers]
+            names = [e.name, *e.aliases]
+            key = repr((source, e.key, e.entity_type, names, e.countries, ids))
             if key not in cache:
-                ids = [(i.scheme, i.value) for i in e.identifiers]
-                cache[key] = entity(key, schemata.get(e.entity_type, "LegalEntity"), [e.name, *e.aliases],
-                                    e.countries, ids)  # fmt: skip
+                eid = f"{source}:{e.key}:{len(cache)}"  # logic-v2 caches by entity id: one per version
+                cache[key] = entity(eid, schemata.get(e.entity_type, "LegalEntity"), names, e.countries, ids)
             out.append(LogicV2.compare(q, cache[key], config).score)  # type: ignore[arg-type]
         return out
 
