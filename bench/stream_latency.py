@@ -19,9 +19,13 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.common import drop_namespace, line_plot, private_run, save_results, start_worker, stop
 from bench.diff_speed import ROW
+
+if TYPE_CHECKING:
+    from contracts.settings import CommonSettings
 
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_latency.png"
 
@@ -47,10 +51,47 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, object]]:
-    from aiokafka import AIOKafkaConsumer
+def _write_list(path: Path, count: int) -> None:
+    """An OFAC-shaped file of ``count`` entries named with made-up words."""
+    with path.open("w", encoding="ascii", newline="") as fh:
+        for n in range(1, count + 1):
+            fh.write(ROW.format(n=n, program="SDGT").replace(f"EXAMPLE TRADING CO {n} LIMITED", _name(n).upper()))
+        fh.write("\x1a")
 
-    from contracts.models import Alert
+
+class AlertClock:
+    """When each change's first alert was read from the alerts topic (this process's clock), by change id."""
+
+    def __init__(self, settings: CommonSettings, topic: str, group: str) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.seen: dict[str, float] = {}
+        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+                                          auto_offset_reset="earliest", fetch_max_wait_ms=5)  # fmt: skip
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+    async def _read(self) -> None:
+        from contracts.models import Alert
+
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=50)
+            stamp = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    self.seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
+
+
+async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, object]]:
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
     from monitor.snapshot import DiskSnapshot
@@ -63,10 +104,7 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
     needed = int(sum(rates) * seconds) + 200
     # Made-up words for names (distinct per company, as real names mostly are: a benchmark where every name
     # shares a rare word would score hundreds of candidates per change and measure that instead).
-    with (tmp / "sdn.csv").open("w", encoding="ascii", newline="") as fh:
-        for n in range(1, needed + 1):
-            fh.write(ROW.format(n=n, program="SDGT").replace(f"EXAMPLE TRADING CO {n} LIMITED", _name(n).upper()))
-        fh.write("\x1a")
+    _write_list(tmp / "sdn.csv", needed)
     source = OfacSdn()
     parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
     # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).
@@ -78,24 +116,12 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
     )
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
-    consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=settings.kafka_bootstrap,
-                                group_id=f"{namespace}.bench", auto_offset_reset="earliest",
-                                fetch_max_wait_ms=5)  # fmt: skip
+    clock = AlertClock(settings, topics.alerts, f"{namespace}.bench")
+    seen = clock.seen
     sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
     results: list[dict[str, object]] = []
-
-    async def read_alerts() -> None:
-        while True:
-            batches = await consumer.getmany(timeout_ms=50)
-            stamp = time.perf_counter()
-            for records in batches.values():
-                for record in records:
-                    seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
-
     await publisher.start()
-    await consumer.start()
-    reader = asyncio.create_task(read_alerts())
+    await clock.start()
     try:
         # Warm up (worker joined, caches loaded): 100 changes, all of their alerts read.
         warm, rest = changes[:100], changes[100:]
@@ -133,9 +159,7 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
             print(json.dumps(row), flush=True)
             await asyncio.sleep(2)  # let the worker drain before the next rate
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        await consumer.stop()
+        await clock.stop()
         await publisher.stop()
         stop([worker])
         await drop_namespace(redis, namespace)
@@ -147,10 +171,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
     """Target 3's second half: additions arriving while a ``size``-entry baseline is in flight. ``lane``
     "own" publishes the baseline as the monitor does (its own topic); "shared" puts it on the changes topic,
     as before baselines had a lane, for the comparison in the same run."""
-    from aiokafka import AIOKafkaConsumer
-
     from contracts.clients import producer, send_all
-    from contracts.models import Alert
     from contracts.topics import change_key
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
@@ -163,10 +184,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
                                                     run_.redis)  # fmt: skip
     warm = 20
     total = size + warm + additions
-    with (tmp / "sdn.csv").open("w", encoding="ascii", newline="") as fh:
-        for n in range(1, total + 1):
-            fh.write(ROW.format(n=n, program="SDGT").replace(f"EXAMPLE TRADING CO {n} LIMITED", _name(n).upper()))
-        fh.write("\x1a")
+    _write_list(tmp / "sdn.csv", total)
     source = OfacSdn()
     parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
     now = datetime.now(UTC)
@@ -180,23 +198,11 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
     raw = producer(settings, compression_type="gzip", max_request_size=8 * 1024 * 1024)
-    consumer = AIOKafkaConsumer(topics.alerts, bootstrap_servers=settings.kafka_bootstrap,
-                                group_id=f"{namespace}.bench", auto_offset_reset="earliest",
-                                fetch_max_wait_ms=5)  # fmt: skip
-    seen: dict[str, float] = {}
-
-    async def read_alerts() -> None:
-        while True:
-            batches = await consumer.getmany(timeout_ms=50)
-            stamp = time.perf_counter()
-            for records in batches.values():
-                for record in records:
-                    seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
-
+    clock = AlertClock(settings, topics.alerts, f"{namespace}.bench")
+    seen = clock.seen
     await publisher.start()
     await raw.start()
-    await consumer.start()
-    reader = asyncio.create_task(read_alerts())
+    await clock.start()
     lists_key = f"{namespace}:list:ofac_sdn"
     try:
         await publisher.publish(news[:warm])
@@ -241,9 +247,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
         print(json.dumps(row), flush=True)
         return row
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        await consumer.stop()
+        await clock.stop()
         await publisher.stop()
         await raw.stop()
         stop([worker])
