@@ -15,19 +15,17 @@ deterministic ids make the repeat harmless.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from contracts.clients import ride_out
-from contracts.models import Alert, ListChange
+from contracts.models import ListChange
 from contracts.settings import CommonSettings
-from streams.stages import Stages
+from streams.stages import SendAlerts, Stages
 
 log = logging.getLogger(__name__)
-
-SendAlerts = Callable[[Sequence[Alert]], Awaitable[None]]
 
 
 class BaselineLane:

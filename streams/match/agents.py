@@ -6,20 +6,20 @@ agent moves on, so moving on before the work is done would lose it. Repeats are 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import faust
 
 from contracts.clients import ride_out
 from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import alert_key, change_key
-from streams.stages import Stages
+from streams.stages import SendAlerts, Stages
 
 
 def register_agents(
     app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
     stages: Stages, batch: int = 500, within_s: float = 0.01,
-) -> Callable[[Sequence[Alert]], Awaitable[None]]:  # fmt: skip
+) -> SendAlerts:  # fmt: skip
     """Register the agents; returns the alerts sender (the baseline lane sends with it too)."""
 
     async def send_enriched(items: Sequence[EnrichedChange]) -> None:
@@ -55,6 +55,5 @@ def register_agents(
 
     app.agent(changes, name="listwatch.enrich")(dedupe_enrich)
     app.agent(enriched, name="listwatch.match")(match)
-
     app.agent(watches, name="listwatch.screen")(screen)
     return send_alerts
