@@ -1,8 +1,9 @@
 """The current state of every list, materialised from the changes stream (baselines included), with an
 index over its entries so that a newly watched company can be screened at once.
 
-Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSON; ``lidx:*`` the index
-(streams/index.py) with members ``{source}<US>{entry key}``.
+Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSON, zlib-compressed;
+``list:{source}:changed`` hash, entry key -> when its last non-baseline change was observed (ms);
+``lidx:*`` the index (streams/index.py) with members ``{source}<US>{entry key}``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class ListStateStore:
         """``apply`` for a batch, in order, in one transaction: the index is read once for the batch's entries
         and set to what the last change of each entry says. Returns the changes applied.
 
-        Baselines run in a lane of their own (streams/match/agents.py), so a change of the next snapshot may
+        Baselines run in a lane of their own (streams/baseline_lane.py), so a change of the next snapshot may
         be applied before the baseline's event of the same entry. Every other change stamps its entry with when
         it was observed (``list:{source}:changed``), and a baseline event older than its entry's stamp is
         stale: not applied (nor alerted). Stamps are read under WATCH, so a change landing between the read

@@ -288,8 +288,8 @@ def score_bound(
     entry_ids: Iterable[tuple[str, str]],
 ) -> float:
     """At least what ``score`` gives (its penalties only lower it): a candidate whose bound is under the
-    threshold cannot alert and is not scored (tests/streams/test_match_bound.py checks the bound against the
-    score on every pair the matching evaluation scores)."""
+    threshold cannot alert and is not scored (tests/streams/test_matching_quality.py checks the bound against
+    the score on every pair the matching evaluation scores)."""
     if set(watch_ids) & set(entry_ids):
         return 1.0
     return max((name_bound(w, e) for w in watch_names for e in entry_names), default=0.0)
