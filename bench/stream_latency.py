@@ -23,27 +23,12 @@ from typing import TYPE_CHECKING
 
 from bench.common import drop_namespace, line_plot, private_run, save_results, start_worker, stop
 from bench.diff_speed import ROW
+from tests.factories import made_up_name
 
 if TYPE_CHECKING:
     from contracts.settings import CommonSettings
 
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_latency.png"
-
-
-_SYLLABLES = ("ka", "lo", "mi", "re", "tu", "va", "ne", "do", "si", "ba", "qu", "zo", "pa", "ty", "gu", "fe")
-
-
-def _word(n: int) -> str:
-    n = (n * 2654435761) % 2**32  # scrambled: neighbours share no leading syllables
-    out = []
-    for _ in range(5):
-        n, digit = divmod(n, len(_SYLLABLES))
-        out.append(_SYLLABLES[digit])
-    return "".join(out).capitalize()
-
-
-def _name(n: int) -> str:
-    return f"{_word(n)} {_word(n * 7919 + 13)} Trading Limited"
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -55,7 +40,8 @@ def _write_list(path: Path, count: int) -> None:
     """An OFAC-shaped file of ``count`` entries named with made-up words."""
     with path.open("w", encoding="ascii", newline="") as fh:
         for n in range(1, count + 1):
-            fh.write(ROW.format(n=n, program="SDGT").replace(f"EXAMPLE TRADING CO {n} LIMITED", _name(n).upper()))
+            row = ROW.format(n=n, program="SDGT")
+            fh.write(row.replace(f"EXAMPLE TRADING CO {n} LIMITED", made_up_name(n).upper()))
         fh.write("\x1a")
 
 
@@ -109,8 +95,8 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
     parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
     # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).
     changes = list(diff("ofac_sdn", {}, "empty", parsed, datetime.now(UTC), source.info))
-    names = [_name(n) for n in range(1, needed + 1)]
-    names += [_name(n) for n in range(needed + 1, watches + 1)]
+    names = [made_up_name(n) for n in range(1, needed + 1)]
+    names += [made_up_name(n) for n in range(needed + 1, watches + 1)]
     await WatchlistStore(redis, settings).put_many(
         WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(names)
     )
@@ -191,7 +177,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
     baseline = list(diff("ofac_sdn", None, None, parsed, now, source.info))[:size]
     news = list(diff("ofac_sdn", {}, "empty", parsed, now, source.info))[size:]
     # The warm-up and the additions are watched, and 10,000 other companies; the baseline's entries are not.
-    watched = [_name(n) for n in range(size + 1, total + 1)] + [_name(n) for n in range(total + 1, total + 10_001)]
+    watched = [made_up_name(n) for n in range(size + 1, total + 10_001)]
     await WatchlistStore(redis, settings).put_many(
         WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(watched)
     )

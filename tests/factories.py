@@ -39,3 +39,21 @@ def change(
 
 
 __all__ = ["Identifier", "change", "entry"]
+
+
+_SYLLABLES = ("ka", "lo", "mi", "re", "tu", "va", "ne", "do", "si", "ba", "qu", "zo", "pa", "ty", "gu", "fe")
+
+
+def _made_up_word(n: int) -> str:
+    n = (n * 2654435761) % 2**32  # scrambled: neighbours share no leading syllables
+    out = []
+    for _ in range(5):
+        n, digit = divmod(n, len(_SYLLABLES))
+        out.append(_SYLLABLES[digit])
+    return "".join(out).capitalize()
+
+
+def made_up_name(n: int) -> str:
+    """A company name of made-up words, the same for the same ``n`` and distinct between neighbours (names
+    sharing one rare word would all be candidates of each other). Used by tests and benchmarks."""
+    return f"{_made_up_word(n)} {_made_up_word(n * 7919 + 13)} Trading Limited"

@@ -17,7 +17,7 @@ from monitor.publisher import ChangePublisher
 from streams.watch_events import publish_watch_events, watch_event
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import wait_for
-from tests.factories import change, entry
+from tests.factories import change, entry, made_up_name
 from tests.integration.conftest import Worker
 
 
@@ -71,28 +71,13 @@ async def test_new_watch_for_an_already_listed_company(
     assert (alert.kind, alert.entry_key, alert.watch_id, alert.before) == ("already_listed", "306", "bank", None)
 
 
-def made_up(n: int) -> str:
-    """A company name of made-up words, distinct per ``n`` (names sharing one rare word would all be
-    candidates of each other)."""
-    syllables = ("ka", "lo", "mi", "re", "tu", "va", "ne", "do", "si", "ba", "qu", "zo", "pa", "ty", "gu", "fe")
-    n = (n * 2654435761) % 2**32
-    words = []
-    for _ in range(2):
-        word = ""
-        for _ in range(4):
-            n, digit = divmod(n, len(syllables))
-            word += syllables[digit]
-        words.append(word.capitalize())
-    return " ".join(words) + " Trading"
-
-
 async def test_an_addition_is_not_held_up_behind_a_baseline(
     worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
 ) -> None:
     # A baseline of 3,000 entries, each one watched (so each makes an alert, in the order they are handled),
     # then an addition to another list. On one lane the addition's alert would come last.
     size = 3000
-    names = [made_up(n) for n in range(size + 1)]
+    names = [made_up_name(n) for n in range(size + 1)]
     assert len(set(names)) == len(names)
     store = WatchlistStore(redis, settings)
     for start in range(0, len(names), 500):
