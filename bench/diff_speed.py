@@ -2,8 +2,10 @@
 
 Two OFAC-shaped sdn.csv snapshots of N entries (1 % added, 1 % removed, 1 % modified, as the issue states),
 then, each in a fresh process so that peaks do not mix:
-- ``listwatch``: ``read_pair`` of both (fingerprint every record, parse only those that moved, guard, spool)
-  and the full ``diff``: what ``listwatch diff`` runs;
+- ``listwatch``: the command ``listwatch diff ofac_sdn OLD NEW`` itself, its output written to a file: content
+  ids of both snapshots, ``read_pair`` (fingerprint every record, parse only those that moved, guard, spool;
+  the old snapshot in a second process, ``-j 2``, its default on two cores), the diff, one JSON line per
+  change; ``listwatch-j1``: the same in one process;
 - ``listwatch-monitor``: the monitor's path, the old snapshot already saved (entries and fingerprints, as the
   previous poll left them, prepared outside the clock): read the new one against it, and diff;
 - ``pandas``: read both files (all columns as strings), outer-merge on ``ent_num``, compare the other columns:
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.common import line_plot, save_results
@@ -47,26 +50,37 @@ def synthesise(path: Path, size: int, after: bool) -> None:
 def _child(tool: str, old: str, new: str) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    if tool.startswith("listwatch"):
-        from collections import Counter
+    if tool in ("listwatch", "listwatch-j1"):
+        # The command itself, output and all (written to a file, counted after the clock stops).
+        from contracts.cli import main
+
+        out = Path(new).with_suffix(".changes.jsonl")
+        real, sys.stdout = sys.stdout, out.open("w")
+        try:
+            main(["diff", "ofac_sdn", old, new, *(["-j", "1"] if tool == "listwatch-j1" else ["-j", "2"])], env={})
+        finally:
+            sys.stdout.close()
+            sys.stdout = real
+        seconds = time.perf_counter() - started
+        kinds = Counter(json.loads(line)["change"] for line in out.open())
+        counts = [kinds["added"], kinds["removed"], kinds["modified"]]
+    elif tool == "listwatch-monitor":
         from datetime import UTC, datetime
 
-        from monitor.diff import Previous, diff, read_pair, read_snapshot
+        from monitor.diff import Previous, diff, read_snapshot
         from monitor.snapshot import DiskSnapshot
         from monitor.sources.ofac_sdn import OfacSdn
 
         source = OfacSdn()
         old_files, new_files = DiskSnapshot({"sdn.csv": Path(old)}), DiskSnapshot({"sdn.csv": Path(new)})
-        if tool == "listwatch":
-            a, b = read_pair(source, old_files, new_files, ("a", "b"))
-        else:
-            a = read_snapshot(source, old_files, "a")
-            previous = Previous(a.entries, a.prints, a.prints_version)
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            started = time.perf_counter()
-            b = read_snapshot(source, new_files, "b", previous)
+        a = read_snapshot(source, old_files, "a")
+        previous = Previous(a.entries, a.prints, a.prints_version)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        b = read_snapshot(source, new_files, "b", previous)
         kinds = Counter(c.change for c in diff("ofac_sdn", a.entries, "a", b, datetime.now(UTC), source.info))
         counts = [kinds["added"], kinds["removed"], kinds["modified"]]
+        seconds = time.perf_counter() - started
     else:
         import pandas as pd
 
@@ -81,10 +95,12 @@ def _child(tool: str, old: str, new: str) -> None:
         modified = (both[[f"{c}_a" for c in cols]].to_numpy() != both[[f"{c}_b" for c in cols]].to_numpy()).any(axis=1)
         counts = [int((merged["_merge"] == "right_only").sum()), int((merged["_merge"] == "left_only").sum()),
                   int(modified.sum())]  # fmt: skip
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The forked reader of the old snapshot (``-j 2``), a process of its own: its peak is reported beside.
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "growth_mib": (peak - before) / 1024,
-                      "counts": counts}))  # fmt: skip
+                      "worker_peak_mib": child_peak / 1024, "counts": counts}))  # fmt: skip
 
 
 def measure(tool: str, old: Path, new: Path) -> dict[str, float]:
@@ -102,7 +118,8 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
             old, new = Path(tmp) / f"old-{size}.csv", Path(tmp) / f"new-{size}.csv"
             synthesise(old, size, after=False)
             synthesise(new, size, after=True)
-            per_tool: dict[str, list[dict[str, float]]] = {"listwatch": [], "listwatch-monitor": [], "pandas": []}
+            per_tool: dict[str, list[dict[str, float]]] = {
+                "listwatch": [], "listwatch-j1": [], "listwatch-monitor": [], "pandas": []}  # fmt: skip
             for _ in range(repeats):
                 for tool in per_tool:  # interleaved, so that drift on a shared machine hits both alike
                     per_tool[tool].append(measure(tool, old, new))
@@ -112,6 +129,7 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
                 times = [r["seconds"] for r in runs]
                 row[tool] = {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
                              "max_s": round(max(times), 3), "peak_rss_mib": round(max(r["peak_mib"] for r in runs), 1),
+                             "worker_peak_rss_mib": round(max(r.get("worker_peak_mib", 0.0) for r in runs), 1),
                              "counts": runs[0]["counts"]}  # fmt: skip
             lw, pd_ = row["listwatch"], row["pandas"]
             assert isinstance(lw, dict)
@@ -120,7 +138,10 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
             mon = row["listwatch-monitor"]
             assert isinstance(mon, dict)
             row["ratio_monitor_to_pandas"] = round(mon["median_s"] / pd_["median_s"], 2)
-            row["same_counts"] = lw["counts"] == pd_["counts"] == mon["counts"]
+            one = row["listwatch-j1"]
+            assert isinstance(one, dict)
+            row["ratio_listwatch_j1_to_pandas"] = round(one["median_s"] / pd_["median_s"], 2)
+            row["same_counts"] = lw["counts"] == pd_["counts"] == mon["counts"] == one["counts"]
             if results:
                 prev = results[-1]["listwatch"]
                 assert isinstance(prev, dict)
@@ -133,7 +154,7 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
 def plot(results: list[dict[str, object]]) -> None:
     sizes = [float(str(r["entries"])) for r in results]
     series = {tool: (sizes, [r[tool]["median_s"] for r in results])  # type: ignore[index]
-              for tool in ("listwatch", "listwatch-monitor", "pandas")}  # fmt: skip
+              for tool in ("listwatch", "listwatch-j1", "listwatch-monitor", "pandas")}  # fmt: skip
     line_plot(PLOT, series, ("entries per snapshot", "seconds (median)",
                              "Diff of two OFAC-shaped snapshots (1 % added / removed / modified)"))  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -13,7 +14,8 @@ import orjson
 
 from contracts.cli import EXIT_REJECTED, EXIT_USAGE
 from contracts.models import ListChange
-from monitor.diff import SnapshotRejected, diff, read_pair
+from monitor.diff import SnapshotRejected, diff
+from monitor.pair import read_pair
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.base import LinkedFiles, SnapshotError, Source
@@ -67,7 +69,8 @@ def cmd_diff(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(f"listwatch diff: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        old, new = read_pair(source, old_files, new_files, (old_files.snapshot_id(), new_files.snapshot_id()))
+        # Named by their paths: a content id (hashing both files) would be printed nowhere.
+        old, new = read_pair(source, old_files, new_files, (args.old, args.new), workers=args.jobs)
     except SnapshotRejected as exc:
         side = (exc.side or "new").upper()
         print(f"listwatch diff: {side} snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
@@ -116,6 +119,14 @@ def register(sub: Any) -> None:
     p.add_argument("source", help="source id (see `listwatch sources`)")
     p.add_argument("old", help="the older snapshot: a file, or a directory holding the source's files")
     p.add_argument("new", help="the newer snapshot, likewise")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        choices=(1, 2),
+        default=2 if (os.cpu_count() or 1) > 1 else 1,
+        help="2: read the older snapshot in a second process (the default with two or more cores)",
+    )
     p.set_defaults(func=cmd_diff)
     sub.add_parser("monitor", help="run the monitor service").set_defaults(func=cmd_monitor)
     p = sub.add_parser("listserver", help="serve real snapshots locally as a changing list source")

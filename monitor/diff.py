@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from itertools import compress, filterfalse, repeat
-from operator import and_, eq, lshift, not_, or_, rshift
+from itertools import compress, filterfalse
+from operator import and_, eq, not_
 from typing import Any, TypeVar
 
 import orjson
@@ -42,9 +42,6 @@ from monitor.sources.base import (
 from monitor.spool import EntrySpool, digest_of
 
 _T = TypeVar("_T")
-# read_pair packs a record's fingerprint and offset into one int.
-_SHIFT = 40
-_OFFSET = (1 << _SHIFT) - 1
 
 
 class Rejection(StrEnum):
@@ -100,9 +97,19 @@ def encode_entry(entry: Entry) -> bytes:
 
 
 def decode_entry(data: bytes) -> Entry:
-    raw: dict[str, Any] = orjson.loads(data)
-    raw["identifiers"] = [build(Identifier, i) for i in raw.get("identifiers", [])]
-    return build(Entry, raw)
+    return _decoded(data)[1]
+
+
+def _decoded(data: bytes) -> tuple[dict[str, Any], Entry]:
+    """The entry's content as plain data (what ``Entry.content`` gives) and the Entry, from one parse."""
+    content: dict[str, Any] = orjson.loads(data)
+    ids = content.get("identifiers", [])
+    entry = build(Entry, {**content, "identifiers": [build(Identifier, i) for i in ids]})
+    return {**_ENTRY_DEFAULTS, **content}, entry
+
+
+_ENTRY_DEFAULTS: dict[str, Any] = dict(Entry._options.defaults)
+_ENTRY_FIELDS: tuple[str, ...] = tuple(Entry._options.fields)
 
 
 @contextlib.contextmanager
@@ -136,110 +143,16 @@ def read_snapshot(
                 parsed = _read_changed(source, files, snapshot_id, previous)
             else:
                 parsed = ParsedSnapshot(snapshot_id=snapshot_id, entries=EntrySpool())
-                _take(parsed, source.parse(files))
+                take(parsed, encoded(source.parse(files)))
     except SnapshotRejected:
         raise
     except SnapshotError as exc:
         raise SnapshotRejected(Rejection.UNPARSABLE, f"{info.id}: {exc}") from exc
-    _guard(info, parsed)
+    guard(info, parsed)
     return parsed
 
 
-def read_pair(
-    source: Source, old: SnapshotFiles, new: SnapshotFiles, ids: tuple[str, str]
-) -> tuple[ParsedSnapshot, ParsedSnapshot]:
-    """Two snapshots to diff (``listwatch diff``), guarded as the monitor guards them (the new one must not
-    have shrunk). With raw-record fingerprints, the old one keeps only the entries the diff reads (records
-    that changed or left) and the new one parses only the records that changed. A SnapshotRejected says
-    which side failed in its ``side``."""
-    with paused_gc():
-        return _read_pair(source, old, new, ids)
-
-
-def _read_pair(
-    source: Source, old: SnapshotFiles, new: SnapshotFiles, ids: tuple[str, str]
-) -> tuple[ParsedSnapshot, ParsedSnapshot]:
-    info = source.info
-    if not isinstance(source, RawRecords):
-        before = _side("old", read_snapshot, source, old, ids[0])
-        after = _side("new", read_snapshot, source, new, ids[1])
-        _side("new", check_shrink, info, len(before.entries), after)
-        return before, after
-    # The old side's fingerprints and offsets in one int each (fingerprint << 40 | offset): a million
-    # records in about 100 MB.
-    packed = _side("old", _packed, source, old, info.id)
-    after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Present(packed)))
-    old_at: list[int] = []
-    new_at: list[int] = []
-    moved: set[str] = set()
-    try:
-        for run in source.fingerprints(new):
-            same = list(map(eq, map(rshift, map(packed.get, run.keys, repeat(-1)), repeat(_SHIFT)), run.prints))
-            taken = after.entries.inherit_many(compress(run.keys, same))
-            after.duplicates += taken[1]
-            changed = list(map(not_, same))
-            for key, at in zip(compress(run.keys, changed), compress(run.locators, changed), strict=True):
-                if key in moved or key in after.entries:
-                    after.duplicates += 1
-                    continue
-                moved.add(key)
-                new_at.append(at)
-                if (was := packed.get(key)) is not None:
-                    old_at.append(was & _OFFSET)
-    except SnapshotError as exc:
-        raise SnapshotRejected(Rejection.UNPARSABLE, f"{info.id}: {exc}", "new") from exc
-    # Records that left: neither inherited nor moved (a set difference at C speed, then a short filter).
-    old_at.extend(packed[key] & _OFFSET for key in packed.keys() - after.entries.keys_view() if key not in moved)
-    before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
-    _side("old", _take, before, source.parse_at(old, old_at))
-    _side("new", _take, after, source.parse_at(new, new_at))
-    _side("new", _guard, info, after)
-    _side("new", check_shrink, info, len(packed), after)
-    return before, after
-
-
-class _Present(Mapping[str, bytes]):
-    """Keys known to exist, values never read (``read_pair``'s unchanged old records)."""
-
-    def __init__(self, keys: Mapping[str, int]) -> None:
-        self._keys = keys
-
-    def __getitem__(self, key: str) -> bytes:
-        raise KeyError(f"{key}: an unchanged record that read_pair did not parse")
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-
-def _side(side: str, func: Callable[..., _T], *args: Any) -> _T:
-    """``func(*args)``, with any rejection (or unreadable snapshot) marked as the ``side``'s."""
-    try:
-        return func(*args)
-    except SnapshotRejected as exc:
-        exc.side = side
-        raise
-    except SnapshotError as exc:
-        raise SnapshotRejected(Rejection.UNPARSABLE, str(exc), side) from exc
-
-
-def _packed(source: RawRecords, files: SnapshotFiles, source_id: str) -> dict[str, int]:
-    packed: dict[str, int] = {}
-    for run in source.fingerprints(files):
-        if run.locators and run.locators[-1] > _OFFSET:
-            raise SnapshotError(f"{source_id}: a record beyond 1 TB")
-        _first_wins(packed, run.keys, map(or_, map(lshift, run.prints, repeat(_SHIFT)), run.locators))
-    if not packed:
-        raise SnapshotRejected(Rejection.EMPTY, f"{source_id}: no records")
-    return packed
-
-
-def _first_wins(into: dict[str, int], keys: list[str], values: Iterable[int]) -> None:
+def first_wins(into: dict[str, int], keys: list[str], values: Iterable[int]) -> None:
     """``into.update(zip(keys, values))``, but a key seen before keeps its first value (as the parse does)."""
     size = len(into)
     values = list(values)
@@ -260,34 +173,41 @@ def _read_changed(
     if old_prints is None or previous is None:
         # Nothing to inherit from: the whole file is parsed, fingerprinted for the next time.
         for run in source.fingerprints(files):
-            _first_wins(prints, run.keys, run.prints)
-        _take(parsed, source.parse(files))
+            first_wins(prints, run.keys, run.prints)
+        take(parsed, encoded(source.parse(files)))
         return parsed
     pending: list[int] = []
     known = previous.entries
     present = known.keys_view().__contains__ if isinstance(known, EntrySpool) else known.__contains__
     for run in source.fingerprints(files):
-        _first_wins(prints, run.keys, run.prints)
+        first_wins(prints, run.keys, run.prints)
         # Inherited only when the previous snapshot has the entry: a record it could not read is read again.
         same = list(map(and_, map(eq, map(old_prints.get, run.keys), run.prints), map(present, run.keys)))
         _, repeated = parsed.entries.inherit_many(compress(run.keys, same))
         parsed.duplicates += repeated
         pending.extend(compress(run.locators, map(not_, same)))
-    _take(parsed, source.parse_at(files, pending))
+    take(parsed, encoded(source.parse_at(files, pending)))
     return parsed
 
 
-def _take(parsed: ParsedSnapshot, items: Iterable[Entry | RecordError]) -> None:
+def encoded(items: Iterable[Entry | RecordError]) -> Iterator[tuple[str, bytes] | RecordError]:
+    """Each entry as (key, canonical JSON), for ``take``; record errors as they are."""
+    for item in items:
+        yield item if isinstance(item, RecordError) else (item.key, encode_entry(item))
+
+
+def take(parsed: ParsedSnapshot, items: Iterable[tuple[str, bytes] | RecordError]) -> None:
+    """Store encoded entries in the snapshot, counting record errors and repeated keys."""
     for item in items:
         if isinstance(item, RecordError):
             parsed.count_error(item)
             continue
-        if not parsed.entries.add(item.key, encode_entry(item)):
+        if not parsed.entries.add(*item):
             # Two records with one key: keep the first, count it, so the diff stays stable.
             parsed.duplicates += 1
 
 
-def _guard(info: SourceInfo, parsed: ParsedSnapshot) -> None:
+def guard(info: SourceInfo, parsed: ParsedSnapshot) -> None:
     total = len(parsed.entries) + parsed.error_count
     if not parsed.entries:
         raise SnapshotRejected(Rejection.EMPTY, f"{info.id}: no entries parsed ({parsed.error_count} errors)")
@@ -347,15 +267,18 @@ def check_shrink(info: SourceInfo, previous_count: int, parsed: ParsedSnapshot) 
 
 def field_changes(before: Entry, after: Entry) -> list[FieldChange]:
     """Top-level fields that differ; the raw record is compared key by key as ``raw.<key>``."""
-    old, new = before.content(), after.content()
+    return _field_changes(before.content(), after.content())
+
+
+def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
     changes = [
-        FieldChange(field=name, before=old.get(name), after=new.get(name))
-        for name in new
+        build(FieldChange, {"field": name, "before": old.get(name), "after": new.get(name)})
+        for name in _ENTRY_FIELDS
         if name != "raw" and old.get(name) != new.get(name)
     ]
     old_raw, new_raw = old.get("raw", {}), new.get("raw", {})
     changes.extend(
-        FieldChange(field=f"raw.{key}", before=old_raw.get(key), after=new_raw.get(key))
+        build(FieldChange, {"field": f"raw.{key}", "before": old_raw.get(key), "after": new_raw.get(key)})
         for key in sorted(old_raw.keys() | new_raw.keys())
         if old_raw.get(key) != new_raw.get(key)
     )
@@ -367,9 +290,9 @@ def _change(
     snapshot_after: str, observed_at: datetime, baseline: bool = False, info: SourceInfo | None = None,
 ) -> ListChange:  # fmt: skip
     """One change from the two entries' canonical JSON (the event id hashes those very bytes)."""
-    old = decode_entry(before) if before is not None else None
-    new = decode_entry(after) if after is not None else None
-    fields = field_changes(old, new) if old is not None and new is not None else []
+    old_content, old = _decoded(before) if before is not None else (None, None)
+    new_content, new = _decoded(after) if after is not None else (None, None)
+    fields = _field_changes(old_content, new_content) if old_content is not None and new_content is not None else []
     cosmetic = bool(fields) and info is not None and all(f.field in info.cosmetic_fields for f in fields)
     return build(ListChange, {
         "cosmetic": cosmetic,

@@ -30,6 +30,8 @@ class EntrySpool(Mapping[str, bytes]):
         self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
         self._index: dict[str, bytes] = {}
         self._end = 0
+        # Whether the file's position is its end: a seek flushes the write buffer, so appends skip it.
+        self._at_end = True
         self._own: list[str] = []
         # The previous snapshot, which inherited entries are read from (never copied).
         self._base: Mapping[str, bytes] = base if base is not None else {}
@@ -62,7 +64,9 @@ class EntrySpool(Mapping[str, bytes]):
         """Append an entry; False (and nothing stored) when the key is already there."""
         if key in self._index:
             return False
-        self._file.seek(self._end)
+        if not self._at_end:
+            self._file.seek(self._end)
+            self._at_end = True
         self._file.write(data)
         self._index[key] = _INDEX.pack(self._end, len(data), entry_digest(data))
         self._own.append(key)
@@ -80,6 +84,7 @@ class EntrySpool(Mapping[str, bytes]):
         if packed is _INHERITED:
             return self._base[key]
         offset, length, _ = _INDEX.unpack(packed)
+        self._at_end = False
         self._file.seek(offset)
         return self._file.read(length)
 

@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from contracts.models import ListChange
-from monitor.diff import Previous, Rejection, SnapshotRejected, check_shrink, diff, read_pair, read_snapshot
+from monitor.diff import Previous, Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
+from monitor.pair import read_pair
 from monitor.snapshot import DiskSnapshot, from_path
 from monitor.sources.base import RawRecords, SnapshotFiles
 from monitor.sources.ofac_cons import OfacCons
@@ -75,12 +76,15 @@ def test_monitor_path_gives_the_full_parse_changes(tmp_path: Path, source_id: st
     assert dict(second.entries.items()) == dict(reference.entries.items())
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize(("source_id", "before", "after"), PAIRS)
-def test_cli_pair_gives_the_full_parse_changes(tmp_path: Path, source_id: str, before: str, after: str) -> None:
+def test_cli_pair_gives_the_full_parse_changes(
+    tmp_path: Path, source_id: str, before: str, after: str, workers: int
+) -> None:
     source = _source(source_id)
     old = from_path(source.info, materialise(source_id, before, tmp_path))
     new = from_path(source.info, materialise(source_id, after, tmp_path))
-    a, b = read_pair(source, old, new, ("a", "b"))
+    a, b = read_pair(source, old, new, ("a", "b"), workers=workers)
     got = list(diff(source_id, a.entries, "a", b, NOW, source.info))
     assert _view(got) == _view(_full(source, old, new))
 
@@ -137,8 +141,9 @@ def test_a_record_unreadable_before_is_read_again_and_still_counted(tmp_path: Pa
     assert "51" not in again.entries
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("cut", ["quote", "fields"])
-def test_a_truncated_download_is_refused_on_the_fast_path(tmp_path: Path, cut: str) -> None:
+def test_a_truncated_download_is_refused_on_the_fast_path(tmp_path: Path, cut: str, workers: int) -> None:
     rows = [_row(n, f"COMPANY {n} LTD", remarks="Linked To: SOMEONE.") for n in range(1, 101)]
     good = _write(tmp_path / "good.csv", rows)
     data = good.read_bytes()
@@ -153,19 +158,26 @@ def test_a_truncated_download_is_refused_on_the_fast_path(tmp_path: Path, cut: s
         read_snapshot(source, DiskSnapshot({"sdn.csv": bad}), "b", previous)
     assert raised.value.reason is Rejection.UNPARSABLE
     with pytest.raises(SnapshotRejected) as raised:
-        read_pair(source, DiskSnapshot({"sdn.csv": good}), DiskSnapshot({"sdn.csv": bad}), ("a", "b"))
+        read_pair(source, DiskSnapshot({"sdn.csv": good}), DiskSnapshot({"sdn.csv": bad}), ("a", "b"), workers=workers)
     assert raised.value.side == "new"
+    with pytest.raises(SnapshotRejected) as raised:
+        read_pair(source, DiskSnapshot({"sdn.csv": bad}), DiskSnapshot({"sdn.csv": good}), ("a", "b"), workers=workers)
+    assert (raised.value.reason, raised.value.side) == (Rejection.UNPARSABLE, "old")
 
 
-def test_a_shrunken_new_snapshot_is_refused_by_read_pair(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_shrunken_new_snapshot_is_refused_by_read_pair(tmp_path: Path, workers: int) -> None:
     good = _write(tmp_path / "good.csv", [_row(n, f"COMPANY {n} LTD") for n in range(1, 101)])
     half = _write(tmp_path / "half.csv", [_row(n, f"COMPANY {n} LTD") for n in range(1, 41)])
     with pytest.raises(SnapshotRejected) as raised:
-        read_pair(OfacSdn(), DiskSnapshot({"sdn.csv": good}), DiskSnapshot({"sdn.csv": half}), ("a", "b"))
+        read_pair(
+            OfacSdn(), DiskSnapshot({"sdn.csv": good}), DiskSnapshot({"sdn.csv": half}), ("a", "b"), workers=workers
+        )
     assert (raised.value.reason, raised.value.side) == (Rejection.SHRUNK, "new")
 
 
-def test_synthetic_million_shape_counts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_synthetic_million_shape_counts(tmp_path: Path, workers: int) -> None:
     """The benchmark's file shape at a small size: 1 % added, removed and modified, found exactly."""
     from bench.diff_speed import synthesise
 
@@ -173,7 +185,9 @@ def test_synthetic_million_shape_counts(tmp_path: Path) -> None:
     synthesise(old, 2_000, after=False)
     synthesise(new, 2_000, after=True)
     source = OfacSdn()
-    a, b = read_pair(source, DiskSnapshot({"sdn.csv": old}), DiskSnapshot({"sdn.csv": new}), ("a", "b"))
+    a, b = read_pair(
+        source, DiskSnapshot({"sdn.csv": old}), DiskSnapshot({"sdn.csv": new}), ("a", "b"), workers=workers
+    )
     kinds = Counter(c.change for c in diff("ofac_sdn", a.entries, "a", b, NOW, source.info))
     assert kinds == {"added": 20, "removed": 20, "modified": 20}
     assert len(a.entries) == 40  # only what the diff reads was parsed on the old side

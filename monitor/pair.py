@@ -1,0 +1,300 @@
+"""Two snapshots on disk read for ``listwatch diff``, guarded as the monitor guards them.
+
+With raw-record fingerprints (``RawRecords``) neither file is parsed in full: both are fingerprinted, the old
+one keeps only the entries the diff reads (records that changed or left), the new one parses only the records
+that changed. With ``workers=2`` the old snapshot's half (its fingerprints, then the parse of its records the
+diff needs) runs in a forked process beside the new one's: the two halves are alike in cost and
+share nothing but the list of records to read. Results are the same either way
+(tests/monitor/test_pair.py); bench/diff_speed.py measures both.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import compress, filterfalse
+from multiprocessing.connection import Connection
+from operator import eq, not_
+from types import TracebackType
+from typing import Any, TypeVar
+
+from monitor.diff import (
+    ParsedSnapshot,
+    Rejection,
+    SnapshotRejected,
+    check_shrink,
+    encoded,
+    first_wins,
+    guard,
+    paused_gc,
+    read_snapshot,
+    take,
+)
+from monitor.snapshot import DiskSnapshot
+from monitor.sources.base import RawRecords, RecordError, SnapshotError, Source
+from monitor.spool import EntrySpool
+
+_T = TypeVar("_T")
+# parse_at's offsets beyond this are refused (a file of more than 1 TB is no list).
+_OFFSET = (1 << 40) - 1
+# One run of fingerprints: keys, fingerprints, offsets (arrays: cheap to hold and to send between processes).
+_Run = tuple[list[str], "array[int]", "array[int]"]
+
+
+def read_pair(
+    source: Source,
+    old: DiskSnapshot,
+    new: DiskSnapshot,
+    ids: tuple[str, str],
+    *,
+    workers: int = 1,
+) -> tuple[ParsedSnapshot, ParsedSnapshot]:
+    """The two snapshots (named ``ids``), the new one refused if it is unusable or has shrunk. A
+    SnapshotRejected says which side failed in its ``side``."""
+    with paused_gc():
+        if not isinstance(source, RawRecords):
+            before = _side("old", read_snapshot, source, old, ids[0])
+            after = _side("new", read_snapshot, source, new, ids[1])
+            _side("new", check_shrink, source.info, len(before.entries), after)
+            return before, after
+        if workers > 1:
+            return _read_forked(source, old, new, ids)
+        return _read_here(source, old, new, ids)
+
+
+def _read_here(
+    source: RawRecords, old: DiskSnapshot, new: DiskSnapshot, ids: tuple[str, str]
+) -> tuple[ParsedSnapshot, ParsedSnapshot]:
+    old_runs: list[_Run] = _side("old", list, _runs(source, old))
+    old_prints = _side("old", _by_key, old_runs, source.info.id)
+    after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
+    try:
+        flagged = ((run, _same(old_prints, run[0], run[1])) for run in _runs(source, new))
+        new_at = _inherit(after, flagged)
+    except SnapshotError as exc:
+        raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {exc}", "new") from exc
+    # Every old record not inherited unchanged is read: it changed or left.
+    old_keys = old_prints.keys() - after.entries.keys_view()
+    before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
+    _side("old", take, before, encoded(source.parse_at(old, _offsets(old_runs, old_keys))))
+    _side("new", take, after, encoded(source.parse_at(new, new_at)))
+    return before, _guarded(source, after, len(old_prints))
+
+
+def _read_forked(
+    source: RawRecords, old: DiskSnapshot, new: DiskSnapshot, ids: tuple[str, str]
+) -> tuple[ParsedSnapshot, ParsedSnapshot]:
+    with _OldSide(source, old) as old_side:
+        failed: SnapshotError | None = None
+        try:
+            runs = list(_runs(source, new))
+        except SnapshotError as exc:  # the old side's own failure, if any, is reported first, as read_here does
+            runs, failed = [], exc
+        # Sent while the old side may still be reading its file.
+        message = _new_side_message(runs) if failed is None else None
+        old_count = old_side.ready()
+        if failed is not None or message is None:
+            raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {failed}", "new") from failed
+        # The old side compares (it holds the old fingerprints) run by run, this side takes each run's unchanged
+        # records as they are flagged; then each side parses its moved records.
+        old_side.compare(message)
+        after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
+        flagged = ((run, old_side.flags()) for run in runs)
+        new_at = _inherit(after, flagged)
+        del runs, message
+        _side("new", take, after, encoded(source.parse_at(new, new_at)))
+        before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
+        _side("old", take, before, old_side.entries())
+    return before, _guarded(source, after, old_count)
+
+
+def _runs(source: RawRecords, files: DiskSnapshot) -> Iterator[_Run]:
+    for run in source.fingerprints(files):
+        if run.locators and run.locators[-1] > _OFFSET:
+            raise SnapshotError(f"{source.info.id}: a record beyond 1 TB")
+        yield run.keys, array("Q", run.prints), array("Q", run.locators)
+
+
+def _by_key(runs: Iterable[_Run], source_id: str) -> dict[str, int]:
+    """Each key's fingerprint (the first record of a key wins, as the parse keeps the first)."""
+    prints: dict[str, int] = {}
+    for keys, run_prints, _ in runs:
+        first_wins(prints, keys, run_prints)
+    if not prints:
+        raise SnapshotRejected(Rejection.EMPTY, f"{source_id}: no records")
+    return prints
+
+
+def _offsets(runs: Iterable[_Run], wanted: Iterable[str]) -> list[int]:
+    """Where the first record of each wanted key starts: one C-level membership pass over the keys."""
+    pending = set(wanted)
+    found: list[int] = []
+    for keys, _, locators in runs:
+        for key, at in compress(zip(keys, locators, strict=True), map(pending.__contains__, keys)):
+            if key in pending:
+                pending.discard(key)
+                found.append(at)
+    return found
+
+
+def _same(old_prints: Mapping[str, int], keys: list[str], prints: Iterable[int]) -> list[bool]:
+    """For each record, whether the old snapshot has its key with the same fingerprint."""
+    return list(map(eq, map(old_prints.get, keys), prints))
+
+
+def _inherit(after: ParsedSnapshot, flagged: Iterable[tuple[_Run, Sequence[int] | Sequence[bool]]]) -> list[int]:
+    """Take the unchanged records (flagged true) as inherited, unread; the offsets of the others to parse
+    (records that changed or arrived; a key already seen is a duplicate, as the parse counts it)."""
+    new_at: list[int] = []
+    moved: set[str] = set()
+    for (keys, _, locators), same in flagged:
+        taken = after.entries.inherit_many(compress(keys, same))
+        after.duplicates += taken[1]
+        changed = list(map(not_, same))
+        for key, at in zip(compress(keys, changed), compress(locators, changed), strict=True):
+            if key in moved or key in after.entries:
+                after.duplicates += 1
+                continue
+            moved.add(key)
+            new_at.append(at)
+    return new_at
+
+
+def _guarded(source: Source, after: ParsedSnapshot, old_count: int) -> ParsedSnapshot:
+    _side("new", guard, source.info, after)
+    _side("new", check_shrink, source.info, old_count, after)
+    return after
+
+
+class _OldSide:
+    """The old snapshot's half of ``read_pair`` in a forked process: first its fingerprints, then the entries
+    of the records the diff reads. A rejection there is raised here, marked "old"; a reader that dies says so
+    instead of hanging."""
+
+    def __init__(self, source: RawRecords, files: DiskSnapshot) -> None:
+        self._source_id = source.info.id
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_old_side, args=(source, files, child), name="listwatch-diff-old", daemon=True
+        )
+        self._process.start()
+        child.close()
+
+    def __enter__(self) -> _OldSide:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+
+    def ready(self) -> int:
+        """The old snapshot's record count, once it is fingerprinted (or its rejection)."""
+        count: int = self._receive("ready")[0]
+        return count
+
+    def compare(self, message: tuple[Any, ...]) -> None:
+        """Send the new records' keys and fingerprints (``_new_side_message``)."""
+        self._conn.send(message)
+
+    def flags(self) -> bytes:
+        """The next run's flags, one byte per record: 1 when the old snapshot has its key with the same
+        fingerprint."""
+        flags: bytes = self._receive("same")[0]
+        return flags
+
+    def entries(self) -> list[tuple[str, bytes] | RecordError]:
+        items: list[tuple[str, bytes] | RecordError] = self._receive("entries")[0]
+        return items
+
+    def _receive(self, kind: str) -> Any:
+        try:
+            message = self._conn.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"{self._source_id}: the old snapshot's reader stopped "
+                               f"(exit code {self._process.exitcode})") from None  # fmt: skip
+        if message[0] == "rejected":
+            raise SnapshotRejected(Rejection(message[1]), message[2], "old")
+        if message[0] == "failed":
+            raise message[1]
+        if message[0] != kind:
+            raise RuntimeError(f"{self._source_id}: the old snapshot's reader sent {message[0]!r}, not {kind!r}")
+        return message[1:]
+
+
+def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection) -> None:
+    """The forked process: fingerprint the old snapshot (kept here, never sent), flag each record the parent
+    sends as unchanged or not, run by run, then parse the old records that changed or left."""
+    try:
+        runs = list(_runs(source, files))
+        old_prints = _by_key(runs, source.info.id)
+        conn.send(("ready", len(old_prints)))
+        message = conn.recv()
+        keys = message[1].split("\n") if message[0] == "joined" else message[1]
+        prints, lengths = message[2], message[3]
+        same = bytearray()
+        start = 0
+        for length in lengths:
+            run = bytes(_same(old_prints, keys[start : start + length], prints[start : start + length]))
+            conn.send(("same", run))
+            same += run
+            start += length
+        # Every old record not inherited unchanged is read: it changed or left.
+        inherited = set(compress(keys, same))
+        del keys, message
+        wanted = list(filterfalse(inherited.__contains__, old_prints))
+        conn.send(("entries", list(encoded(source.parse_at(files, _offsets(runs, wanted))))))
+    except SnapshotRejected as exc:
+        conn.send(("rejected", exc.reason.value, str(exc)))
+    except SnapshotError as exc:
+        conn.send(("rejected", Rejection.UNPARSABLE.value, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - any other failure is the parent's to raise
+        try:
+            conn.send(("failed", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            conn.send(("failed", RuntimeError(repr(exc))))
+    finally:
+        conn.close()
+
+
+def _new_side_message(runs: list[_Run]) -> tuple[str, str | list[str], array[int], list[int]]:
+    """The new records' keys, fingerprints and run lengths, for the old side's compare. The keys are joined
+    into one string (sent at memory speed; a million small strings are pickled one by one), unless a key holds
+    the separator."""
+    keys = [key for run in runs for key in run[0]]
+    prints = array("Q")
+    for run in runs:
+        prints.extend(run[1])
+    lengths = [len(run[0]) for run in runs]
+    blob = "\n".join(keys)
+    if blob.count("\n") == len(keys) - 1 and keys:
+        return "joined", blob, prints, lengths
+    return "listed", keys, prints, lengths
+
+
+class _Unread(Mapping[str, bytes]):
+    """The base of a new snapshot whose unchanged records were never parsed: nothing to read."""
+
+    def __getitem__(self, key: str) -> bytes:
+        raise KeyError(f"{key}: an unchanged record that read_pair did not parse")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _side(side: str, func: Callable[..., _T], *args: Any) -> _T:
+    """``func(*args)``, with any rejection (or unreadable snapshot) marked as the ``side``'s."""
+    try:
+        return func(*args)
+    except SnapshotRejected as exc:
+        exc.side = side
+        raise
+    except SnapshotError as exc:
+        raise SnapshotRejected(Rejection.UNPARSABLE, str(exc), side) from exc

@@ -1,0 +1,101 @@
+"""read_pair with the old snapshot in a forked process (``listwatch diff -j 2``): the same snapshots as in one
+process, its failures raised here, never a hang. The real-pair equality of both is in test_fingerprints.py."""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts.models import Entry
+from monitor.diff import Rejection, SnapshotRejected
+from monitor.pair import _new_side_message, read_pair
+from monitor.snapshot import DiskSnapshot
+from monitor.sources.base import RecordError, SnapshotFiles
+from monitor.sources.ofac_sdn import OfacSdn
+
+
+def _write(path: Path, rows: list[str]) -> DiskSnapshot:
+    path.write_bytes(("\r\n".join(rows) + "\r\n\x1a").encode("ascii"))
+    return DiskSnapshot({"sdn.csv": path})
+
+
+def _row(n: int, name: str, program: str = "SDGT") -> str:
+    return f'{n},"{name}",-0- ,"{program}",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"-0- "'
+
+
+def _view(files: tuple[DiskSnapshot, DiskSnapshot], workers: int) -> tuple[object, ...]:
+    a, b = read_pair(OfacSdn(), *files, ("a", "b"), workers=workers)
+    own = {key: b.entries[key] for key in b.entries.own()}
+    return dict(a.entries.items()), own, sorted(b.entries), b.duplicates, b.error_count, b.errors
+
+
+def test_repeated_keys_and_unreadable_records_come_out_alike_in_one_or_two_processes(tmp_path: Path) -> None:
+    old = [_row(n, f"COMPANY {n} LTD") for n in range(1, 301)]
+    new = [_row(n, f"COMPANY {n} LTD", "IRAN" if n % 7 == 0 else "SDGT") for n in range(5, 321)]
+    # A key twice (changed first, then unchanged), a new key twice, an unreadable record.
+    new[10] = _row(15, "COMPANY 15 LTD", "CUBA")
+    new.append(_row(15, "COMPANY 15 LTD"))
+    new += ["401,NO CLOSING FIELDS", _row(400, "LATE ARRIVAL LTD"), _row(400, "LATE ARRIVAL AGAIN LTD")]
+    files = (_write(tmp_path / "old.csv", old), _write(tmp_path / "new.csv", new))
+    here, forked = _view(files, 1), _view(files, 2)
+    assert forked == here
+    _, own, _, duplicates, errors, _ = here
+    assert isinstance(own, dict)
+    assert "400" in own
+    assert (duplicates, errors) == (2, 1)
+
+
+def test_an_empty_old_snapshot_is_refused_as_the_old_side(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"\x1a")
+    good = _write(tmp_path / "good.csv", [_row(n, f"COMPANY {n} LTD") for n in range(1, 11)])
+    with pytest.raises(SnapshotRejected) as raised:
+        read_pair(OfacSdn(), DiskSnapshot({"sdn.csv": empty}), good, ("a", "b"), workers=2)
+    assert (raised.value.reason, raised.value.side) == (Rejection.EMPTY, "old")
+
+
+class _Failing(OfacSdn):
+    """parse_at fails only in the forked reader (another process than the test's)."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.parent = os.getpid()
+
+    def parse_at(self, files: SnapshotFiles, offsets: Iterable[int]) -> Iterator[Entry | RecordError]:
+        if os.getpid() != self.parent:
+            if self.how == "die":
+                os._exit(3)
+            raise ValueError("a defect in the old side's parse")
+        return super().parse_at(files, offsets)
+
+
+def _pair(tmp_path: Path) -> tuple[DiskSnapshot, DiskSnapshot]:
+    old = _write(tmp_path / "old.csv", [_row(n, f"COMPANY {n} LTD") for n in range(1, 51)])
+    new = _write(tmp_path / "new.csv", [_row(n, f"COMPANY {n} LTD", "IRAN") for n in range(1, 51)])
+    return old, new
+
+
+def test_a_reader_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"reader stopped \(exit code 3\)"):
+        read_pair(_Failing("die"), *_pair(tmp_path), ("a", "b"), workers=2)
+
+
+def test_a_defect_in_the_reader_is_raised_here(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="a defect in the old side's parse"):
+        read_pair(_Failing("raise"), *_pair(tmp_path), ("a", "b"), workers=2)
+
+
+def test_keys_are_sent_as_one_string_unless_one_holds_the_separator() -> None:
+    kind, keys, _, lengths = _new_side_message([(["1", "2"], _prints(2), _prints(2)), (["3"], _prints(1), _prints(1))])
+    assert (kind, keys, lengths) == ("joined", "1\n2\n3", [2, 1])
+    kind, keys, _, _ = _new_side_message([(["1", "2\n3"], _prints(2), _prints(2))])
+    assert (kind, keys) == ("listed", ["1", "2\n3"])
+    assert _new_side_message([])[0] == "listed"
+
+
+def _prints(n: int) -> array[int]:
+    return array("Q", range(n))
