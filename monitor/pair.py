@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import compress, filterfalse
+from itertools import compress, repeat
 from multiprocessing.connection import Connection
 from operator import eq, not_
 from types import TracebackType
@@ -243,10 +244,11 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection) -> None
             conn.send(("same", run))
             same += run
             start += length
-        # Every old record not inherited unchanged is read: it changed or left.
-        inherited = set(compress(keys, same))
-        del keys, message
-        wanted = list(filterfalse(inherited.__contains__, old_prints))
+        # Every old record not inherited unchanged is read: it changed or left. (Popped from the fingerprints
+        # rather than collected in a set of a million inherited keys.)
+        deque(map(old_prints.pop, compress(keys, same), repeat(None)), maxlen=0)
+        del keys, message, same
+        wanted = list(old_prints)
         conn.send(("entries", list(encoded(source.parse_at(files, _offsets(runs, wanted))))))
     except SnapshotRejected as exc:
         conn.send(("rejected", exc.reason.value, str(exc)))

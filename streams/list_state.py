@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import faust
 from redis.asyncio import Redis
@@ -145,12 +146,23 @@ class ListStateStore:
         return None if raw is None else decode(raw if isinstance(raw, bytes) else raw.encode())
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:
+        """The entries these index keys point to, in the index's order: one HMGET per list, one round trip."""
+        found = [text.split(_SEP, 1) for text in await self._index.lookup(keys, limit)]
+        by_source: dict[str, list[str]] = {}
+        for source, entry_key in found:
+            by_source.setdefault(source, []).append(entry_key)
+        if not by_source:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for source, entry_keys in by_source.items():
+            pipe.hmget(self._hash(source), entry_keys)
+        raw: dict[tuple[str, str], Any] = {}
+        for (source, entry_keys), values in zip(by_source.items(), await pipe.execute(), strict=True):
+            raw.update(((source, k), v) for k, v in zip(entry_keys, values, strict=True))
         out = []
-        for text in await self._index.lookup(keys, limit):
-            source, entry_key = text.split(_SEP, 1)
-            listed = await self.get(source, entry_key)
-            if listed is not None:
-                out.append(listed)
+        for source, entry_key in found:
+            if (value := raw.get((source, entry_key))) is not None:
+                out.append(decode(value if isinstance(value, bytes) else value.encode()))
         return out
 
 

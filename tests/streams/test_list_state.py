@@ -132,3 +132,21 @@ async def test_entries_are_stored_compressed_and_plain_json_from_before_still_re
     again = await lists.get("ofac_sdn", "7")
     assert again is not None
     assert again.entry == stored.entry
+
+
+async def test_candidates_of_several_lists_come_in_the_index_order(redis: Redis, settings: CommonSettings) -> None:
+    """Read with one HMGET per list in one round trip, as each would be read alone, in the index's order."""
+    lists = ListStateStore(redis, settings)
+    entries = [("ofac_sdn", entry(key=str(n), name=f"KAPPALINE {word} LIMITED"))
+               for n, word in enumerate(["SHIPPING", "MARINE", "TANKERS"], start=1)]  # fmt: skip
+    entries.append(("un_sc", entry(key="QDe.1", name="KAPPALINE SHIPPING LIMITED")))
+    for source, listed in entries:
+        await lists.apply(enrich(change(ChangeKind.ADDED, source=source, after=listed, observed_at=FIRST)))
+    keys = ["t:kappaline", "t:shipping"]
+    found = await lists.candidates(keys)
+    order = [m.split("\x1f", 1) for m in await lists._index.lookup(keys)]
+    assert [(x.source, x.entry.key) for x in found] == [(s, k) for s, k in order]
+    assert {(x.source, x.entry.key) for x in found} == {(s, e.key) for s, e in entries}
+    one_by_one = [await lists.get(s, k) for s, k in order]
+    assert [x.dumps() for x in found] == [x.dumps() for x in one_by_one if x is not None]
+    assert await lists.candidates(["t:nothing"]) == []
