@@ -146,24 +146,30 @@ class ListStateStore:
         return None if raw is None else decode(raw if isinstance(raw, bytes) else raw.encode())
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:
-        """The entries these index keys point to, in the index's order: one HMGET per list, one round trip."""
-        found = [text.split(_SEP, 1) for text in await self._index.lookup(keys, limit)]
-        by_source: dict[str, list[str]] = {}
-        for source, entry_key in found:
-            by_source.setdefault(source, []).append(entry_key)
+        """The entries these index keys point to, in the index's order."""
+        [found] = await self.candidates_many([keys], limit)
+        return found
+
+    async def candidates_many(
+        self, keysets: Sequence[Iterable[str]], limit: int = MAX_CANDIDATES
+    ) -> list[list[ListedEntry]]:
+        """``candidates`` for several key sets: one index lookup, then one HMGET per list, in one round trip."""
+        found = [[text.split(_SEP, 1) for text in members] for members in await self._index.lookup_many(keysets, limit)]
+        by_source: dict[str, set[str]] = {}
+        for members in found:
+            for source, entry_key in members:
+                by_source.setdefault(source, set()).add(entry_key)
         if not by_source:
-            return []
+            return [[] for _ in found]
         pipe = self._redis.pipeline(transaction=False)
-        for source, entry_keys in by_source.items():
+        wanted = [(source, sorted(keys)) for source, keys in by_source.items()]
+        for source, entry_keys in wanted:
             pipe.hmget(self._hash(source), entry_keys)
         raw: dict[tuple[str, str], Any] = {}
-        for (source, entry_keys), values in zip(by_source.items(), await pipe.execute(), strict=True):
-            raw.update(((source, k), v) for k, v in zip(entry_keys, values, strict=True))
-        out = []
-        for source, entry_key in found:
-            if (value := raw.get((source, entry_key))) is not None:
-                out.append(decode(value if isinstance(value, bytes) else value.encode()))
-        return out
+        for (source, entry_keys), values in zip(wanted, await pipe.execute(), strict=True):
+            raw.update(((source, k), v) for k, v in zip(entry_keys, values, strict=True) if v is not None)
+        decoded = {at: decode(v if isinstance(v, bytes) else v.encode()) for at, v in raw.items()}
+        return [[decoded[(s, k)] for s, k in members if (s, k) in decoded] for members in found]
 
 
 def _millis(when: datetime) -> int:

@@ -19,7 +19,7 @@ from streams.bilingual import BilingualStore, is_chinese_only, with_names
 from streams.dedupe.store import DedupeStore
 from streams.enrich.change import enrich
 from streams.list_state import ListStateStore
-from streams.match.logic import enrichment_keys, match_change, screen_watch
+from streams.match.logic import enrichment_keys, match_change, same_name_reason, screen_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.metrics import StreamsMetrics
 from streams.provisional import ProvisionalStore
@@ -99,7 +99,7 @@ class Stages:
             {w.subscriber_id for found in candidates for w in found}, self.default_threshold
         )
         now = datetime.now(UTC)
-        out: list[Alert] = []
+        alerting: list[tuple[EnrichedChange, list[Alert]]] = []
         for (enriched, borrowed), found in zip(named, candidates, strict=True):
             alerts = match_change(enriched, found, thresholds, now)
             if alerts and await self.provisional.already_listed(enriched, self.lists):
@@ -108,6 +108,13 @@ class Stages:
             for alert in alerts:
                 alert.reasons = [*alert.reasons, *_borrowed_reasons(alert.reasons, borrowed)]
             self.metrics.candidates.labels("change").observe(len(found))
+            if alerts:
+                alerting.append((enriched, alerts))
+        out: list[Alert] = []
+        for (_, alerts), also in zip(alerting, await self._same_name(alerting), strict=True):
+            if also is not None:
+                for alert in alerts:
+                    alert.reasons = [*alert.reasons, also]
             out.extend(alerts)
         # Per change, as before batching: the batch's time spread over its changes.
         each = (time.perf_counter() - started) / len(fresh)
@@ -119,9 +126,18 @@ class Stages:
         await self.match_dedupe.mark_many(e.change.event_id for e in fresh)
         return out
 
-    async def _with_chinese_names(
-        self, batch: Sequence[EnrichedChange]
-    ) -> list[tuple[EnrichedChange, dict[str, str]]]:
+    async def _same_name(self, alerting: Sequence[tuple[EnrichedChange, list[Alert]]]) -> list[str | None]:
+        """For each change that alerts, what its list holds under the same name in other entries (a party
+        listed twice), read after the change was applied: one lookup for the batch."""
+        if not alerting:
+            return []
+        listed = await self.lists.candidates_many([enrichment_keys(e.enrichment) for e, _ in alerting])
+        return [
+            same_name_reason(e.change, (x.entry for x in found if x.source == e.change.source))
+            for (e, _), found in zip(alerting, listed, strict=True)
+        ]
+
+    async def _with_chinese_names(self, batch: Sequence[EnrichedChange]) -> list[tuple[EnrichedChange, dict[str, str]]]:
         """Entries named in Latin script only, with the Chinese names bilingual lists give for them."""
         latin_only = [e for e in batch if not any(v.script == "cjk" for v in e.enrichment.names)]
         found = await self.bilingual.chinese_names_many([e.enrichment.names for e in latin_only])

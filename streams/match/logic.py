@@ -9,6 +9,7 @@ from datetime import datetime
 from contracts.models import (
     Alert,
     AlertKind,
+    ChangeKind,
     EnrichedChange,
     Enrichment,
     Entry,
@@ -159,6 +160,26 @@ def confirm(alert: Alert, provisional: list[tuple[str, str]]) -> Alert:
     )
 
 
+def same_name(a: str, b: str) -> bool:
+    """Two names of one party as a list would print it twice: equal once normalised and stripped of legal
+    forms (the core name)."""
+    return name_form(a).core == name_form(b).core
+
+
+def same_name_reason(change: ListChange, others: Iterable[Entry]) -> str | None:
+    """What an alert on a change says when the list holds the party under the same name in other entries
+    (a party listed twice): a removal then does not take it off the list, an addition is not its first."""
+    name = change.current.name
+    also = [o for o in others if o.key != change.entry_key and same_name(o.name, name)]
+    if not also:
+        return None
+    named = "; ".join(f"{o.key} ({o.name})" for o in sorted(also, key=lambda o: o.key))
+    if change.change == ChangeKind.REMOVED.value:
+        return (f"still listed on {change.source} under the same name as {named}: this removal alone does not "
+                f"take the party off the list")  # fmt: skip
+    return f"also listed on {change.source} under the same name as {named}"
+
+
 def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichment, str]], threshold: float,
                  now: datetime) -> list[Alert]:  # fmt: skip
     """A newly watched company against the current lists: "already listed" where it matches. Entries of one
@@ -170,7 +191,7 @@ def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichmen
             found.append((source, entry, enrichment, event_id, s))
     groups: dict[tuple[str, str], list[tuple[str, Entry, Enrichment, str, Score]]] = {}
     for hit in sorted(found, key=lambda h: (-h[4].value, h[0], h[1].key)):
-        groups.setdefault((hit[0], name_form(hit[1].name).core), []).append(hit)
+        groups.setdefault((hit[0], name_form(hit[1].name).core), []).append(hit)  # as same_name tells them
     alerts = []
     for (source, _), [(_, entry, enrichment, event_id, s), *others] in groups.items():
         if others:

@@ -150,3 +150,34 @@ async def test_candidates_of_several_lists_come_in_the_index_order(redis: Redis,
     one_by_one = [await lists.get(s, k) for s, k in order]
     assert [x.dumps() for x in found] == [x.dumps() for x in one_by_one if x is not None]
     assert await lists.candidates(["t:nothing"]) == []
+
+
+async def test_alerts_on_a_party_listed_twice_name_its_other_entries(redis: Redis, settings: CommonSettings) -> None:
+    """A removal of one of two same-name entries says the party is still listed; another list's entry under the
+    name, and an entry of another name, are not mentioned."""
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s", id="w", name="Kappaline Shipping Limited"))
+    sent: list[Alert] = []
+
+    async def send(alerts: Sequence[Alert]) -> None:
+        sent.extend(alerts)
+
+    twice = [entry(key="7", name="KAPPALINE SHIPPING LIMITED"), entry(key="9", name="Kappaline Shipping Ltd.")]
+    listed = [change(ChangeKind.ADDED, after=e, baseline=True, observed_at=FIRST) for e in twice]
+    listed.append(change(ChangeKind.ADDED, source="un_sc", after=entry(key="QDe.1", name="KAPPALINE SHIPPING LIMITED"),
+                         baseline=True, observed_at=FIRST))  # fmt: skip
+    listed.append(change(ChangeKind.ADDED, after=entry(key="8", name="KAPPALINE MARINE LIMITED"), baseline=True,
+                         observed_at=FIRST))  # fmt: skip
+    await s.baseline_batch(listed, send)
+    sent.clear()
+    await s.match_batch([enrich(change(ChangeKind.REMOVED, before=twice[0], observed_at=NEXT))], send)
+    [alert] = sent
+    assert alert.kind == "removed"
+    assert [r for r in alert.reasons if "same name" in r] == [
+        "still listed on ofac_sdn under the same name as 9 (Kappaline Shipping Ltd.): this removal alone does not "
+        "take the party off the list"
+    ]
+    sent.clear()
+    await s.match_batch([enrich(change(ChangeKind.REMOVED, before=twice[1], observed_at=NEXT))], send)
+    [alert] = sent
+    assert not any("same name" in r for r in alert.reasons)  # the last of them: off ofac_sdn now

@@ -156,3 +156,21 @@ def test_real_worldbank_expiry_alert_says_so_and_cosmetic_churn_alerts_nobody(tm
     # The same names do alert on a change that says something about the firm.
     real = churn[0].derive(cosmetic=False)
     assert match_change(enrich(real), watches, {"s": DEFAULT_THRESHOLD}, NOW)
+
+
+def test_a_change_of_a_party_listed_twice_names_the_other_entries() -> None:
+    from streams.match.logic import same_name_reason
+
+    first, second = entry(key="101", name="STROYTRANSGAZ LLC"), entry(key="202", name="Stroytransgaz, L.L.C.")
+    unrelated = entry(key="303", name="STROYTRANSGAZ HOLDING")
+    removed = change(ChangeKind.REMOVED, before=first)
+    assert same_name_reason(removed, [second, unrelated]) == (
+        "still listed on ofac_sdn under the same name as 202 (Stroytransgaz, L.L.C.): this removal alone does not "
+        "take the party off the list"
+    )
+    added = change(ChangeKind.ADDED, after=second)
+    assert (
+        same_name_reason(added, [second, first])
+        == "also listed on ofac_sdn under the same name as 101 (STROYTRANSGAZ LLC)"
+    )
+    assert same_name_reason(added, [second, unrelated]) is None
