@@ -58,7 +58,8 @@ async def run(
     changes: int, watches: int, workers: int = 1, with_ceiling: bool = True, baseline: bool = True
 ) -> list[dict[str, object]]:
     """``baseline``: the list's first snapshot (the baseline lane); otherwise the same entries as additions
-    (the changes lane: enrich, the enriched topic, match)."""
+    (the changes lane: dedupe, enrich and match in one step since 2026-11-29; enrich, the enriched topic and
+    match before)."""
     from bench.diff_speed import synthesise
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher

@@ -37,8 +37,6 @@ from monitor.sources.base import RawRecords, RecordError, SnapshotError, Source
 from monitor.spool import EntrySpool
 
 _T = TypeVar("_T")
-# parse_at's offsets beyond this are refused (a file of more than 1 TB is no list).
-_OFFSET = (1 << 40) - 1
 # One run of fingerprints: keys, fingerprints, offsets (arrays: cheap to hold and to send between processes).
 _Run = tuple[list[str], "array[int]", "array[int]"]
 
@@ -92,7 +90,7 @@ def _read_forked(
             runs = list(_runs(source, new))
         except SnapshotError as exc:  # the old side's own failure, if any, is reported first, as read_here does
             runs, failed = [], exc
-        # Sent while the old side may still be reading its file.
+        # Built while the old side may still be reading its file.
         message = _new_side_message(runs) if failed is None else None
         old_count = old_side.ready()
         if failed is not None or message is None:
@@ -112,8 +110,6 @@ def _read_forked(
 
 def _runs(source: RawRecords, files: DiskSnapshot) -> Iterator[_Run]:
     for run in source.fingerprints(files):
-        if run.locators and run.locators[-1] > _OFFSET:
-            raise SnapshotError(f"{source.info.id}: a record beyond 1 TB")
         yield run.keys, array("Q", run.prints), array("Q", run.locators)
 
 

@@ -1,10 +1,11 @@
 """The faust application: built by a factory from settings, never a module global.
 
 Topology (every topic in streams/topics.py):
-    changes --[listwatch.enrich: dedupe, enrich]--> changes.enriched --[listwatch.match: list state,
-    candidates, score]--> alerts;   watches --[listwatch.screen: already listed?]--> alerts;
-    changes.baseline --[the baseline lane (streams/baseline_lane.py), its own consumer group: the same stages
-    in one step]--> alerts
+    changes --[listwatch.changes: dedupe, enrich, list state, candidates, score; one step]--> alerts;
+    watches --[listwatch.screen: already listed?]--> alerts;
+    changes.baseline --[the baseline lane (streams/baseline_lane.py), its own consumer group: the same
+    step]--> alerts;
+    changes.enriched --[listwatch.match: drains what workers before 2026-11-29 enriched there]--> alerts
 Keys keep each list entry's changes in one partition, so workers share partitions and order holds.
 """
 

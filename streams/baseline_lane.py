@@ -7,7 +7,7 @@ addition waited 0.3 s most of the time but about 4 s every 12 s; on the changes 
 consumer of its own holds up nothing but itself; its batches share the event loop, so another change waits
 for one batch at most.
 
-Each batch is deduplicated, enriched and matched in one step (``Stages.baseline_batch``), its alerts are
+Each batch is deduplicated, enriched and matched in one step (``Stages.dedupe_enrich_match``), its alerts are
 acknowledged by Kafka, then its offsets are committed: a crash repeats a batch, and the dedupe stores and the
 deterministic ids make the repeat harmless.
 """
@@ -66,7 +66,7 @@ class BaselineLane:
                 continue
             changes = decode([r.value for records in fetched.values() for r in records])
             if changes:
-                await ride_out(lambda: self._stages.baseline_batch(changes, self._send), "baseline")  # noqa: B023
+                await ride_out(lambda: self._stages.dedupe_enrich_match(changes, self._send), "baseline")  # noqa: B023
             try:
                 await consumer.commit()
             except KafkaError as exc:

@@ -69,6 +69,21 @@ end
 return out
 """
 
+# ARGV: prefix, then per key set: n, its n keys. Per key set: the members under every one of its keys.
+_ALL_OF = """
+local prefix = ARGV[1]
+local out = {}
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local keys = {}
+  for j = 1, n do keys[j] = prefix .. ':k:' .. ARGV[i + j] end
+  if n > 0 then out[#out + 1] = redis.call('SINTER', unpack(keys)) else out[#out + 1] = {} end
+  i = i + 1 + n
+end
+return out
+"""
+
 
 def rank(postings: Iterable[Iterable[M]], limit: int = MAX_CANDIDATES, ties: bool = False) -> list[M]:
     """The members of the keys' posting lists that share the most *rare* keys with the name looked up: a
@@ -122,6 +137,18 @@ class RedisIndex:
         for member, keys in items:
             args += [member, str(len(keys)), *sorted(keys)]
         pipe.eval(_REPLACE, 0, *args)
+
+    async def all_of_many(self, keysets: Sequence[Iterable[str]]) -> list[list[str]]:
+        """Per key set, the members indexed under every one of its keys (none for an empty set): one script
+        call for the batch, each an intersection that Redis walks from its smallest set."""
+        args: list[str] = [self._prefix]
+        for keys in keysets:
+            unique = sorted(set(keys))
+            args += [str(len(unique)), *unique]
+        if len(args) == 1:
+            return []
+        found = await self._redis.eval(_ALL_OF, 0, *args)
+        return [sorted(m.decode() if isinstance(m, bytes) else m for m in members) for members in found]
 
     async def lookup(self, keys: Iterable[str], limit: int = MAX_CANDIDATES, ties: bool = False) -> list[str]:
         """The members ``rank`` puts first."""

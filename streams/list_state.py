@@ -11,17 +11,18 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import faust
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from contracts.models import EnrichedChange, Enrichment, Entry
+from contracts.models import EnrichedChange, Enrichment, Entry, ListChange
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich_entries
+from streams.enrich.names import name_form
 from streams.index import MAX_CANDIDATES, RedisIndex
+from streams.match.keys import name_keys
 from streams.match.logic import enrichment_keys
 
 _SEP = "\x1f"
@@ -145,6 +146,36 @@ class ListStateStore:
         raw = await self._redis.hget(self._hash(source), entry_key)
         return None if raw is None else decode(raw if isinstance(raw, bytes) else raw.encode())
 
+    async def same_name_many(self, changes: Sequence[ListChange]) -> list[list[Entry]]:
+        """For each change, the other entries of its list indexed under every key of its entry's name: among
+        them all those under the same name (a party listed twice), usually none. Only those are read."""
+        keysets = [name_keys(name_form(c.current.name)) for c in changes]
+        found = await self._index.all_of_many(keysets) if changes else []
+        wanted = [
+            [(source, key) for source, key in (m.split(_SEP, 1) for m in members)
+             if source == c.source and key != c.entry_key]
+            for c, members in zip(changes, found, strict=True)
+        ]  # fmt: skip
+        read = await self._read_many({at for pairs in wanted for at in pairs})
+        return [[read[at].entry for at in pairs if at in read] for pairs in wanted]
+
+    async def _read_many(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ListedEntry]:
+        """Stored entries by (list, key): one HMGET per list, in one round trip; missing ones left out."""
+        by_source: dict[str, list[str]] = {}
+        for source, entry_key in sorted(set(wanted)):
+            by_source.setdefault(source, []).append(entry_key)
+        if not by_source:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for source, entry_keys in by_source.items():
+            pipe.hmget(self._hash(source), entry_keys)
+        out: dict[tuple[str, str], ListedEntry] = {}
+        for (source, entry_keys), values in zip(by_source.items(), await pipe.execute(), strict=True):
+            for entry_key, value in zip(entry_keys, values, strict=True):
+                if value is not None:
+                    out[(source, entry_key)] = decode(value if isinstance(value, bytes) else value.encode())
+        return out
+
     async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:
         """The entries these index keys point to, in the index's order."""
         [found] = await self.candidates_many([keys], limit)
@@ -155,21 +186,8 @@ class ListStateStore:
     ) -> list[list[ListedEntry]]:
         """``candidates`` for several key sets: one index lookup, then one HMGET per list, in one round trip."""
         found = [[text.split(_SEP, 1) for text in members] for members in await self._index.lookup_many(keysets, limit)]
-        by_source: dict[str, set[str]] = {}
-        for members in found:
-            for source, entry_key in members:
-                by_source.setdefault(source, set()).add(entry_key)
-        if not by_source:
-            return [[] for _ in found]
-        pipe = self._redis.pipeline(transaction=False)
-        wanted = [(source, sorted(keys)) for source, keys in by_source.items()]
-        for source, entry_keys in wanted:
-            pipe.hmget(self._hash(source), entry_keys)
-        raw: dict[tuple[str, str], Any] = {}
-        for (source, entry_keys), values in zip(wanted, await pipe.execute(), strict=True):
-            raw.update(((source, k), v) for k, v in zip(entry_keys, values, strict=True) if v is not None)
-        decoded = {at: decode(v if isinstance(v, bytes) else v.encode()) for at, v in raw.items()}
-        return [[decoded[(s, k)] for s, k in members if (s, k) in decoded] for members in found]
+        read = await self._read_many((source, key) for members in found for source, key in members)
+        return [[read[(s, k)] for s, k in members if (s, k) in read] for members in found]
 
 
 def _millis(when: datetime) -> int:

@@ -63,10 +63,10 @@ class Stages:
         await self.enrich_dedupe.mark_many(c.event_id for c in fresh)
         return len(out)
 
-    async def baseline_batch(self, changes: Sequence[ListChange], send: SendAlerts) -> int:
-        """A baseline's lane: dedupe, enrich and match in one step, without the enriched topic between (a
-        baseline must not queue behind, or ahead of, the other changes there). Marked done in the same order as
-        the two-stage path: the alerts acknowledged first, then the match, then the enrichment."""
+    async def dedupe_enrich_match(self, changes: Sequence[ListChange], send: SendAlerts) -> int:
+        """Dedupe, enrich and match in one step, with no topic between (both lanes: the changes lane, and the
+        baseline lane, whose events must not queue behind, or ahead of, the others). Marked done in this
+        order: the alerts acknowledged first, then the match, then the enrichment."""
 
         async def match_now(enriched: Sequence[EnrichedChange]) -> None:
             await self.match_batch(enriched, send)
@@ -128,14 +128,11 @@ class Stages:
 
     async def _same_name(self, alerting: Sequence[tuple[EnrichedChange, list[Alert]]]) -> list[str | None]:
         """For each change that alerts, what its list holds under the same name in other entries (a party
-        listed twice), read after the change was applied: one lookup for the batch."""
-        if not alerting:
-            return []
-        listed = await self.lists.candidates_many([enrichment_keys(e.enrichment) for e, _ in alerting])
-        return [
-            same_name_reason(e.change, (x.entry for x in found if x.source == e.change.source))
-            for (e, _), found in zip(alerting, listed, strict=True)
-        ]
+        listed twice), read after the change was applied: one intersection of its name's index keys each, in
+        one call for the batch; only entries under all of them are read."""
+        changes = [e.change for e, _ in alerting]
+        found = await self.lists.same_name_many(changes)
+        return [same_name_reason(c, others) for c, others in zip(changes, found, strict=True)]
 
     async def _with_chinese_names(self, batch: Sequence[EnrichedChange]) -> list[tuple[EnrichedChange, dict[str, str]]]:
         """Entries named in Latin script only, with the Chinese names bilingual lists give for them."""

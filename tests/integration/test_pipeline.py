@@ -10,10 +10,12 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from contracts.clients import producer, send_all
 from contracts.models import Alert, ChangeKind, ListChange
 from contracts.settings import CommonSettings
-from contracts.topics import Groups, Topics, ensure_topics
+from contracts.topics import Groups, Topics, change_key, ensure_topics
 from monitor.publisher import ChangePublisher
+from streams.enrich.change import enrich
 from streams.watch_events import publish_watch_events, watch_event
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import wait_for
@@ -52,6 +54,25 @@ async def test_watched_change_reaches_only_its_subscribers_once(
     assert (alert.subscriber_id, alert.watch_id, alert.entry_key, alert.kind) == ("acme", "supplier-1", "36", "added")
     assert alert.change_event_id == watched.event_id
     assert alert.jurisdiction is None or isinstance(alert.jurisdiction, str)
+
+
+async def test_a_change_an_earlier_version_enriched_is_still_matched(
+    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
+) -> None:
+    """Workers before 2026-11-29 sent enriched changes to a topic of their own; what was left there at an
+    upgrade is matched by today's worker, not lost."""
+    await WatchlistStore(redis, settings).put(WatchEntry(subscriber_id="acme", id="s", name="Aerocaribbean Airlines"))
+    enriched = enrich(change(ChangeKind.ADDED, after=entry(key="36", name="AEROCARIBBEAN AIRLINES")))
+    await ensure_topics(settings, topics)
+    kafka = producer(settings)
+    await kafka.start()
+    try:
+        key = change_key(enriched.change.source, enriched.change.entry_key)
+        await send_all(kafka, topics.enriched, [(key, enriched.dumps())])
+    finally:
+        await kafka.stop()
+    [alert] = await wait_for(lambda: alerts(delivered), within=90)
+    assert (alert.watch_id, alert.entry_key, alert.change_event_id) == ("s", "36", enriched.change.event_id)
 
 
 async def test_new_watch_for_an_already_listed_company(

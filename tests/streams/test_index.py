@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from streams.index import MAX_KEY_MEMBERS, rank
+from redis.asyncio import Redis
+
+from contracts.settings import CommonSettings
+from streams.index import MAX_KEY_MEMBERS, RedisIndex, rank
 
 
 def test_members_sharing_rare_keys_come_first() -> None:
@@ -22,3 +25,15 @@ def test_ties_at_the_cut_are_kept_only_when_asked() -> None:
     assert len(rank([same], limit=5)) == 5
     assert len(rank([same], limit=5, ties=True)) == 8
     assert rank([same, ["w3"]], limit=1, ties=True) == ["w3"]
+
+
+async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSettings) -> None:
+    index = RedisIndex(redis, settings, "idx")
+    async with redis.pipeline(transaction=True) as pipe:
+        index.replace_many([("a", {"t:kappa", "t:line"}), ("b", {"t:kappa", "t:line", "t:more"}), ("c", {"t:kappa"})],
+                           pipe)  # fmt: skip
+        await pipe.execute()
+    assert await index.all_of_many([["t:kappa", "t:line"], ["t:kappa"], ["t:line", "t:nowhere"], []]) == [
+        ["a", "b"], ["a", "b", "c"], [], []
+    ]  # fmt: skip
+    assert await index.all_of_many([]) == []

@@ -103,11 +103,11 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
                    observed_at=FIRST)  # fmt: skip
     assert await s.match_batch([renamed()], send) != []  # the next snapshot's change came first
     sent.clear()
-    assert await s.baseline_batch([baseline().change, other], send) == 2
+    assert await s.dedupe_enrich_match([baseline().change, other], send) == 2
     assert [(a.watch_id, a.kind) for a in sent] == [("v", "already_listed")]
     assert s.metrics.stale_baseline._value.get() == 1
     # Repeated (a crash before the commit): nothing again.
-    assert await s.baseline_batch([baseline().change, other], send) == 0
+    assert await s.dedupe_enrich_match([baseline().change, other], send) == 0
     assert len(sent) == 1
 
 
@@ -168,7 +168,7 @@ async def test_alerts_on_a_party_listed_twice_name_its_other_entries(redis: Redi
                          baseline=True, observed_at=FIRST))  # fmt: skip
     listed.append(change(ChangeKind.ADDED, after=entry(key="8", name="KAPPALINE MARINE LIMITED"), baseline=True,
                          observed_at=FIRST))  # fmt: skip
-    await s.baseline_batch(listed, send)
+    await s.dedupe_enrich_match(listed, send)
     sent.clear()
     await s.match_batch([enrich(change(ChangeKind.REMOVED, before=twice[0], observed_at=NEXT))], send)
     [alert] = sent
