@@ -244,12 +244,12 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
 def _may_match(token: str, other: str) -> bool:
     """False only where ``_token_sim`` is surely below _TOKEN_MATCH: every way up to it (equal, a swap or a
     one-letter vowel change, sounding alike) needs an Indel ratio of 70 or more, except a shared stem of seven
-    letters (Metallurgical / Metallurgy), a plural and two transliterations that fold to one spelling."""
+    letters (Metallurgical / Metallurgy) and two transliterations that fold to one spelling. (A plural needs no
+    test of its own: a word of four letters or more and its plural have an Indel ratio of 88 or more.)"""
     return (
         token == other
         or (len(token) >= 7 and len(other) >= 7 and token[:7] == other[:7])
         or fuzz.ratio(token, other, score_cutoff=70) >= 70
-        or _plural(token, other)
         or fold(token) == fold(other)
     )
 
@@ -257,16 +257,18 @@ def _may_match(token: str, other: str) -> bool:
 def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
     """At least ``_token_score(a, b)``: every word of ``a`` that may match counts in full with its heaviest
     possible partner, over the weights no unmatched legal-form word can take away."""
-    total = sum(token_weight(t) for t in a if not is_legal_word(t)) + sum(
-        token_weight(t) for t in b if not is_legal_word(t)
+    weights_a, weights_b = [token_weight(t) for t in a], [token_weight(o) for o in b]
+    total = sum(w for t, w in zip(a, weights_a, strict=True) if not is_legal_word(t)) + sum(
+        w for o, w in zip(b, weights_b, strict=True) if not is_legal_word(o)
     )
     if total == 0:
         return 1.0
     matched = 0.0
-    for token in a:
-        partners = [token_weight(o) for o in b if _may_match(token, o)]
-        if partners:
-            matched += token_weight(token) + max(partners)
+    pairs = list(zip(b, weights_b, strict=True))
+    for token, weight in zip(a, weights_a, strict=True):
+        best = max((w for o, w in pairs if _may_match(token, o)), default=None)
+        if best is not None:
+            matched += weight + best
     return min(1.0, matched / total)
 
 
