@@ -1,8 +1,10 @@
 """A keyed inverted index in Redis: member -> keys, key -> members. Used for watch entries and for the
 materialised lists, so that a lookup touches only the sets of the keys asked for.
 
-Layout under ``{namespace}:{name}``: ``:k:{key}`` sets of members, ``:m:{member}`` the member's keys (so
-that re-indexing removes what is no longer true). Updates run in one MULTI/EXEC transaction, as one script
+Layout under ``{namespace}:{name}``: ``:k:{key}`` sets of members, and the ``:mk`` hash, member -> its
+keys joined by the ASCII record separator (so that re-indexing removes what is no longer true; one hash field
+costs about half of the set per member kept before, which is still read, once, and dropped when its member is
+next indexed). Updates run in one MULTI/EXEC transaction, as one script
 call per batch.
 """
 
@@ -36,13 +38,23 @@ M = TypeVar("M", bound=Hashable)
 # ARGV: prefix, then per member: member, n, its n keys.
 _REPLACE = """
 local prefix = ARGV[1]
+local mk = prefix .. ':mk'
 local i = 2
 while i <= #ARGV do
   local member, n = ARGV[i], tonumber(ARGV[i + 1])
-  local mkey = prefix .. ':m:' .. member
   local new, old = {}, {}
   for j = 1, n do new[ARGV[i + 1 + j]] = true end
-  for _, k in ipairs(redis.call('SMEMBERS', mkey)) do
+  local joined = redis.call('HGET', mk, member)
+  local previous = {}
+  if joined then
+    for k in string.gmatch(joined, '[^\\30]+') do previous[#previous + 1] = k end
+  else
+    -- Written before the keys moved into one hash (a set per member): read once, then dropped.
+    local legacy = prefix .. ':m:' .. member
+    previous = redis.call('SMEMBERS', legacy)
+    redis.call('DEL', legacy)
+  end
+  for _, k in ipairs(previous) do
     old[k] = true
     if not new[k] then redis.call('SREM', prefix .. ':k:' .. k, member) end
   end
@@ -50,8 +62,11 @@ while i <= #ARGV do
     local k = ARGV[i + 1 + j]
     if not old[k] then redis.call('SADD', prefix .. ':k:' .. k, member) end
   end
-  redis.call('DEL', mkey)
-  if n > 0 then redis.call('SADD', mkey, unpack(ARGV, i + 2, i + 1 + n)) end
+  if n > 0 then
+    redis.call('HSET', mk, member, table.concat(ARGV, '\\30', i + 2, i + 1 + n))
+  else
+    redis.call('HDEL', mk, member)
+  end
   i = i + 2 + n
 end
 return 1
@@ -115,9 +130,6 @@ class RedisIndex:
 
     def _k(self, key: str) -> str:
         return f"{self._prefix}:k:{key}"
-
-    def _m(self, member: str) -> str:
-        return f"{self._prefix}:m:{member}"
 
     async def replace(self, member: str, keys: Iterable[str], pipe: Pipeline | None = None) -> None:
         """Index ``member`` under exactly ``keys`` (nothing when empty), in ``pipe`` if given."""

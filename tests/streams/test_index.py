@@ -37,3 +37,30 @@ async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSe
         ["a", "b"], ["a", "b", "c"], [], []
     ]  # fmt: skip
     assert await index.all_of_many([]) == []
+
+
+async def test_a_member_keeps_its_keys_in_one_hash_and_the_older_layout_is_taken_over(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+
+    async def put(member: str, keys: set[str]) -> None:
+        await index.replace(member, keys)
+
+    await put("a", {"t:kappa", "t:line", "id:lei:529900T8BM49AURSDO55"})
+    assert sorted((await redis.hget(f"{prefix}:mk", "a")).split(b"\x1e")) == [  # type: ignore[union-attr]
+        b"id:lei:529900T8BM49AURSDO55", b"t:kappa", b"t:line"
+    ]  # fmt: skip
+    await put("a", {"t:kappa", "t:marine"})
+    assert await index.all_of_many([["t:kappa"], ["t:line"], ["t:marine"]]) == [["a"], [], ["a"]]
+    await put("a", set())
+    assert await redis.hexists(f"{prefix}:mk", "a") == 0
+    assert await index.all_of_many([["t:kappa"]]) == [[]]
+    # As written before the keys moved into the hash: a set per member. Re-indexing reads it once, drops it.
+    await redis.sadd(f"{prefix}:k:t:old", "b")
+    await redis.sadd(f"{prefix}:m:b", "t:old")
+    await put("b", {"t:new"})
+    assert await index.all_of_many([["t:old"], ["t:new"]]) == [[], ["b"]]
+    assert await redis.exists(f"{prefix}:m:b") == 0
+    assert await redis.hget(f"{prefix}:mk", "b") == b"t:new"
