@@ -165,9 +165,9 @@ def _guarded(source: Source, after: ParsedSnapshot, old_count: int) -> ParsedSna
 
 
 class _OldSide:
-    """The old snapshot's half of ``read_pair`` in a forked process: first its fingerprints, then the entries
-    of the records the diff reads. A rejection there is raised here, marked "old"; a reader that dies says so
-    instead of hanging."""
+    """The old snapshot's half of ``read_pair`` in a forked process: it fingerprints the old snapshot, flags
+    the new records sent to it, then parses the old records the diff reads. A rejection there is raised here,
+    marked "old"; a reader that dies says so instead of hanging."""
 
     def __init__(self, source: RawRecords, files: DiskSnapshot) -> None:
         self._source_id = source.info.id
