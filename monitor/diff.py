@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import compress, filterfalse
 from operator import and_, eq, not_
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
@@ -40,8 +40,6 @@ from monitor.sources.base import (
     SourceInfo,
 )
 from monitor.spool import EntrySpool, digest_of
-
-_T = TypeVar("_T")
 
 
 class Rejection(StrEnum):
@@ -265,12 +263,9 @@ def check_shrink(info: SourceInfo, previous_count: int, parsed: ParsedSnapshot) 
         )
 
 
-def field_changes(before: Entry, after: Entry) -> list[FieldChange]:
-    """Top-level fields that differ; the raw record is compared key by key as ``raw.<key>``."""
-    return _field_changes(before.content(), after.content())
-
-
-def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+    """Top-level fields that differ between two entries' contents (``Entry.content``); the raw record is
+    compared key by key as ``raw.<key>``."""
     changes = [
         build(FieldChange, {"field": name, "before": old.get(name), "after": new.get(name)})
         for name in _ENTRY_FIELDS
@@ -292,7 +287,7 @@ def _change(
     """One change from the two entries' canonical JSON (the event id hashes those very bytes)."""
     old_content, old = _decoded(before) if before is not None else (None, None)
     new_content, new = _decoded(after) if after is not None else (None, None)
-    fields = _field_changes(old_content, new_content) if old_content is not None and new_content is not None else []
+    fields = field_changes(old_content, new_content) if old_content is not None and new_content is not None else []
     cosmetic = bool(fields) and info is not None and all(f.field in info.cosmetic_fields for f in fields)
     return build(ListChange, {
         "cosmetic": cosmetic,

@@ -3,9 +3,8 @@ materialised lists, so that a lookup touches only the sets of the keys asked for
 
 Layout under ``{namespace}:{name}``: ``:k:{key}`` sets of members, and the ``:mk`` hash, member -> its
 keys joined by the ASCII record separator (so that re-indexing removes what is no longer true; one hash field
-costs about half of the set per member kept before, which is still read, once, and dropped when its member is
-next indexed). Updates run in one MULTI/EXEC transaction, as one script
-call per batch.
+costs about a quarter of the set per member kept before, which is still read, once, and dropped when its
+member is next indexed). Updates run in one MULTI/EXEC transaction, as one script call per batch.
 """
 
 from __future__ import annotations

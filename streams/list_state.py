@@ -144,13 +144,13 @@ class ListStateStore:
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)
-        return None if raw is None else decode(raw if isinstance(raw, bytes) else raw.encode())
+        return None if raw is None else decode(raw)
 
     async def same_name_many(self, changes: Sequence[ListChange]) -> list[list[Entry]]:
         """For each change, the other entries of its list indexed under every key of its entry's name: among
         them all those under the same name (a party listed twice), usually none. Only those are read."""
         keysets = [name_keys(name_form(c.current.name)) for c in changes]
-        found = await self._index.all_of_many(keysets) if changes else []
+        found = await self._index.all_of_many(keysets)
         wanted = [
             [(source, key) for source, key in (m.split(_SEP, 1) for m in members)
              if source == c.source and key != c.entry_key]
@@ -173,21 +173,14 @@ class ListStateStore:
         for (source, entry_keys), values in zip(by_source.items(), await pipe.execute(), strict=True):
             for entry_key, value in zip(entry_keys, values, strict=True):
                 if value is not None:
-                    out[(source, entry_key)] = decode(value if isinstance(value, bytes) else value.encode())
+                    out[(source, entry_key)] = decode(value)
         return out
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:
-        """The entries these index keys point to, in the index's order."""
-        [found] = await self.candidates_many([keys], limit)
-        return found
-
-    async def candidates_many(
-        self, keysets: Sequence[Iterable[str]], limit: int = MAX_CANDIDATES
-    ) -> list[list[ListedEntry]]:
-        """``candidates`` for several key sets: one index lookup, then one HMGET per list, in one round trip."""
-        found = [[text.split(_SEP, 1) for text in members] for members in await self._index.lookup_many(keysets, limit)]
-        read = await self._read_many((source, key) for members in found for source, key in members)
-        return [[read[(s, k)] for s, k in members if (s, k) in read] for members in found]
+        """The entries these index keys point to, in the index's order: one HMGET per list, one round trip."""
+        found = [text.split(_SEP, 1) for text in await self._index.lookup(keys, limit)]
+        read = await self._read_many((source, key) for source, key in found)
+        return [read[(s, k)] for s, k in found if (s, k) in read]
 
 
 def _millis(when: datetime) -> int:
@@ -201,6 +194,7 @@ def encode(listed: ListedEntry) -> bytes:
     return zlib.compress(listed.dumps(), 1)
 
 
-def decode(raw: bytes) -> ListedEntry:
+def decode(raw: bytes | str) -> ListedEntry:
     """Compressed, or plain JSON as stored before compression (an upgrade reads what is there)."""
-    return ListedEntry.loads(raw if raw[:1] == b"{" else zlib.decompress(raw))
+    data = raw.encode() if isinstance(raw, str) else raw
+    return ListedEntry.loads(data if data[:1] == b"{" else zlib.decompress(data))

@@ -160,17 +160,17 @@ def confirm(alert: Alert, provisional: list[tuple[str, str]]) -> Alert:
     )
 
 
-def same_name(a: str, b: str) -> bool:
-    """Two names of one party as a list would print it twice: equal once normalised and stripped of legal
-    forms (the core name)."""
-    return name_form(a).core == name_form(b).core
+def core_name(name: str) -> str:
+    """What two names of one party, as a list would print it twice, have equal: the name normalised and
+    stripped of legal forms."""
+    return name_form(name).core
 
 
 def same_name_reason(change: ListChange, others: Iterable[Entry]) -> str | None:
     """What an alert on a change says when the list holds the party under the same name in other entries
     (a party listed twice): a removal then does not take it off the list, an addition is not its first."""
-    name = change.current.name
-    also = [o for o in others if o.key != change.entry_key and same_name(o.name, name)]
+    core = core_name(change.current.name)
+    also = [o for o in others if o.key != change.entry_key and core_name(o.name) == core]
     if not also:
         return None
     named = "; ".join(f"{o.key} ({o.name})" for o in sorted(also, key=lambda o: o.key))
@@ -191,7 +191,7 @@ def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichmen
             found.append((source, entry, enrichment, event_id, s))
     groups: dict[tuple[str, str], list[tuple[str, Entry, Enrichment, str, Score]]] = {}
     for hit in sorted(found, key=lambda h: (-h[4].value, h[0], h[1].key)):
-        groups.setdefault((hit[0], name_form(hit[1].name).core), []).append(hit)  # as same_name tells them
+        groups.setdefault((hit[0], core_name(hit[1].name)), []).append(hit)
     alerts = []
     for (source, _), [(_, entry, enrichment, event_id, s), *others] in groups.items():
         if others:

@@ -257,18 +257,16 @@ def _may_match(token: str, other: str) -> bool:
 def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
     """At least ``_token_score(a, b)``: every word of ``a`` that may match counts in full with its heaviest
     possible partner, over the weights no unmatched legal-form word can take away."""
-    weights_a, weights_b = [token_weight(t) for t in a], [token_weight(o) for o in b]
-    total = sum(w for t, w in zip(a, weights_a, strict=True) if not is_legal_word(t)) + sum(
-        w for o, w in zip(b, weights_b, strict=True) if not is_legal_word(o)
+    total = sum(token_weight(t) for t in a if not is_legal_word(t)) + sum(
+        token_weight(t) for t in b if not is_legal_word(t)
     )
     if total == 0:
         return 1.0
     matched = 0.0
-    pairs = list(zip(b, weights_b, strict=True))
-    for token, weight in zip(a, weights_a, strict=True):
-        best = max((w for o, w in pairs if _may_match(token, o)), default=None)
-        if best is not None:
-            matched += weight + best
+    for token in a:
+        partners = [token_weight(o) for o in b if _may_match(token, o)]
+        if partners:
+            matched += token_weight(token) + max(partners)
     return min(1.0, matched / total)
 
 
