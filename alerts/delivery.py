@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 DeadLetter = Callable[[Alert], Awaitable[None]]
 
 
+def _endpoint_of(delivery: Delivery) -> tuple[str, str]:
+    return delivery.subscriber_id, delivery.endpoint_id
+
+
 @dataclass(slots=True)
 class _Outcome:
     """An outcome to write for a claimed delivery (kept until Redis has taken it)."""
@@ -74,8 +78,9 @@ class Deliverer:
         # Claimed and not finished, in claim order (a dict: finished ones leave from anywhere).
         self._held: dict[str, None] = {}
         self._unwritten: dict[str, _Outcome] = {}
-        # Endpoints whose delivery failed in this batch -> its retry time: their younger deliveries wait.
-        self._stalled: dict[str, float] = {}
+        # Endpoints (subscriber, endpoint id) whose delivery failed in this batch -> its retry time: their
+        # younger deliveries wait.
+        self._stalled: dict[tuple[str, str], float] = {}
         # The running batch's endpoints and alerts, read together (empty between batches).
         self._endpoints: dict[tuple[str, str], Endpoint | None] = {}
         self._alerts: dict[tuple[str, str], Alert | None] = {}
@@ -201,9 +206,10 @@ class Deliverer:
         self._alerts = await self._store.alerts_many(
             (d.subscriber_id, i) for d in found for i in (d.digest_of or [d.alert_id])
         )
-        lanes: dict[str, list[tuple[str, Delivery | None]]] = {}
+        # One lane per endpoint; endpoint ids are the subscriber's own, so two subscribers' "ep_1" are two lanes.
+        lanes: dict[tuple[str, str], list[tuple[str, Delivery | None]]] = {}
         for delivery_id, delivery in zip(held, deliveries, strict=True):
-            lane = delivery.endpoint_id if delivery is not None else delivery_id
+            lane = _endpoint_of(delivery) if delivery is not None else ("", delivery_id)
             lanes.setdefault(lane, []).append((delivery_id, delivery))
         self._stalled.clear()
         attempted = 0
@@ -274,7 +280,7 @@ class Deliverer:
         if delivery.status != "pending":
             await self._write(_Outcome(delivery, "done"))
             return
-        stalled = self._stalled.get(delivery.endpoint_id)
+        stalled = self._stalled.get(_endpoint_of(delivery))
         if stalled is not None:  # an older delivery to this endpoint just failed: keep the order
             await self._write(_Outcome(delivery, "schedule", at=stalled))
             return
@@ -296,7 +302,7 @@ class Deliverer:
             sent = await store.count_in_window(f"{endpoint.type}:{delivery.subscriber_id}", 1.0)
             if sent > self._settings.webhook_rate:
                 later = now() + 1.0 + random.random()  # noqa: S311 - jitter
-                self._stalled[delivery.endpoint_id] = later
+                self._stalled[_endpoint_of(delivery)] = later
                 await self._write(_Outcome(delivery, "schedule", at=later))
                 return
         message_id = delivery.id if delivery.digest_of else delivery.alert_id
@@ -334,7 +340,7 @@ class Deliverer:
             return
         delay = max(schedule[delivery.attempts], retry_after or 0.0)
         delivery.next_at = now() + delay
-        self._stalled[delivery.endpoint_id] = delivery.next_at
+        self._stalled[_endpoint_of(delivery)] = delivery.next_at
         await self._write(_Outcome(delivery, "schedule", at=delivery.next_at, attempt=record))
         self.metrics.retries.labels(endpoint.type).inc()
 

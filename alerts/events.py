@@ -14,8 +14,9 @@ from contracts.models import Alert
 
 def _fields(value: Any) -> Any:
     """orjson's fallback for faust records: their fields (nested records come back here)."""
-    if isinstance(value, faust.Record):
-        return {name: getattr(value, name) for name in value._options.fields}
+    if isinstance(value, faust.Record):  # read past faust's field descriptors: this runs for every delivery
+        state = value.__dict__
+        return {name: state[name] for name in value._options.fields}
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -7,6 +7,7 @@ receiver that saw it before can drop it. 2xx is success; 410 Gone disables the e
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import aiohttp
@@ -41,6 +42,8 @@ class WebhookSink:
     def __init__(self, settings: AlertsSettings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        # Target URL -> until when its check before a send holds (see ``_check``).
+        self._checked: dict[str, float] = {}
 
     async def check_target(self, target: str) -> str:
         try:
@@ -60,10 +63,7 @@ class WebhookSink:
         endpoint = message.endpoint
         if endpoint is None or endpoint.secret is None:
             raise SinkMisconfigured("webhook delivery without an endpoint and its secret")
-        try:
-            await check_url(endpoint.target, self._settings.webhook_allow)
-        except UnsafeUrl as exc:
-            raise SinkMisconfigured(str(exc)) from None
+        await self._check(endpoint.target)
         body = body_for(message, self._settings.event_type_prefix)
         headers = signed_request(message.id, endpoint.secret, body, datetime.now(UTC))
         try:
@@ -82,6 +82,21 @@ class WebhookSink:
                 )  # fmt: skip
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+    async def _check(self, target: str) -> None:
+        """The SSRF check before a send, remembered for a minute per URL: an address's verdict never changes,
+        and a name's connections go through ``GuardedResolver`` whatever it resolves to meanwhile (the check
+        here turns a name gone private into a disabled endpoint rather than retried refusals)."""
+        at = time.monotonic()
+        if self._checked.get(target, 0.0) > at:
+            return
+        try:
+            await check_url(target, self._settings.webhook_allow)
+        except UnsafeUrl as exc:
+            raise SinkMisconfigured(str(exc)) from None
+        if len(self._checked) >= 10_000:
+            self._checked.clear()
+        self._checked[target] = at + 60.0
 
     async def aclose(self) -> None:
         if self._session is not None:

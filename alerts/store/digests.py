@@ -23,7 +23,7 @@ class DigestStore(StoreBase):
         """Events in the current fixed window for ``name`` (an INCR with expiry)."""
         bucket = int(now() // window_s)
         key = self.k("rate", name, str(bucket))
-        return int(await self.script(_COUNT)(keys=[key], args=[int(window_s) + 5]))
+        return int(await self.grouped(_COUNT, [key], [int(window_s) + 5]))
 
     async def peek_window(self, name: str, window_s: float) -> int:
         """Events so far in the current window for ``name``, without counting one."""

@@ -9,7 +9,6 @@ deliveries by creation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 
 import orjson
 
@@ -54,7 +53,7 @@ class QueueStore(StoreBase):
     async def _enqueue(self, delivery: Delivery, mode: str) -> bool:
         done = await self.redis.eval(
             self._ENQUEUE, 3, self.k("delivery", delivery.id), self.k("deliveries", "due"), self._order_key(delivery),
-            orjson.dumps(asdict(delivery)), repr(delivery.next_at), repr(delivery.created_at), delivery.id, mode,
+            orjson.dumps(delivery), repr(delivery.next_at), repr(delivery.created_at), delivery.id, mode,
             self.k("delivery", ""),
         )  # fmt: skip
         return bool(done)
@@ -168,13 +167,13 @@ class QueueStore(StoreBase):
         """Record a claimed delivery's outcome in one step, if ``token`` still holds it: ``mode`` is
         ``schedule`` (due again at ``at``), ``done`` (delivered or dropped) or ``dead``. False when the lease
         was lost to another process (nothing written)."""
-        ok = await self.script(self._FINISH)(
-            keys=[self.k("delivery", delivery.id), self.k("deliveries", "due"), self.k("attempts", delivery.id),
-                  self.k("dead", delivery.subscriber_id), self._order_key(delivery)],
-            args=[token, orjson.dumps(asdict(delivery)), orjson.dumps(asdict(attempt)) if attempt else b"", mode,
-                  repr(at), repr(now()), delivery.id, repr(delivery.created_at), self.k("delivery", "")],
+        ok = await self.grouped(
+            self._FINISH,
+            [self.k("delivery", delivery.id), self.k("deliveries", "due"), self.k("attempts", delivery.id),
+             self.k("dead", delivery.subscriber_id), self._order_key(delivery)],
+            [token, orjson.dumps(delivery), orjson.dumps(attempt) if attempt else b"", mode, repr(at), repr(now()),
+             delivery.id, repr(delivery.created_at), self.k("delivery", "")],
         )  # fmt: skip
-        await self.replicated()
         return bool(ok)
 
     async def attempts(self, delivery_id: str) -> list[Attempt]:

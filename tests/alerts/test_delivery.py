@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from standardwebhooks import Webhook
 
-from alerts.store import material_hash
+from alerts.store import Endpoint, material_hash, now
 from contracts.models import Alert, ChangeKind
 from streams.enrich.change import enrich
 from streams.match.logic import confirm, match_change
@@ -65,6 +68,31 @@ async def test_signed_cloudevent_retried_through_500s_delivered_once(
     assert d["status"] == "delivered"
     assert [a["outcome"] for a in d["attempts"]] == ["failed", "failed", "delivered"]
     assert [a["status"] for a in d["attempts"]] == [500, 503, None]
+
+
+async def test_a_failing_endpoint_never_holds_back_another_subscribers_endpoint_of_the_same_id(
+    stack: Stack, aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    # Endpoint ids are each subscriber's own: two subscribers' "ep" are two endpoints, two lanes.
+    got: dict[str, int] = {"a": 0, "b": 0}
+
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        got[request.match_info["name"]] += 1
+        return web.Response(status=500 if request.match_info["name"] == "a" else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook/{name}", hook)
+    server = await aiohttp_server(app)
+    for name in ("a", "b"):  # a's delivery is queued first
+        sub, _ = await stack.admin(f"Subscriber {name}")
+        target = str(server.make_url(f"/hook/{name}"))
+        await stack.store.put_endpoint(sub, Endpoint(id="ep", type="webhook", target=target, created_at=now(),
+                                                     secret="whsec_" + "A" * 32))  # fmt: skip
+        [alert] = alerts_for(sub, 1)
+        await stack.deliverer.accept(alert)
+    assert await stack.deliverer.run_due() == 2
+    assert got == {"a": 1, "b": 1}  # b's delivery went out in the same round, not behind a's retry
 
 
 async def test_gone_disables_the_endpoint(stack: Stack, receiver: tuple[Receiver, str]) -> None:
