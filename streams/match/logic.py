@@ -23,7 +23,7 @@ from contracts.models import (
 from streams.enrich.identifiers import check
 from streams.enrich.names import NameForm, name_form
 from streams.match.keys import name_keys
-from streams.match.score import Score, score, score_bound
+from streams.match.score import EntryBound, Score, score
 from streams.watchlists import WatchEntry
 
 
@@ -124,13 +124,13 @@ def match_change(
     kind = AlertKind.ALREADY_LISTED if change.baseline else AlertKind(change.change)
     why = removal_reason(change)
     alerts = []
-    entry_forms, entry_ids = forms(enrichment.names), enrichment_ids(enrichment)
+    bound = EntryBound(forms(enrichment.names), enrichment_ids(enrichment))
     for watch in candidates:
         threshold = thresholds[watch.subscriber_id]
         watch_forms = [name_form(n) for n in watch.names()]
         # Most candidates share one word of several: a cheap upper bound rules them out unscored (the
         # rounding of a score to 4 places allowed for).
-        if score_bound(watch_forms, entry_forms, watch_ids(watch), entry_ids) + 1e-4 < threshold:
+        if bound.bound(watch_forms, watch_ids(watch)) + 1e-4 < threshold:
             continue
         s = score_watch(watch, enrichment)
         if s.value >= threshold:

@@ -12,7 +12,7 @@ import pytest
 from streams.enrich.names import name_form
 from streams.index import MAX_WATCH_CANDIDATES
 from streams.match.logic import enrichment_ids, forms, score_watch, watch_ids
-from streams.match.score import DEFAULT_THRESHOLD, score_bound
+from streams.match.score import DEFAULT_THRESHOLD, EntryBound, score_bound
 from tests.streams.matching_eval import (
     Figures,
     Lists,
@@ -45,13 +45,21 @@ def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[
     rounded to 4 places)."""
     lists, queries, _ = evaluation
     pairs = skipped = 0
+    # One per list entry, kept across every watch that meets it, as match_change keeps one per change
+    # across its candidates (its memory of words seen must never change a bound).
+    entry_bounds: dict[tuple[object, ...], EntryBound] = {}
     for query in queries:
         watch = watched(lists, query)
         watch_forms = [name_form(n) for n in watch.names()]
         for _, _, enrichment in candidates(lists, query):
             value = score_watch(watch, enrichment).value
-            bound = score_bound(watch_forms, forms(enrichment.names), watch_ids(watch), enrichment_ids(enrichment))
+            entry_forms, ids = forms(enrichment.names), enrichment_ids(enrichment)
+            bound = score_bound(watch_forms, entry_forms, watch_ids(watch), ids)
             assert bound + 1e-4 >= value, (query.watch.name, [n.original for n in enrichment.names], bound, value)
+            # what match_change computes, once per change for all its candidates: the same bound, exactly
+            key = (*(f.original for f in entry_forms), *ids)
+            entry_bound = entry_bounds.setdefault(key, EntryBound(entry_forms, ids))
+            assert entry_bound.bound(watch_forms, watch_ids(watch)) == bound
             pairs += 1
             skipped += bound + 1e-4 < DEFAULT_THRESHOLD
     assert pairs > 10_000
