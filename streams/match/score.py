@@ -32,6 +32,10 @@ _TOKEN_MATCH = 90.0
 _COUNTRY_PENALTY = 0.85
 _CROSS_SCRIPT_CAP = 0.9
 _UNMATCHED_PENALTY = 0.92
+# A watched name whose every word, two distinctive ones at least, is in the listed name, which has one
+# distinctive word more ("Bank Refah" / "Bank Refah Kargaran"): a customer's short form of the listed name,
+# or a sister firm. Just over the default threshold: alerted with its reason, first to go at a higher one.
+_ONE_WORD_MORE = 0.9
 _TYPE_PENALTY = {"vessel": 0.85, "aircraft": 0.85, "individual": 0.95}
 # Two valid identifiers of one scheme that differ: most likely two companies of the same name.
 _ID_CONFLICT = 0.6
@@ -239,7 +243,31 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
     tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
     tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
     tokens_a, tokens_b = _rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a)
-    return _token_score(tokens_a, tokens_b), f"name: {a.original!r} ~ {b.original!r}"
+    value = _token_score(tokens_a, tokens_b)
+    if value < _ONE_WORD_MORE and (more := _one_word_more(tokens_a, tokens_b)) is not None:
+        return _ONE_WORD_MORE, f"name: every word of {a.original!r} is in {b.original!r}, which has one more ({more})"
+    return value, f"name: {a.original!r} ~ {b.original!r}"
+
+
+def _one_word_more(a: Sequence[str], b: Sequence[str]) -> str | None:
+    """The one word the listed name ``b`` has beyond the watched name ``a`` when every other word of ``a``
+    (two distinctive ones at least) has its partner in ``b`` (legal forms aside); None otherwise. The reverse,
+    a listed name inside a longer watched one, is not this: a charity or trading house named after a listed
+    organisation."""
+    if sum(1 for t in a if token_weight(t) == 1.0) < 2:
+        return None
+    used: set[int] = set()
+    for token in a:
+        best, best_j = 0.0, -1
+        for j, other in enumerate(b):
+            if j not in used and (sim := _token_sim(token, other)) > best:
+                best, best_j = sim, j
+        if best >= _TOKEN_MATCH:
+            used.add(best_j)
+        elif not is_legal_word(token):
+            return None
+    extra = [t for j, t in enumerate(b) if j not in used and not is_legal_word(t)]
+    return extra[0] if len(extra) == 1 and token_weight(extra[0]) == 1.0 else None
 
 
 def _may_match(token: str, other: str) -> bool:
@@ -264,11 +292,22 @@ def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
     if total == 0:
         return 1.0
     matched = 0.0
+    unpartnered = False
     for token in a:
         partners = [token_weight(o) for o in b if _may_match(token, o)]
         if partners:
             matched += token_weight(token) + max(partners)
-    return min(1.0, matched / total)
+        elif not is_legal_word(token):
+            unpartnered = True
+    return _with_one_word_more(min(1.0, matched / total), a, unpartnered)
+
+
+def _with_one_word_more(bound: float, a: Sequence[str], unpartnered: bool) -> float:
+    """The bound raised to what ``_one_word_more`` may give: every word of ``a`` but legal forms may match,
+    two distinctive ones at least."""
+    if bound < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if token_weight(t) == 1.0) >= 2:
+        return _ONE_WORD_MORE
+    return bound
 
 
 def name_bound(a: NameForm, b: NameForm) -> float:
@@ -386,11 +425,14 @@ class EntryBound:
         if total == 0:
             return 1.0
         matched = 0.0
+        unpartnered = False
         for token in watch.tokens:
             partner = entry.partner(token)
             if partner >= 0.0:
                 matched += token_weight(token) + partner
-        return min(1.0, matched / total)
+            elif not is_legal_word(token):
+                unpartnered = True
+        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered)
 
 
 def score(

@@ -95,10 +95,24 @@ def test_country_conflict_penalises() -> None:
         ("H and H Metalform GmbH", "H & H METALFORM GMBH", True),
         ("Zhanjiang Port Group", "Zhenjiang Port Group", False),
         ("Communist Party Relief", "Communication Party Relief", False),
+        # The list's name has one distinctive word more than the watched one (two distinctive words at least
+        # on the watched side); not the reverse, not two more, not a watched name of one distinctive word.
+        ("Omegavolt Zentrix Trading", "OMEGAVOLT ZENTRIX KARVELL TRADING", True),
+        ("Omegavolt Zentrix Karvell Trading", "OMEGAVOLT ZENTRIX TRADING", False),
+        ("Omegavolt Zentrix", "OMEGAVOLT ZENTRIX KARVELL DUNMORE", False),
+        ("Omegavolt Trading", "OMEGAVOLT KARVELL TRADING", False),
     ],
 )
 def test_name_scores(a: str, b: str, matches: bool) -> None:
     assert (name_score(name_form(a), name_form(b))[0] >= DEFAULT_THRESHOLD) is matches
+
+
+def test_a_listed_name_with_one_word_more_says_which() -> None:
+    value, why = name_score(
+        name_form("Omegavolt Zentrix Trading Co., Ltd."), name_form("OMEGAVOLT ZENTRIX KARVELL TRADING CO LTD")
+    )
+    assert DEFAULT_THRESHOLD <= value < 0.95  # over the default, under a stricter subscriber's threshold
+    assert "which has one more (karvell)" in why
 
 
 def test_renamed_entry_reaches_watchers_of_the_old_name() -> None:
