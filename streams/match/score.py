@@ -168,11 +168,16 @@ def _token_sim(token: str, other: str) -> float:
     return sim
 
 
-def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
+def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]:
+    """The score of the watched words ``a`` against the listed words ``b``, and the one word ``b`` has more
+    when every word of ``a`` (legal forms aside; two distinctive ones at least) has its partner in ``b`` and
+    one distinctive word of ``b`` is left: ``_ONE_WORD_MORE`` (None otherwise). The reverse, a listed name
+    inside a longer watched one, is not that: a charity or trading house named after a listed organisation."""
     if not a or not b:
-        return 0.0
+        return 0.0, None
     matched = 0.0
     distinctive = False
+    unpartnered = False
     used: set[int] = set()
     matched_a: set[str] = set()
     for token in a:
@@ -189,12 +194,14 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
             weight = (token_weight(token) + token_weight(b[best_j])) / 2
             matched += 2 * weight * best / 100
             distinctive = distinctive or token_weight(token) == 1.0
+        elif not is_legal_word(token):
+            unpartnered = True
     # A legal-form word left in a name (misspelt, or mid-name) counts only where both sides have it.
     total = sum(token_weight(t) for t in a if not (is_legal_word(t) and t not in matched_a)) + sum(
         token_weight(t) for j, t in enumerate(b) if not (is_legal_word(t) and j not in used)
     )
     if total == 0:
-        return 0.0
+        return 0.0, None
     score = matched / total
     # A distinctive word on one side only ("Tangshan" in one branch's name) says "another entity".
     unmatched = (
@@ -206,7 +213,12 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> float:
     # Without any distinctive word in common, a name is not identified, unless neither side has one
     # ("International Industrial Development Bank").
     has_distinctive = any(token_weight(t) == 1.0 for t in (*a, *b))
-    return score if distinctive or not has_distinctive else min(score, 0.5)
+    score = score if distinctive or not has_distinctive else min(score, 0.5)
+    more = None
+    if score < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if token_weight(t) == 1.0) >= 2:
+        extra = [t for j, t in enumerate(b) if j not in used and not is_legal_word(t)]
+        more = extra[0] if len(extra) == 1 and token_weight(extra[0]) == 1.0 else None
+    return score, more
 
 
 def _cjk_score(a: str, b: str) -> float:
@@ -243,31 +255,10 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
     tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
     tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
     tokens_a, tokens_b = _rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a)
-    value = _token_score(tokens_a, tokens_b)
-    if value < _ONE_WORD_MORE and (more := _one_word_more(tokens_a, tokens_b)) is not None:
+    value, more = _token_score(tokens_a, tokens_b)
+    if more is not None:
         return _ONE_WORD_MORE, f"name: every word of {a.original!r} is in {b.original!r}, which has one more ({more})"
     return value, f"name: {a.original!r} ~ {b.original!r}"
-
-
-def _one_word_more(a: Sequence[str], b: Sequence[str]) -> str | None:
-    """The one word the listed name ``b`` has beyond the watched name ``a`` when every other word of ``a``
-    (two distinctive ones at least) has its partner in ``b`` (legal forms aside); None otherwise. The reverse,
-    a listed name inside a longer watched one, is not this: a charity or trading house named after a listed
-    organisation."""
-    if sum(1 for t in a if token_weight(t) == 1.0) < 2:
-        return None
-    used: set[int] = set()
-    for token in a:
-        best, best_j = 0.0, -1
-        for j, other in enumerate(b):
-            if j not in used and (sim := _token_sim(token, other)) > best:
-                best, best_j = sim, j
-        if best >= _TOKEN_MATCH:
-            used.add(best_j)
-        elif not is_legal_word(token):
-            return None
-    extra = [t for j, t in enumerate(b) if j not in used and not is_legal_word(t)]
-    return extra[0] if len(extra) == 1 and token_weight(extra[0]) == 1.0 else None
 
 
 def _may_match(token: str, other: str) -> bool:
@@ -303,8 +294,8 @@ def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
 
 
 def _with_one_word_more(bound: float, a: Sequence[str], unpartnered: bool) -> float:
-    """The bound raised to what ``_one_word_more`` may give: every word of ``a`` but legal forms may match,
-    two distinctive ones at least."""
+    """The bound raised to what ``_token_score`` gives a listed name with one word more: every word of ``a``
+    but legal forms may match, two distinctive ones at least."""
     if bound < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if token_weight(t) == 1.0) >= 2:
         return _ONE_WORD_MORE
     return bound
