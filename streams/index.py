@@ -1,10 +1,12 @@
 """A keyed inverted index in Redis: member -> keys, key -> members. Used for watch entries and for the
 materialised lists, so that a lookup touches only the sets of the keys asked for.
 
-Layout under ``{namespace}:{name}``: ``:k:{key}`` sets of members, and the ``:mk`` hash, member -> its
-keys joined by the ASCII record separator (so that re-indexing removes what is no longer true; one hash field
-costs about a quarter of the set per member kept before, which is still read, once, and dropped when its
-member is next indexed). Updates run in one MULTI/EXEC transaction, as one script call per batch.
+Layout under ``{namespace}:{name}``: key -> members in ``:b:{bucket}`` hashes (a field per key, its members
+joined by the ASCII record separator) while they fit in 64 bytes, in a ``:k:{key}`` set past that (see
+``_KEYS_LUA``); and the ``:mk`` hash, member -> its keys joined by the record separator (so that re-indexing
+removes what is no longer true; one hash field costs about a quarter of the set per member kept before, which
+is still read, once, and dropped when its member is next indexed). Updates run in one MULTI/EXEC
+transaction, as one script call per batch.
 """
 
 from __future__ import annotations
@@ -34,8 +36,59 @@ M = TypeVar("M", bound=Hashable)
 # Server-side, so that a batch costs one reply to parse instead of one per set touched (redis-py spends more
 # per reply than Redis per command). Keys are built from the prefix inside the script: fine on one Redis
 # (standalone or Sentinel), not on Redis Cluster, which listwatch does not use.
+#
+# A key's members live in one of two places. Most keys have one member or a few: they are a field of a bucket
+# hash (``:b:{4 hex digits of the key's SHA-1}``, members joined by the record separator), which Redis keeps
+# as a compact listpack while every value is at most 64 bytes; a Redis set of one member costs about 250 bytes,
+# a field about 30. A key whose members no longer fit in 64 bytes (or that has a member holding the separator)
+# moves to a set of its own, ``:k:{key}``, as every key was before buckets (such sets are read as they are).
+_KEYS_LUA = """
+local SMALL = 64
+local function bucket(prefix, key) return prefix .. ':b:' .. string.sub(redis.sha1hex(key), 1, 4) end
+local function split(joined)
+  local out = {}
+  for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
+  return out
+end
+local function members_of(prefix, key)
+  local set = prefix .. ':k:' .. key
+  if redis.call('EXISTS', set) == 1 then return redis.call('SMEMBERS', set) end
+  local joined = redis.call('HGET', bucket(prefix, key), key)
+  if joined then return split(joined) end
+  return {}
+end
+local function add(prefix, key, member)
+  local set = prefix .. ':k:' .. key
+  if redis.call('EXISTS', set) == 1 then
+    redis.call('SADD', set, member)
+    return
+  end
+  local b = bucket(prefix, key)
+  local joined = redis.call('HGET', b, key)
+  local members = {}
+  if joined then members = split(joined) end
+  for _, m in ipairs(members) do if m == member then return end end
+  members[#members + 1] = member
+  local new = table.concat(members, '\\30')
+  if #new <= SMALL and not string.find(member, '\\30', 1, true) then
+    redis.call('HSET', b, key, new)
+  else
+    redis.call('SADD', set, unpack(members))
+    if joined then redis.call('HDEL', b, key) end
+  end
+end
+local function remove(prefix, key, member)
+  if redis.call('SREM', prefix .. ':k:' .. key, member) == 1 then return end
+  local b = bucket(prefix, key)
+  local joined = redis.call('HGET', b, key)
+  if not joined then return end
+  local keep = {}
+  for _, m in ipairs(split(joined)) do if m ~= member then keep[#keep + 1] = m end end
+  if #keep == 0 then redis.call('HDEL', b, key) else redis.call('HSET', b, key, table.concat(keep, '\\30')) end
+end
+"""
 # ARGV: prefix, then per member: member, n, its n keys.
-_REPLACE = """
+_REPLACE = _KEYS_LUA + """
 local prefix = ARGV[1]
 local mk = prefix .. ':mk'
 local i = 2
@@ -46,7 +99,7 @@ while i <= #ARGV do
   local joined = redis.call('HGET', mk, member)
   local previous = {}
   if joined then
-    for k in string.gmatch(joined, '[^\\30]+') do previous[#previous + 1] = k end
+    previous = split(joined)
   else
     -- Written before the keys moved into one hash (a set per member): read once, then dropped.
     local legacy = prefix .. ':m:' .. member
@@ -55,11 +108,11 @@ while i <= #ARGV do
   end
   for _, k in ipairs(previous) do
     old[k] = true
-    if not new[k] then redis.call('SREM', prefix .. ':k:' .. k, member) end
+    if not new[k] then remove(prefix, k, member) end
   end
   for j = 1, n do
     local k = ARGV[i + 1 + j]
-    if not old[k] then redis.call('SADD', prefix .. ':k:' .. k, member) end
+    if not old[k] then add(prefix, k, member) end
   end
   if n > 0 then
     redis.call('HSET', mk, member, table.concat(ARGV, '\\30', i + 2, i + 1 + n))
@@ -72,27 +125,42 @@ return 1
 """
 # ARGV: prefix, the most members a usable key may have, then the keys. Per key: its members, or an empty
 # list when it has none or too many (an oversized key says nothing and is not read).
-_LOOKUP = """
+_LOOKUP = _KEYS_LUA + """
 local prefix, most = ARGV[1], tonumber(ARGV[2])
 local out = {}
 for i = 3, #ARGV do
-  local key = prefix .. ':k:' .. ARGV[i]
-  local size = redis.call('SCARD', key)
-  if size > 0 and size <= most then out[i - 2] = redis.call('SMEMBERS', key) else out[i - 2] = {} end
+  local set = prefix .. ':k:' .. ARGV[i]
+  local size = redis.call('SCARD', set)
+  if size > most then
+    out[i - 2] = {}
+  elseif size > 0 then
+    out[i - 2] = redis.call('SMEMBERS', set)
+  else
+    local joined = redis.call('HGET', bucket(prefix, ARGV[i]), ARGV[i])
+    if joined then out[i - 2] = split(joined) else out[i - 2] = {} end
+  end
 end
 return out
 """
 
 # ARGV: prefix, then per key set: n, its n keys. Per key set: the members under every one of its keys.
-_ALL_OF = """
+_ALL_OF = _KEYS_LUA + """
 local prefix = ARGV[1]
 local out = {}
 local i = 2
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
-  local keys = {}
-  for j = 1, n do keys[j] = prefix .. ':k:' .. ARGV[i + j] end
-  if n > 0 then out[#out + 1] = redis.call('SINTER', unpack(keys)) else out[#out + 1] = {} end
+  local common = nil
+  for j = 1, n do
+    local here = {}
+    for _, m in ipairs(members_of(prefix, ARGV[i + j])) do
+      if common == nil or common[m] then here[m] = true end
+    end
+    common = here
+  end
+  local found = {}
+  if common then for m in pairs(common) do found[#found + 1] = m end end
+  out[#out + 1] = found
   i = i + 1 + n
 end
 return out
@@ -126,9 +194,6 @@ class RedisIndex:
     def __init__(self, redis: Redis, settings: CommonSettings, name: str) -> None:
         self._redis = redis
         self._prefix = settings.redis_key(name)
-
-    def _k(self, key: str) -> str:
-        return f"{self._prefix}:k:{key}"
 
     async def replace(self, member: str, keys: Iterable[str], pipe: Pipeline | None = None) -> None:
         """Index ``member`` under exactly ``keys`` (nothing when empty), in ``pipe`` if given."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
@@ -64,3 +66,49 @@ async def test_a_member_keeps_its_keys_in_one_hash_and_the_older_layout_is_taken
     assert await index.all_of_many([["t:old"], ["t:new"]]) == [[], ["b"]]
     assert await redis.exists(f"{prefix}:m:b") == 0
     assert await redis.hget(f"{prefix}:mk", "b") == b"t:new"
+
+
+async def test_small_keys_are_fields_of_bucket_hashes_and_grow_into_sets(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+    await index.replace("ofac_sdn\x1f1", {"t:rare", "t:shared"})
+    assert await redis.exists(f"{prefix}:k:t:rare", f"{prefix}:k:t:shared") == 0  # no set per key
+    assert len([k async for k in redis.scan_iter(match=f"{prefix}:b:*")]) >= 1
+    others = [f"ofac_sdn\x1f{i}" for i in range(2, 12)]  # eleven members together pass 64 bytes
+    for member in others:
+        await index.replace(member, {"t:shared"})
+    assert await redis.scard(f"{prefix}:k:t:shared") == 11  # the key moved into a set, every member with it
+    assert await index.lookup_many([["t:shared"], ["t:rare"]], limit=100) == [
+        sorted(["ofac_sdn\x1f1", *others]), ["ofac_sdn\x1f1"]
+    ]  # fmt: skip
+    await index.replace("ofac_sdn\x1f1", set())  # out of a set and out of a bucket field
+    assert await index.all_of_many([["t:rare"], ["t:shared"]]) == [[], sorted(others)]
+    await index.replace("odd\x1emember", {"t:odd"})  # a member holding the separator: a set of its own
+    assert await redis.smembers(f"{prefix}:k:t:odd") == {b"odd\x1emember"}
+    assert await index.all_of_many([["t:odd"]]) == [["odd\x1emember"]]
+
+
+async def test_the_index_answers_as_a_plain_mapping_would(redis: Redis, settings: CommonSettings) -> None:
+    # Random re-indexing of 300 members over a small vocabulary (keys from one member to hundreds), checked
+    # against a dict after every round: buckets, sets and the moves between them must never lose a member.
+    rng = random.Random(11)
+    index = RedisIndex(redis, settings, "idx")
+    vocabulary = [f"t:w{i}" for i in range(40)] + [f"n:rare{i}" for i in range(200)]
+    members = [f"{rng.choice(['ofac_sdn', 'eu_fsf', 'worldbank'])}\x1f{i:0{rng.randint(1, 30)}d}" for i in range(300)]
+    model: dict[str, set[str]] = {}
+    for _round in range(6):
+        items = []
+        for member in rng.sample(members, 120):
+            keys = set(rng.sample(vocabulary[:40], rng.randint(0, 2)) + rng.sample(vocabulary[40:], rng.randint(0, 2)))
+            items.append((member, keys))
+            model[member] = keys
+        async with redis.pipeline(transaction=True) as pipe:
+            index.replace_many(items, pipe)
+            await pipe.execute()
+        expected = {key: sorted(m for m, ks in model.items() if key in ks) for key in vocabulary}
+        looked = await index.all_of_many([[key] for key in vocabulary])
+        assert dict(zip(vocabulary, looked, strict=True)) == expected
+        pairs = [vocabulary[i : i + 2] for i in range(0, 40, 2)]
+        assert await index.all_of_many(pairs) == [sorted(set(expected[a]) & set(expected[b])) for a, b in pairs]
