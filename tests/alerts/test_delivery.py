@@ -341,3 +341,37 @@ async def test_webhooks_past_the_rate_wait_their_turn_in_order(
         assert sent == [a.alert_id for a in made.alerts]  # each once, in order
     finally:
         await made.close()
+
+
+async def test_a_urls_check_before_sending_is_remembered_and_a_refusal_never_is(
+    stack: Stack, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import alerts.sinks.webhook as webhook_module
+    from alerts.sinks.base import Message, SinkMisconfigured
+    from alerts.sinks.webhook import WebhookSink
+
+    checked: list[str] = []
+    real_check = webhook_module.check_url
+
+    async def counting(url: str, *args: Any, **kwargs: Any) -> None:
+        checked.append(url)
+        await real_check(url, *args, **kwargs)
+
+    monkeypatch.setattr(webhook_module, "check_url", counting)
+    got, url = receiver
+    sink = WebhookSink(stack.settings)
+    sub, _ = await stack.admin("Acme")
+    [alert] = alerts_for(sub, 1)
+    ok = Endpoint(id="ep", type="webhook", target=url, created_at=now(), secret="whsec_" + "A" * 32)
+    private = Endpoint(id="ep2", type="webhook", target="http://10.1.2.3/hook", created_at=now(),
+                       secret="whsec_" + "A" * 32)  # fmt: skip
+    try:
+        for _ in range(3):
+            await sink.send(Message(alert.alert_id, [alert], ok))
+        for _ in range(2):
+            with pytest.raises(SinkMisconfigured, match="private"):
+                await sink.send(Message(alert.alert_id, [alert], private))
+    finally:
+        await sink.aclose()
+    assert len(got.requests) == 3
+    assert checked == [url, private.target, private.target]  # checked once while it holds; refusals each time
