@@ -50,9 +50,14 @@ local function split(joined)
   for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
   return out
 end
-local function members_of(prefix, key)
+-- A key's members; none for a set of more than ``most`` (when given): an oversized key is not read.
+local function members_of(prefix, key, most)
   local set = prefix .. ':k:' .. key
-  if redis.call('EXISTS', set) == 1 then return redis.call('SMEMBERS', set) end
+  local size = redis.call('SCARD', set)
+  if size > 0 then
+    if most and size > most then return {} end
+    return redis.call('SMEMBERS', set)
+  end
   local joined = redis.call('HGET', bucket(prefix, key), key)
   if joined then return split(joined) end
   return {}
@@ -128,18 +133,7 @@ return 1
 _LOOKUP = _KEYS_LUA + """
 local prefix, most = ARGV[1], tonumber(ARGV[2])
 local out = {}
-for i = 3, #ARGV do
-  local set = prefix .. ':k:' .. ARGV[i]
-  local size = redis.call('SCARD', set)
-  if size > most then
-    out[i - 2] = {}
-  elseif size > 0 then
-    out[i - 2] = redis.call('SMEMBERS', set)
-  else
-    local joined = redis.call('HGET', bucket(prefix, ARGV[i]), ARGV[i])
-    if joined then out[i - 2] = split(joined) else out[i - 2] = {} end
-  end
-end
+for i = 3, #ARGV do out[i - 2] = members_of(prefix, ARGV[i], most) end
 return out
 """
 
@@ -153,7 +147,7 @@ while i <= #ARGV do
   local common = nil
   for j = 1, n do
     local here = {}
-    for _, m in ipairs(members_of(prefix, ARGV[i + j])) do
+    for _, m in ipairs(members_of(prefix, ARGV[i + j], nil)) do
       if common == nil or common[m] then here[m] = true end
     end
     common = here

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
@@ -112,3 +113,16 @@ async def test_the_index_answers_as_a_plain_mapping_would(redis: Redis, settings
         assert dict(zip(vocabulary, looked, strict=True)) == expected
         pairs = [vocabulary[i : i + 2] for i in range(0, 40, 2)]
         assert await index.all_of_many(pairs) == [sorted(set(expected[a]) & set(expected[b])) for a, b in pairs]
+
+
+async def test_an_oversized_key_says_nothing_to_a_lookup(
+    redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streams.index
+
+    monkeypatch.setattr(streams.index, "MAX_KEY_MEMBERS", 3)
+    index = RedisIndex(redis, settings, "idx")
+    for member in ("ofac_sdn\x1f1", "ofac_sdn\x1f2", "ofac_sdn\x1f3", "eu_fsf\x1fEU.4444.55"):
+        await index.replace(member, {"t:everyone", f"n:{member[-1]}"})
+    # four members: past 64 bytes (a set) and past the limit; the rare key still answers
+    assert await index.lookup_many([["t:everyone"], ["t:everyone", "n:5"]], limit=10) == [[], ["eu_fsf\x1fEU.4444.55"]]
