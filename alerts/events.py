@@ -6,27 +6,15 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-import faust
 import orjson
 
+from contracts.codec import OPTIONS, fields_of
 from contracts.models import Alert
-
-
-def _fields(value: Any) -> Any:
-    """orjson's fallback for faust records: their fields (nested records come back here)."""
-    if isinstance(value, faust.Record):  # read past faust's field descriptors: this runs for every delivery
-        state = value.__dict__
-        return {name: state[name] for name in value._options.fields}
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-# As faust writes its records (orjson, UTC as "Z"), without its namespace fields.
-_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
 def alert_data(alert: Alert) -> dict[str, Any]:
     """The alert as plain JSON (tests/alerts/test_events.py checks it equals faust's output)."""
-    data: dict[str, Any] = orjson.loads(orjson.dumps(alert, default=_fields, option=_OPTIONS))
+    data: dict[str, Any] = orjson.loads(orjson.dumps(alert, default=fields_of, option=OPTIONS))
     return data
 
 
@@ -56,7 +44,7 @@ def cloudevents_json(alerts: Sequence[Alert], prefix: str) -> bytes:
     """The webhook body: one alert as one CloudEvent, several (a digest) as a CloudEvents JSON batch. Written
     by orjson straight from the records (once per delivery: faust's serialiser was a sixth of its cost)."""
     events = [_envelope(a, prefix, a) for a in alerts]
-    return orjson.dumps(events[0] if len(events) == 1 else events, default=_fields, option=_OPTIONS)
+    return orjson.dumps(events[0] if len(events) == 1 else events, default=fields_of, option=OPTIONS)
 
 
 def summary(alert: Alert) -> str:

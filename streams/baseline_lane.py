@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
+from contracts import codec
 from contracts.clients import ride_out
 from contracts.models import ListChange
 from contracts.settings import CommonSettings
@@ -88,7 +89,7 @@ def decode(values: Sequence[bytes | None]) -> list[ListChange]:
     out = []
     for value in values:
         try:
-            out.append(ListChange.loads(value or b""))
+            out.append(codec.loads(ListChange, value or b""))
         except Exception as exc:  # noqa: BLE001 - a bad record must not stop the lane
             log.error("baseline lane: skipped a record that is not a ListChange: %s", exc)
     return out

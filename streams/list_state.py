@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from contracts.models import EnrichedChange, Enrichment, Entry, ListChange
+from contracts import codec
+from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, build
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
@@ -100,7 +101,8 @@ class ListStateStore:
             if change.before is None
             else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
         )
-        listed = ListedEntry(change.source, change.after, current, change.event_id)
+        listed = build(ListedEntry, {"source": change.source, "entry": change.after, "enrichment": current,
+                                     "event_id": change.event_id})  # fmt: skip
         return encode(listed), set(enrichment_keys(current))
 
     async def _stale(self, pipe: Pipeline, baseline: Sequence[EnrichedChange]) -> set[str]:
@@ -189,12 +191,14 @@ def _millis(when: datetime) -> int:
 
 def encode(listed: ListedEntry) -> bytes:
     """Stored compressed (zlib, fastest level): the JSON of an entry and its enrichment (every name in four
-    forms, faust's type tags) shrinks two- to fourfold; the list state went 3,984 -> 3,256 bytes per real OFAC
-    entry in bench/redis_memory.py, most of the rest being the index."""
-    return zlib.compress(listed.dumps(), 1)
+    forms) shrinks two- to fourfold; the list state went 3,984 -> 3,256 bytes per real OFAC entry in
+    bench/redis_memory.py, most of the rest being the index. Written by contracts.codec, without faust's type
+    tags (faust's own writer was a tenth of a baseline's time)."""
+    return zlib.compress(codec.dumps(listed), 1)
 
 
 def decode(raw: bytes | str) -> ListedEntry:
-    """Compressed, or plain JSON as stored before compression (an upgrade reads what is there)."""
+    """Compressed, or plain JSON as stored before compression, with or without faust's type tags (an upgrade
+    reads what is there)."""
     data = raw.encode() if isinstance(raw, str) else raw
-    return ListedEntry.loads(data if data[:1] == b"{" else zlib.decompress(data))
+    return codec.loads(ListedEntry, data if data[:1] == b"{" else zlib.decompress(data))

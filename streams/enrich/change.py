@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, NameVariant
+from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, NameVariant, build
 from streams.enrich.base import EnrichmentError
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import enrich_identifiers
@@ -19,8 +19,8 @@ def variants(names: Iterable[str]) -> list[NameVariant]:
     out = []
     for name in dict.fromkeys(names):
         form = name_form(name)
-        out.append(NameVariant(original=form.original, normalised=form.normalised, core=form.core,
-                               script=form.script, ascii=form.ascii))  # fmt: skip
+        out.append(build(NameVariant, {"original": form.original, "normalised": form.normalised, "core": form.core,
+                                       "script": form.script, "ascii": form.ascii}))  # fmt: skip
     return out
 
 
@@ -45,24 +45,24 @@ def enrich_entries(
         name_variants = []
     codes, unknown = enrich_countries(countries)
     errors.extend(f"country not recognised: {u!r}" for u in unknown)
-    return Enrichment(
-        names=name_variants,
-        identifiers=enrich_identifiers(identifiers),
-        countries=codes,
-        list_kind=list_kind,
-        list_colour="red" if list_kind == "red list" else "black",
-        jurisdiction=jurisdiction,
-        authority=publisher,
-        entity_type=entries[-1].entity_type if entries else "unknown",
-        errors=errors,
-    )
+    # Records here are built past faust's field descriptors (contracts.models.build): its constructor
+    # re-checks every nested record, a quarter of a baseline's enrichment.
+    return build(Enrichment, {
+        "names": name_variants,
+        "identifiers": enrich_identifiers(identifiers),
+        "countries": codes,
+        "list_kind": list_kind,
+        "list_colour": "red" if list_kind == "red list" else "black",
+        "jurisdiction": jurisdiction,
+        "authority": publisher,
+        "entity_type": entries[-1].entity_type if entries else "unknown",
+        "errors": errors,
+    })  # fmt: skip
 
 
 def enrich(change: ListChange) -> EnrichedChange:
     """The change with both its before and after entries enriched together, so that a renamed entry
     still reaches those who watch the old name."""
     entries = [e for e in (change.before, change.after) if e is not None]
-    return EnrichedChange(
-        change=change,
-        enrichment=enrich_entries(entries, change.list_kind, change.publisher, change.jurisdiction),
-    )
+    enrichment = enrich_entries(entries, change.list_kind, change.publisher, change.jurisdiction)
+    return build(EnrichedChange, {"change": change, "enrichment": enrichment})

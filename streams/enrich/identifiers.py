@@ -14,7 +14,7 @@ from stdnum import imo, isin, lei, numdb
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-from contracts.models import CheckedIdentifier, Identifier
+from contracts.models import CheckedIdentifier, Identifier, build
 from streams.enrich.base import EnrichmentAbort
 
 _VALIDATORS = {"uscc": uscc.validate, "lei": lei.validate, "isin": isin.validate, "imo": imo.validate}
@@ -47,14 +47,15 @@ def check(identifier: Identifier) -> CheckedIdentifier:
     scheme = identifier.scheme.lower()
     value = "".join(identifier.value.split()).upper()
     validate = _VALIDATORS.get(scheme)
+    # Built past faust's field descriptors (contracts.models.build): every entry of a baseline comes here.
     if validate is None:
-        return CheckedIdentifier(scheme=scheme, value=value, valid=True)
+        return build(CheckedIdentifier, {"scheme": scheme, "value": value, "valid": True})
     try:
         value = validate(value)
     except ValidationError as exc:
-        return CheckedIdentifier(scheme=scheme, value=value, valid=False, detail=str(exc))
+        return build(CheckedIdentifier, {"scheme": scheme, "value": value, "valid": False, "detail": str(exc)})
     detail = uscc_region(value) if scheme == "uscc" else None
-    return CheckedIdentifier(scheme=scheme, value=value, valid=True, detail=detail)
+    return build(CheckedIdentifier, {"scheme": scheme, "value": value, "valid": True, "detail": detail})
 
 
 def enrich_identifiers(identifiers: Iterable[Identifier]) -> list[CheckedIdentifier]:

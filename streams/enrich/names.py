@@ -89,6 +89,8 @@ def to_simplified(text: str) -> str:
 
 
 def script_of(text: str) -> str:
+    if text.isascii():  # most names, at once
+        return "latin"
     if _CJK.search(text):
         return "cjk"
     letters = [ch for ch in text if ch.isalpha()]
