@@ -29,8 +29,12 @@ _ZH_FORMS_RE = re.compile("|".join(sorted(map(re.escape, _ZH_LEGAL_FORMS), key=l
 _TRAILING_FORMS = frozenset(
     """company co corp corporation limited ltd inc incorporated llc plc sa ag gmbh kg pte pvt private sl srl spa
     bv nv oy oyj ab as jsc ojsc pjsc cjsc ooo zao oao pt tbk bhd sdn doo dd eood ood sal sarl sas sab ca ltda
-    eireli eirl cv rl ssa ssk sirketi şirketi""".split()  # noqa: SIM905
+    eireli eirl cv rl ssa ssk sirketi şirketi
+    sarlu lda ead ad zrt sro kft""".split()  # noqa: SIM905
 )
+# rigour knows public, open and closed joint-stock companies, not private ones (Ukraine's PrJSC), whose
+# "private" would be left as a word of the name.
+_PRIVATE_JSC = re.compile(r"\bprivate (?=joint stock company\b)")
 # Latin American chains written without dots ("sa de cv", "s de rl de cv"), which rigour removes only in part.
 _DE_CHAIN = re.compile(r"(?:\s+(?:sa|sab|sapi|s|sc|spr))?(?:\s+de\s+(?:rl|ri|cv))+$")
 # Dotted initials and legal forms ("a.b.c.", "s.a.", "b.v", "d.o.o."): the dots go, the letters join, so
@@ -154,7 +158,7 @@ def strip_legal_forms(normalised: str, script: str) -> str:
         # Latin words inside a Chinese name (e.g. "brinc无人机公司") go through rigour as well.
         core = remove_org_types(core)
     else:
-        core = remove_org_types(normalised)
+        core = remove_org_types(_PRIVATE_JSC.sub("", normalised))
     core = _DE_CHAIN.sub("", core) or core
     words = [_ABBREVIATIONS.get(w, w) for w in core.split() if w not in _CONJUNCTIONS]
     # Lebanese "S.A.L. (Offshore)": the legal form of an offshore company, not part of its name.

@@ -17,6 +17,7 @@ import functools
 import itertools
 import re
 
+import countrynames
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from rigour.text import metaphone
@@ -37,6 +38,8 @@ COMMON = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
+
+COMMON_WEIGHT = 0.3  # a common word's (and a legal-form word's) weight in scoring
 
 # Legal-form words that a name may still carry when misspelt ("Comapny", "Libaility").
 _LEGAL_WORDS = frozenset(
@@ -67,11 +70,11 @@ def token_weight(token: str) -> float:
     if len(token) <= 1:
         return 0.2
     if token in COMMON or token in _LEGAL_WORDS:
-        return 0.3
+        return COMMON_WEIGHT
     if len(token) >= 6:
         close = process.extractOne(token, _COMMON_OR_LEGAL, scorer=OSA.normalized_similarity, score_cutoff=0.84)
         if close is not None:
-            return 0.3
+            return COMMON_WEIGHT
     return 1.0
 
 
@@ -89,6 +92,17 @@ def fold(token: str) -> str:
     for spelt, sound in _FOLDS:
         out = out.replace(spelt, sound)
     return _DOUBLED.sub(r"\1", out)
+
+
+@functools.lru_cache(maxsize=65536)
+def country_of(token: str) -> str | None:
+    """The country a word names, by its name or its people's ("iran", "iranian"; countrynames, exact forms
+    only); None for other words and short ones. Loose on its own (it also maps cities and codes: "tehran",
+    "abd"), so a match needs more (streams/match/score.py)."""
+    if len(token) < 4 or not token.isalpha():
+        return None
+    code: str | None = countrynames.to_code(token, fuzzy=False)
+    return code
 
 
 def name_keys(form: NameForm) -> set[str]:

@@ -25,16 +25,16 @@ from wordfreq import zipf_frequency
 
 from contracts.settings import DEFAULT_MATCH_THRESHOLD
 from streams.enrich.names import NameForm
-from streams.match.keys import fold, is_legal_word, token_weight
+from streams.match.keys import country_of, fold, is_legal_word, token_weight
 
 DEFAULT_THRESHOLD = DEFAULT_MATCH_THRESHOLD  # defined once, with the settings
 _TOKEN_MATCH = 90.0
 _COUNTRY_PENALTY = 0.85
 _CROSS_SCRIPT_CAP = 0.9
 _UNMATCHED_PENALTY = 0.92
-# A watched name whose every word, two distinctive ones at least, is in the listed name, which has one
-# distinctive word more ("Bank Refah" / "Bank Refah Kargaran"): a customer's short form of the listed name,
-# or a sister firm. Just over the default threshold: alerted with its reason, first to go at a higher one.
+# A watched name whose every word is in the listed name, which has one distinctive word more ("Bank Refah" /
+# "Bank Refah Kargaran"): a customer's short form of the listed name, or a sister firm. Just over the default
+# threshold: alerted with its reason, first to go at a higher one (_token_score has the conditions).
 _ONE_WORD_MORE = 0.9
 _TYPE_PENALTY = {"vessel": 0.85, "aircraft": 0.85, "individual": 0.95}
 # Two valid identifiers of one scheme that differ: most likely two companies of the same name.
@@ -123,6 +123,12 @@ def _plural(token: str, other: str) -> bool:
     return len(short) >= 4 and long_ == short + "s" and short.isalpha()
 
 
+def _demonym(token: str, other: str) -> bool:
+    """A country and its people's word (Iran / Iranian, Korea / Korean, Lebanon / Lebanese): one country, the
+    same first four letters (which keeps out the cities and codes that name a country too)."""
+    return token[:4] == other[:4] and country_of(token) is not None and country_of(token) == country_of(other)
+
+
 def _rejoin(a: list[str], b: list[str]) -> list[str]:
     """Words of ``a`` written apart that ``b`` writes as one ("Zhu Hai" / "Zhuhai", "Mae Sai" / "Maesai")."""
     whole = set(b)
@@ -145,7 +151,7 @@ def _token_sim(token: str, other: str) -> float:
         return 100.0
     if not (token.isalpha() and other.isalpha()) and any(c.isdigit() for c in token + other):
         return 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
-    if _plural(token, other):
+    if _plural(token, other) or _demonym(token, other):
         return 95.0
     if (swap := _swapped(token, other)) is None:
         return fuzz.ratio(token, other)  # two real words: no typo and no sounding-alike allowance
@@ -170,14 +176,17 @@ def _token_sim(token: str, other: str) -> float:
 
 def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]:
     """The score of the watched words ``a`` against the listed words ``b``, and the one word ``b`` has more
-    when every word of ``a`` (legal forms aside; two distinctive ones at least) has its partner in ``b`` and
-    one distinctive word of ``b`` is left: ``_ONE_WORD_MORE`` (None otherwise). The reverse, a listed name
-    inside a longer watched one, is not that: a charity or trading house named after a listed organisation."""
+    when every word of ``a`` (legal forms aside) has its partner in ``b`` and one distinctive word of ``b`` is
+    left, ``a`` having two distinctive words or two words equal to their partners ("Bank Refah" / "Bank Refah
+    Kargaran"): ``_ONE_WORD_MORE`` (None otherwise). The reverse, a listed name inside a longer watched one, is
+    not that: a charity or trading house named after a listed organisation; neither is a watched name with one
+    common word more ("Taatta Bank" / "Taatta"): as often a sister firm as the same one (docs/matching.md)."""
     if not a or not b:
         return 0.0, None
     matched = 0.0
     distinctive = False
     unpartnered = False
+    exact = True
     used: set[int] = set()
     matched_a: set[str] = set()
     for token in a:
@@ -191,6 +200,7 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
         if best >= _TOKEN_MATCH:
             used.add(best_j)
             matched_a.add(token)
+            exact = exact and best == 100.0
             weight = (token_weight(token) + token_weight(b[best_j])) / 2
             matched += 2 * weight * best / 100
             distinctive = distinctive or token_weight(token) == 1.0
@@ -214,11 +224,14 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
     # ("International Industrial Development Bank").
     has_distinctive = any(token_weight(t) == 1.0 for t in (*a, *b))
     score = score if distinctive or not has_distinctive else min(score, 0.5)
-    more = None
-    if score < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if token_weight(t) == 1.0) >= 2:
-        extra = [t for j, t in enumerate(b) if j not in used and not is_legal_word(t)]
-        more = extra[0] if len(extra) == 1 and token_weight(extra[0]) == 1.0 else None
-    return score, more
+    if score >= _ONE_WORD_MORE:
+        return score, None
+    listed_left = [t for j, t in enumerate(b) if j not in used and not is_legal_word(t)]
+    if not unpartnered and len(listed_left) == 1 and token_weight(listed_left[0]) == 1.0:
+        words = [t for t in a if not is_legal_word(t)]
+        if sum(1 for t in words if token_weight(t) == 1.0) >= 2 or (exact and len(words) >= 2):
+            return score, listed_left[0]
+    return score, None
 
 
 def _cjk_score(a: str, b: str) -> float:
@@ -264,13 +277,15 @@ def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
 def _may_match(token: str, other: str) -> bool:
     """False only where ``_token_sim`` is surely below _TOKEN_MATCH: every way up to it (equal, a swap or a
     one-letter vowel change, sounding alike) needs an Indel ratio of 70 or more, except a shared stem of seven
-    letters (Metallurgical / Metallurgy) and two transliterations that fold to one spelling. (A plural needs no
-    test of its own: a word of four letters or more and its plural have an Indel ratio of 88 or more.)"""
+    letters (Metallurgical / Metallurgy), two transliterations that fold to one spelling, and two words of one
+    country (Lebanon / Lebanese). (A plural needs no test of its own: a word of four letters or more and its
+    plural have an Indel ratio of 88 or more.)"""
     return (
         token == other
         or (len(token) >= 7 and len(other) >= 7 and token[:7] == other[:7])
         or fuzz.ratio(token, other, score_cutoff=70) >= 70
         or fold(token) == fold(other)
+        or (country_of(token) is not None and country_of(token) == country_of(other))
     )
 
 
@@ -295,8 +310,8 @@ def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
 
 def _with_one_word_more(bound: float, a: Sequence[str], unpartnered: bool) -> float:
     """The bound raised to what ``_token_score`` gives a listed name with one word more: every word of ``a``
-    but legal forms may match, two distinctive ones at least."""
-    if bound < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if token_weight(t) == 1.0) >= 2:
+    but legal forms may match, two of them at least (whether they equal their partners is not known here)."""
+    if bound < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if not is_legal_word(t)) >= 2:
         return _ONE_WORD_MORE
     return bound
 
@@ -351,18 +366,22 @@ class _EntryWords:
     """One entry name's words, with each watched word's heaviest possible partner among them, worked out
     once per change however many candidates carry that word."""
 
-    __slots__ = ("by_fold", "by_stem", "partners", "weights", "words")
+    __slots__ = ("by_country", "by_fold", "by_stem", "partners", "weights", "words")
 
     def __init__(self, words: _Words) -> None:
         self.words = words
         self.weights = [token_weight(t) for t in words.tokens]
-        # ``_may_match``'s ways past the Indel ratio, as lookups: a shared seven-letter stem, one folded spelling
+        # ``_may_match``'s ways past the Indel ratio, as lookups: a shared seven-letter stem, one folded
+        # spelling, one country
         self.by_stem: dict[str, float] = {}
         self.by_fold: dict[str, float] = {}
+        self.by_country: dict[str, float] = {}
         for t, w in zip(words.tokens, self.weights, strict=True):
             if len(t) >= 7:
                 self.by_stem[t[:7]] = max(w, self.by_stem.get(t[:7], -1.0))
             self.by_fold[fold(t)] = max(w, self.by_fold.get(fold(t), -1.0))
+            if (country := country_of(t)) is not None:
+                self.by_country[country] = max(w, self.by_country.get(country, -1.0))
         self.partners: dict[str, float] = {}  # watched word -> heaviest partner's weight, -1.0 for none
 
     def partner(self, token: str) -> float:
@@ -372,6 +391,7 @@ class _EntryWords:
             close = process.extract(token, self.words.tokens, scorer=fuzz.ratio, score_cutoff=70, limit=None)
             found = max(max((self.weights[i] for _, _, i in close), default=-1.0),
                         self.by_fold.get(fold(token), -1.0),
+                        self.by_country.get(country_of(token) or "", -1.0),
                         self.by_stem.get(token[:7], -1.0) if len(token) >= 7 else -1.0)  # fmt: skip
             self.partners[token] = found
         return found
