@@ -26,6 +26,7 @@ from alerts.sinks import channels as build_channels
 from alerts.sinks.base import Sink
 from alerts.store import AlertStore
 from alerts.web import mount_pages
+from contracts import codec
 from contracts.clients import TRANSIENT, Backoff, Producer, producer, redis_client, ride_out, send_all
 from contracts.lag import LagMonitor
 from contracts.models import Alert, WatchEvent
@@ -158,7 +159,7 @@ class AlertsService:
             for records in batches.values():
                 for record in records:
                     try:
-                        alert = Alert.loads(record.value)
+                        alert = codec.loads(Alert, record.value)
                     except Exception:
                         log.exception("skipping an unreadable alert at offset %s", record.offset)
                         continue

@@ -18,7 +18,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from redis.asyncio import Redis
 
 from contracts.clients import redis_client
-from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
+from contracts.models import Alert, EnrichedChange, WatchEvent
 from contracts.topics import Groups, Topics
 from streams.baseline_lane import BaselineLane
 from streams.bilingual import BilingualStore
@@ -59,10 +59,12 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         web_bind="127.0.0.1",
     )
 
-    def topic(name: str, value_type: type[faust.Record]) -> faust.TopicT:
+    def topic(name: str, value_type: type[faust.Record] | type[bytes]) -> faust.TopicT:
+        raw = value_type is bytes  # decoded by the agent itself
         return app.topic(
-            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions
-        )
+            name, key_type=bytes, value_type=value_type, key_serializer="raw", partitions=common.kafka_partitions,
+            value_serializer="raw" if raw else None,
+        )  # fmt: skip
 
     redis = redis_client(common)
     metrics = StreamsMetrics()
@@ -77,7 +79,7 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         default_threshold=common.match_threshold,
     )
     send_alerts = register_agents(
-        app, topic(topics.changes, ListChange), topic(topics.enriched, EnrichedChange),
+        app, topic(topics.changes, bytes), topic(topics.enriched, EnrichedChange),
         topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
         batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip

@@ -15,16 +15,13 @@ deterministic ids make the repeat harmless.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from contracts import codec
 from contracts.clients import ride_out
-from contracts.models import ListChange
 from contracts.settings import CommonSettings
-from streams.stages import SendAlerts, Stages
+from streams.stages import SendAlerts, Stages, decode_changes
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +62,7 @@ class BaselineLane:
             fetched = await consumer.getmany(timeout_ms=1000, max_records=self._batch)
             if not fetched:
                 continue
-            changes = decode([r.value for records in fetched.values() for r in records])
+            changes = decode_changes([r.value for records in fetched.values() for r in records])
             if changes:
                 await ride_out(lambda: self._stages.dedupe_enrich_match(changes, self._send), "baseline")  # noqa: B023
             try:
@@ -82,14 +79,3 @@ class BaselineLane:
             await self.run()
         finally:
             await self.stop()
-
-
-def decode(values: Sequence[bytes | None]) -> list[ListChange]:
-    """The records' changes; an undecodable record is logged and skipped, as faust's agents do."""
-    out = []
-    for value in values:
-        try:
-            out.append(codec.loads(ListChange, value or b""))
-        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the lane
-            log.error("baseline lane: skipped a record that is not a ListChange: %s", exc)
-    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from alerts.store.base import StoreBase, raw, text
+from contracts import codec
 from contracts.models import Alert
 
 
@@ -18,14 +19,14 @@ class HistoryStore(StoreBase):
     async def record_alert(self, alert: Alert) -> bool:
         """Keep an alert in the subscriber's history; False when it was there already (a redelivery)."""
         sub = alert.subscriber_id
-        stored = await self.redis.set(self.k("alert", sub, alert.alert_id), alert.dumps(), nx=True)
+        stored = await self.redis.set(self.k("alert", sub, alert.alert_id), codec.dumps(alert), nx=True)
         if stored:
             await self.redis.zadd(self.k("alerts", sub), {alert.alert_id: alert.created_at.timestamp()})
         return bool(stored)
 
     async def alert(self, sub: str, alert_id: str) -> Alert | None:
         stored = await self.redis.get(self.k("alert", sub, alert_id))
-        return None if stored is None else Alert.loads(raw(stored))
+        return None if stored is None else codec.loads(Alert, raw(stored))
 
     async def alerts_many(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Alert | None]:
         """``alert`` for many (subscriber, alert id) pairs, in one command."""
@@ -33,7 +34,9 @@ class HistoryStore(StoreBase):
         if not pairs:
             return {}
         rows = await self.redis.mget([self.k("alert", sub, alert_id) for sub, alert_id in pairs])
-        return {pair: None if row is None else Alert.loads(raw(row)) for pair, row in zip(pairs, rows, strict=True)}
+        return {
+            pair: None if row is None else codec.loads(Alert, raw(row)) for pair, row in zip(pairs, rows, strict=True)
+        }
 
     async def alerts_page(
         self, sub: str, since: float | None, until: float | None, cursor: tuple[float, str] | None, batch: int

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Sequence
 import faust
 
 from contracts.clients import ride_out
-from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
+from contracts.models import Alert, EnrichedChange, WatchEvent
 from contracts.topics import alert_key
-from streams.stages import SendAlerts, Stages
+from streams.stages import SendAlerts, Stages, decode_changes
 
 
 def register_agents(
@@ -34,9 +34,12 @@ def register_agents(
 
     # Batches: faust acknowledges (and so commits) a batch's offsets only when the agent asks for the next
     # batch, that is after the work and its output's acknowledgements: a crash repeats a batch, never loses it.
-    async def changes_agent(stream: faust.StreamT[ListChange]) -> AsyncIterator[None]:
-        async for changes in stream.take(batch, within=within_s):
-            await ride_out(lambda: stages.dedupe_enrich_match(changes, send_alerts), "changes")  # noqa: B023
+    # The changes topic is read as bytes and decoded here (decode_changes), not by faust's Record.loads.
+    async def changes_agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for values in stream.take(batch, within=within_s):
+            changes = decode_changes(values)
+            if changes:
+                await ride_out(lambda: stages.dedupe_enrich_match(changes, send_alerts), "changes")  # noqa: B023
             yield None
 
     # Nothing is sent to the enriched topic any more (a change is enriched and matched in one step, twice the

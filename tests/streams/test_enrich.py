@@ -30,6 +30,12 @@ def test_names_fold_width_script_and_legal_forms() -> None:
     assert name_form("华为").ascii == "hua wei"
 
 
+def test_private_joint_stock_company_is_a_legal_form_and_private_elsewhere_a_word() -> None:
+    assert name_form("PRIVATE JOINT-STOCK COMPANY MAKO HOLDING").core == "mako holding"
+    assert name_form("Private Bank of Omegavolt").core == "private bank of omegavolt"
+    assert name_form("Lobaye Invest SARLU").core == name_form("LOBAYE INVEST LDA").core == "lobaye investment"
+
+
 def test_countries_to_iso() -> None:
     assert enrich_countries(["People's Republic of China", "Russia", "中国", "Atlantis"]) == (
         ["CN", "RU"],

@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 
 from contracts.models import Alert, ChangeKind, EnrichedChange, FieldChange
 from contracts.settings import CommonSettings
-from streams.baseline_lane import decode
 from streams.enrich.change import enrich
 from streams.list_state import ListStateStore
+from streams.stages import decode_changes
 from streams.watchlists import WatchEntry
 from tests.factories import change, entry
 from tests.streams.stack import stages
@@ -113,7 +113,7 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
 
 def test_the_baseline_lane_skips_a_record_that_is_not_a_change() -> None:
     good = baseline().change
-    assert [c.event_id for c in decode([b"", b"{]", b"null", None, good.dumps()])] == [good.event_id]
+    assert [c.event_id for c in decode_changes([b"", b"{]", b"null", None, good.dumps()])] == [good.event_id]
 
 
 async def test_entries_are_stored_compressed_and_plain_json_from_before_still_reads(

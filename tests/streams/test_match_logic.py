@@ -95,12 +95,26 @@ def test_country_conflict_penalises() -> None:
         ("H and H Metalform GmbH", "H & H METALFORM GMBH", True),
         ("Zhanjiang Port Group", "Zhenjiang Port Group", False),
         ("Communist Party Relief", "Communication Party Relief", False),
-        # The list's name has one distinctive word more than the watched one (two distinctive words at least
-        # on the watched side); not the reverse, not two more, not a watched name of one distinctive word.
+        # The list's name has one distinctive word more than the watched one (two distinctive words on the
+        # watched side, or two words equal to theirs); not the reverse, not two more, not a watched name of
+        # one distinctive word alone or whose one distinctive word is only alike.
         ("Omegavolt Zentrix Trading", "OMEGAVOLT ZENTRIX KARVELL TRADING", True),
         ("Omegavolt Zentrix Karvell Trading", "OMEGAVOLT ZENTRIX TRADING", False),
         ("Omegavolt Zentrix", "OMEGAVOLT ZENTRIX KARVELL DUNMORE", False),
-        ("Omegavolt Trading", "OMEGAVOLT KARVELL TRADING", False),
+        ("Omegavolt Trading", "OMEGAVOLT KARVELL TRADING", True),
+        ("Omegavolts Trading", "OMEGAVOLT KARVELL TRADING", False),
+        ("Omegavolt", "OMEGAVOLT KARVELL", False),
+        ("Omegavolt Trading", "OMEGAVOLT TRADING KARVELL DUNMORE", False),
+        # A country and its people's word are one word; a city or a look-alike that countrynames also maps
+        # to the country is not.
+        ("Iranian Aluminum Company", "IRAN ALUMINUM COMPANY", True),
+        ("Lebanese Omegavolt Bank", "LEBANON OMEGAVOLT BANK", True),
+        ("Tehran Aluminum Company", "IRAN ALUMINUM COMPANY", False),
+        ("Iron Omegavolt Works", "IRAN OMEGAVOLT WORKS", False),
+        # Legal forms: SARLU, LDA, Bulgarian AD / EAD, a private joint-stock company.
+        ("Lobaye Invest SARLU", "LOBAYE INVEST", True),
+        ("Eurogroup Engineering AD", "EUROGROUP ENGINEERING EAD", True),
+        ("Private Joint-Stock Company Mako Holding", "MAKO HOLDING", True),
     ],
 )
 def test_name_scores(a: str, b: str, matches: bool) -> None:
