@@ -28,7 +28,6 @@ def run(env: Mapping[str, str]) -> None:
     worker.execute_from_commandline()
 
 
-
 def _settle_heap() -> None:
     """The name data (rigour, ICU, OpenCC) loaded, then everything alive so far moved out of the cyclic
     collector's sight (``gc.freeze``): it never frees any of it, and walking it was about a sixth of the
