@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import faust
 import orjson
 
 from alerts.events import alert_data, cloudevent, cloudevents_json
@@ -12,8 +13,8 @@ from contracts.models import Alert, FieldChange, Identifier
 from tests.factories import entry
 
 
-def faust_data(alert: Alert) -> Any:
-    """The way the data was made before: faust's JSON, its namespace fields removed."""
+def faust_data(alert: faust.Record) -> Any:
+    """The way the data was made before: faust's JSON, its namespace fields removed (of any record)."""
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
