@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import faust
 import orjson
 
+from contracts.models import build
+
 _R = TypeVar("_R", bound=faust.Record)
 
 # As faust writes its records (orjson, UTC as "Z"), without its namespace fields.
@@ -55,9 +57,8 @@ _ONE, _MANY, _DATETIME = range(3)
 @functools.cache
 def _plan(
     cls: type[faust.Record],
-) -> tuple[tuple[tuple[str, int, Any], ...], frozenset[str], frozenset[str], tuple[str, ...]]:
-    """(the fields to convert, every field, the required fields, the fields with a list or dict default) of a
-    record class."""
+) -> tuple[tuple[tuple[str, int, Any], ...], frozenset[str], frozenset[str]]:
+    """(the fields to convert, every field, the required fields) of a record class."""
     steps: list[tuple[str, int, Any]] = []
     for name, hint in cls._options.fields.items():
         args = typing.get_args(hint)
@@ -73,17 +74,17 @@ def _plan(
         elif any(isinstance(a, type) and issubclass(a, faust.Record) for a in args):
             raise TypeError(f"{cls.__name__}.{name}: {hint} is not supported here")
     every = frozenset(cls._options.fields)
-    mutable = tuple(k for k, v in cls._options.defaults.items() if isinstance(v, list | dict))
-    return tuple(steps), every, every - frozenset(cls._options.defaults), mutable
+    return tuple(steps), every, every - frozenset(cls._options.defaults)
 
 
 def from_data(cls: type[_R], data: Any) -> _R:
     """The record from its decoded JSON, nested records and ISO dates included; unknown keys are ignored
     (faust's namespace, a newer writer's fields), a missing required one is an error. Like faust's own
-    ``loads``, the values are taken as they are and ``__post_init__`` is not run."""
+    ``loads``, the values are taken as they are and ``__post_init__`` is not run. ``data`` itself becomes the
+    record's state when it holds no unknown key (``loads`` passes the dict it decoded)."""
     if not isinstance(data, dict):
         raise RecordDecodeError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-    steps, every, required, mutable = _plan(cls)  # type: ignore[arg-type]  # faust types its classes unhashable
+    steps, every, required = _plan(cls)  # type: ignore[arg-type]  # faust types its classes unhashable
     keys = data.keys()
     if not required <= keys:
         raise RecordDecodeError(f"{cls.__name__}: missing {', '.join(sorted(required - keys))}")
@@ -100,14 +101,7 @@ def from_data(cls: type[_R], data: Any) -> _R:
             fields[name] = [from_data(model, v) for v in value]
         else:
             fields[name] = _datetime(cls, name, value)
-    record = cls.__new__(cls)
-    state = record.__dict__
-    state.update(cls._options.defaults)
-    for name in mutable:  # a default list or dict of its own, as Entry.__post_init__ gives
-        state[name] = state[name].copy()
-    state.update(fields)
-    state["__evaluated_fields__"] = set()
-    return record
+    return build(cls, fields, post_init=False)
 
 
 def _datetime(cls: type, name: str, value: Any) -> datetime:
