@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
+from bench.common import connect_redis, free_port, real_ofac_snapshot, save_results, start_redis
+
 if TYPE_CHECKING:
     from contracts.settings import CommonSettings
-
-from bench.common import connect_redis, free_port, real_ofac_snapshot, save_results, start_redis
 
 
 async def _used(redis: Redis) -> tuple[int, int]:
