@@ -99,7 +99,7 @@ async def test_baseline_change_restart_and_broken_downloads(
 ) -> None:  # fmt: skip
     server, http = list_server
     first = await monitor_factory("replica-a")
-    assert await first._store.acquire("ofac_sdn", 10)
+    assert await first._store.acquire("ofac_sdn", 120)  # held across three checks; not renewed here
 
     # 1. First snapshot: a baseline, never "added".
     assert await first.check("ofac_sdn") is Outcome.CHANGED
@@ -135,7 +135,7 @@ async def test_baseline_change_restart_and_broken_downloads(
     # 4. A restarted monitor (new process, same Redis) sees the same file: nothing published twice.
     await first._store.release("ofac_sdn")
     second = await monitor_factory("replica-b")
-    assert await second._store.acquire("ofac_sdn", 10)
+    assert await second._store.acquire("ofac_sdn", 120)
     assert await second.check("ofac_sdn") in {Outcome.NOT_MODIFIED, Outcome.UNCHANGED}
     assert await drain(settings, topics, "reader") == []
 
@@ -207,7 +207,7 @@ async def test_index_page_crawl_publishes_the_notices_entities(
     try:
         service = MonitorService(monitor_settings, [CnMofcom()], fetcher, SnapshotStore(redis, settings, "m"),
                                  publisher, MonitorMetrics())  # fmt: skip
-        assert await service._store.acquire("cn_mofcom", 10)
+        assert await service._store.acquire("cn_mofcom", 120)
         assert await service.check("cn_mofcom") is Outcome.CHANGED
     finally:
         await publisher.stop()
