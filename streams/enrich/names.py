@@ -63,7 +63,9 @@ _LEADING_FORMS = frozenset(
 )
 # Apostrophes join what they split ("Jema'ah", "Baha'i", "Jama`at").
 _APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u02bb]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_HAN = r"\u3400-\u9fff\uf900-\ufaff"
+_CJK = re.compile(rf"[{_HAN}]")
+_SCRIPT_EDGE = re.compile(rf"(?<=[{_HAN}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_HAN}])")
 _NON_WORD = re.compile(r"[^\w]+")
 
 
@@ -171,10 +173,17 @@ def strip_legal_forms(normalised: str, script: str) -> str:
     return " ".join(words) or normalised
 
 
+def latin_words(cjk_core: str) -> list[str]:
+    """The Latin words of a Chinese name ("tdk", "imsar" in "美国imsar"): often the party's own name."""
+    return [w for w in _SCRIPT_EDGE.sub(" ", cjk_core).split() if w.isascii() and w.isalnum()]
+
+
 @functools.lru_cache(maxsize=65536)
 def name_form(text: str) -> NameForm:
     normalised = normalise(_repeated_short_form(text) if "(" in text else text)
     script = script_of(normalised)
     core = strip_legal_forms(normalised, script)
-    ascii_form = " ".join(_NON_WORD.sub(" ", ascii_text(core).casefold()).split()) if script != "latin" else core
+    # A Latin word inside a Chinese name is a word of its own ("美国imsar" -> "mei guo imsar", not "guoimsar").
+    spaced = _SCRIPT_EDGE.sub(" ", core) if script == "cjk" else core
+    ascii_form = " ".join(_NON_WORD.sub(" ", ascii_text(spaced).casefold()).split()) if script != "latin" else core
     return NameForm(original=text, normalised=normalised, core=core, script=script, ascii=ascii_form)

@@ -22,7 +22,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from rigour.text import metaphone
 
-from streams.enrich.names import NameForm
+from streams.enrich.names import NameForm, latin_words
 
 # Frequent words that identify nobody on their own; weighed down in scoring, never used as keys alone.
 COMMON = frozenset(
@@ -114,6 +114,8 @@ def name_keys(form: NameForm) -> set[str]:
             keys.add(f"b:{compact}")
         syllables = form.ascii.split()
         keys.update(f"t:{a}{b}" for a, b in itertools.pairwise(syllables))
+        # Latin words in it meet the same words of a Latin name ("TDK株式会社" / "TDK Corporation").
+        keys.update(f"t:{w}" for w in latin_words(form.core) if len(w) >= 2 and token_weight(w) == 1.0)
         return keys
     tokens = form.ascii.split() if form.script == "other" else form.tokens
     distinctive = [t for t in tokens if token_weight(t) == 1.0] or tokens

@@ -8,6 +8,7 @@ import pytest
 from contracts.models import ChangeKind, Identifier, alert_id
 from streams.enrich.change import enrich
 from streams.enrich.names import name_form
+from streams.match.keys import name_keys
 from streams.match.logic import match_change, score_watch
 from streams.match.score import DEFAULT_THRESHOLD, name_score
 from streams.watchlists import WatchEntry
@@ -202,3 +203,16 @@ def test_a_change_of_a_party_listed_twice_names_the_other_entries() -> None:
         == "also listed on ofac_sdn under the same name as 101 (STROYTRANSGAZ LLC)"
     )
     assert same_name_reason(added, [second, unrelated]) is None
+
+
+@pytest.mark.parametrize(
+    ("chinese", "latin"),
+    [("TDK株式会社", "TDK Corporation"), ("美国IMSAR公司", "IMSAR, LLC"), ("Ekspla公司", "Ekspla UAB")],
+)
+def test_a_latin_word_in_a_chinese_name_finds_and_matches_the_latin_name(chinese: str, latin: str) -> None:
+    """The Chinese name shares an index key with the Latin one (else the pair is never scored) and scores
+    across scripts; the Latin word is a word of its own, not glued to the pinyin before it."""
+    zh, en = name_form(chinese), name_form(latin)
+    assert name_keys(zh) & name_keys(en)
+    assert name_score(zh, en)[0] >= DEFAULT_THRESHOLD
+    assert name_score(name_form("美国IMSAR公司"), name_form("Meiguo Trading"))[0] < DEFAULT_THRESHOLD
