@@ -32,6 +32,7 @@ from monitor.listserver import ListServer
 from monitor.publisher import ChangePublisher
 from monitor.snapshot import from_path
 from monitor.sources.ofac_sdn import OfacSdn
+from monitor.state import SnapshotStore
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import wait_for
 from tests.factories import change, entry
@@ -96,7 +97,7 @@ async def test_monitor_killed_mid_baseline_publishes_the_same_events_again(
     ids = Counter(c.event_id for c in seen)
     assert len(ids) == expected  # every entry, once by id; repeats carry the same id and are dropped downstream
     assert all(c.baseline and c.change == "added" for c in seen)
-    assert await redis.hlen(f"{settings.namespace}:monitor:ofac_sdn:entries") == expected
+    assert len(await SnapshotStore(redis, settings, "check").entries("ofac_sdn")) == expected
 
 
 async def test_kafka_broker_killed_and_restarted_mid_stream(tmp_path: Path, env: dict[str, str], redis: Redis) -> None:
