@@ -57,6 +57,22 @@ def test_list_state_reads_what_faust_wrote_before_and_what_it_writes_now() -> No
         assert back.enrichment.names[0].core == listed.enrichment.names[0].core
 
 
+# Written by encode() with the list state's first preset dictionary (2026-11-29): it must stay readable.
+_STORED_V1 = bytes.fromhex(
+    "01434a1ff96989c9f1c52920db810a90d389b119500c9a521c5d83fc9d1d833c9d9c5c1dfd141c3d837c3cfd5c8381f288f4a3e4"
+    "985a94afe09c58949994949a98a704f425aabb4af3b2f3f2cb4116110a1d9a2528688a232529e1f4394ad24804fa3d19e675056"
+    "029929399078c6b7882c1298f3319e1d0819644d1c21c2dc182cc50803b0bd53528e2785d81a492c4a40d096e621235442552b"
+    "28608e04a40b85276aaa1522d00"
+)
+
+
+def test_list_state_entries_stay_readable_and_the_dictionary_pays() -> None:
+    back = decode(_STORED_V1)
+    assert (back.source, back.entry.key, back.entry.aliases) == ("ofac_sdn", "36", ["Aero Caribbean"])
+    assert back.enrichment.names[1].core == "aero caribbean"
+    assert len(encode(back)) < len(zlib.compress(codec.dumps(back), 1)) * 0.6
+
+
 def test_missing_defaults_are_not_shared() -> None:
     first = codec.loads(Entry, b'{"key": "1", "name": "A"}')
     second = codec.loads(Entry, b'{"key": "2", "name": "B"}')
