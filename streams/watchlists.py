@@ -27,6 +27,7 @@ from streams.index import MAX_WATCH_CANDIDATES, RedisIndex
 from streams.match.keys import name_keys
 
 _SEP = "\x1f"
+_STORED_ELSEWHERE = frozenset({"subscriber_id", "id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +55,16 @@ class WatchEntry:
         return ids
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        """The stored form: the fields that differ from their defaults, without the subscriber and id (the
+        hash and field it is stored under say them): about 40 bytes for a name alone instead of about 130."""
+        stored = {k: v for k, v in asdict(self).items() if k not in _STORED_ELSEWHERE and v not in (None, ())}
+        return orjson.dumps(stored)
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> WatchEntry:
+    def from_json(cls, data: bytes | str, subscriber_id: str, watch_id: str) -> WatchEntry:
+        """Read the stored form (or the full one written before 2026-11-29's fifth session)."""
         raw: dict[str, Any] = orjson.loads(data)
+        raw["subscriber_id"], raw["id"] = subscriber_id, watch_id
         raw["alt_names"] = tuple(raw.get("alt_names") or ())
         raw["tags"] = tuple(raw.get("tags") or ())
         return cls(**raw)
@@ -130,7 +136,7 @@ class WatchlistStore:
         more = len(ids) > limit
         ids = ids[:limit]
         raw = await self._redis.hmget(self._entries_key(subscriber_id), ids) if ids else []
-        entries = [WatchEntry.from_json(r) for r in raw if r is not None]
+        entries = [WatchEntry.from_json(r, subscriber_id, i) for i, r in zip(ids, raw, strict=True) if r is not None]
         return entries, (ids[-1] if more and ids else None)
 
     async def _ensure_ids(self, subscriber_id: str) -> None:
@@ -144,11 +150,11 @@ class WatchlistStore:
 
     async def get(self, subscriber_id: str, watch_id: str) -> WatchEntry | None:
         raw = await self._redis.hget(self._entries_key(subscriber_id), watch_id)
-        return None if raw is None else WatchEntry.from_json(raw)
+        return None if raw is None else WatchEntry.from_json(raw, subscriber_id, watch_id)
 
     async def entries(self, subscriber_id: str) -> list[WatchEntry]:
         raw = await self._redis.hgetall(self._entries_key(subscriber_id))
-        return sorted((WatchEntry.from_json(v) for v in raw.values()), key=lambda e: e.id)
+        return sorted((WatchEntry.from_json(v, subscriber_id, text(k)) for k, v in raw.items()), key=lambda e: e.id)
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_WATCH_CANDIDATES) -> list[WatchEntry]:
         """Watch entries sharing index keys with a list entry, those sharing the rarest keys first."""
@@ -174,7 +180,7 @@ class WatchlistStore:
             for (subscriber_id, ids), raws in zip(by_subscriber.items(), rows, strict=True):
                 for watch_id, raw in zip(ids, raws, strict=True):
                     if raw is not None:
-                        entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw)
+                        entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw, subscriber_id, watch_id)
         return [[entries[m] for m in members if m in entries] for members in found]
 
     async def thresholds(self, subscriber_ids: Iterable[str], default: float) -> dict[str, float]:

@@ -26,6 +26,26 @@ async def test_candidates_by_name_and_identifier(redis: Redis, settings: CommonS
     assert await store.candidates(keys("Nobody Else Ltd")) == []
 
 
+async def test_stored_form_is_slim_and_the_full_form_written_before_is_read(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    store = WatchlistStore(redis, settings)
+    full = WatchEntry(subscriber_id="s1", id="w1", name="ACME", alt_names=("艾克米",), country="CN", tags=("t",))
+    plain = WatchEntry(subscriber_id="s1", id="w2", name="Bolt Trading")
+    await store.put_many([full, plain])
+    stored = await redis.hget(settings.redis_key("watch", "s1"), "w2")
+    assert stored == b'{"name":"Bolt Trading"}'
+    assert await store.get("s1", "w1") == full
+    assert await store.entries("s1") == [full, plain]
+    assert await store.page("s1", None, 10) == ([full, plain], None)
+    assert await store.candidates(keys("Bolt Trading Company")) == [plain]
+    # A watch written in the full form (subscriber and id inside) reads the same.
+    legacy = b'{"subscriber_id":"s1","id":"w3","name":"Old Form","alt_names":[],"country":null,"uscc":null,' \
+        b'"lei":null,"tags":[]}'
+    await redis.hset(settings.redis_key("watch", "s1"), "w3", legacy)
+    assert await store.get("s1", "w3") == WatchEntry(subscriber_id="s1", id="w3", name="Old Form")
+
+
 async def test_replace_and_remove_keep_the_index_in_step(redis: Redis, settings: CommonSettings) -> None:
     store = WatchlistStore(redis, settings)
     await store.put(WatchEntry(subscriber_id="s1", id="w1", name="Oldname Industries"))
