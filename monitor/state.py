@@ -5,7 +5,7 @@ Where it lives: Redis (AOF on, fsync every second), under ``{namespace}:monitor:
   compressed together with zlib: what the next diff compares against. Entries of one list share most of
   their text (field names, programmes, countries), so a chunk keeps about 100 bytes per real OFAC entry
   where a hash field per entry kept about 900. Read whole and written whole, never one entry at a time.
-  (Saved before 2026-11-29's fifth session: a hash, entry key -> JSON, still read until the next save.);
+  A snapshot saved as a hash (entry key -> JSON) by earlier versions is still read, until the next save;
 - ``:meta`` hash: snapshot id, entry count, when it was saved and last checked, HTTP validators;
 - ``:prints`` string: the fingerprints of the snapshot's raw records (sources that have them), so that the
   next snapshot parses only the records that moved (JSON: mapper version and key -> fingerprint);
@@ -186,8 +186,8 @@ class SnapshotStore:
 
 
 def pack_chunks(entries: Mapping[str, bytes]) -> Iterator[bytes]:
-    """The entries in compressed chunks of ``_CHUNK`` (zlib level 1: 4 µs an entry, a sixth of what level 6
-    costs for about a fifth more bytes)."""
+    """The entries in compressed chunks of ``_CHUNK`` (zlib level 1: about 4 µs an entry, half of what level 6
+    costs, for a fifth more bytes)."""
     chunk: list[bytes] = []
     for n, key in enumerate(entries, start=1):
         raw = key.encode()
