@@ -246,15 +246,77 @@ def _cjk_score(a: str, b: str) -> float:
     return score
 
 
+# Generic company words in Chinese and the English words lists print for them: pinyin cannot spell these
+# ("Weihai Construction Group ... Branch" / 威海建设集团 ... 分公司), nor the function words Chinese does not
+# write. Credited only when the Chinese name is accounted for almost whole (_ZH_ACCOUNTED) by the Latin
+# name's pinyin-spelled words and these generic words: "Jing Branch of Weihai Construction Group" must not
+# match 威海建设集团经济技术开发区混凝土分公司, whose "jing" is only the first syllable of 经济 (economic).
+_ZH_GENERIC = {
+    "建设": ("construction",), "建筑": ("construction", "building"), "集团": ("group",),
+    "分公司": ("branch",), "工程": ("engineering", "project", "projects"), "国际": ("international",),
+    "科技": ("technology", "technologies", "science", "tech"), "技术": ("technology", "technologies", "tech"),
+    "贸易": ("trading", "trade"), "实业": ("industrial", "industry", "industries"),
+    "工业": ("industrial", "industry", "industries"), "投资": ("investment", "investments"),
+    "发展": ("development",), "控股": ("holding", "holdings"), "物流": ("logistics",), "服务": ("services", "service"),
+    "管理": ("management",), "咨询": ("consulting",), "航运": ("shipping",), "船务": ("shipping",),
+    "进出口": ("import", "export"), "设备": ("equipment",), "制造": ("manufacturing",), "能源": ("energy",),
+    "资源": ("resources", "resource"), "网络": ("network", "networks"), "系统": ("systems",),
+    "研究院": ("institute",), "研究所": ("institute",), "中心": ("center", "centre"), "商业": ("commercial",),
+    "银行": ("bank",),
+}
+_FUNCTION_WORDS = frozenset({"of", "the", "for", "and", "in", "at"})
+_ZH_ACCOUNTED = 0.8
+
+
 def _cross_script(cjk: NameForm, latin: NameForm) -> float:
-    syllables = cjk.ascii.split()
-    spelled = {"".join(syllables[i:j]) for i in range(len(syllables)) for j in range(i + 1, len(syllables) + 1)}
+    spans, generic, size = _reading(cjk)
     tokens = latin.tokens
     weights = [token_weight(t) for t in tokens]
     if not tokens or sum(weights) == 0:
         return 0.0
-    covered = sum(w for t, w in zip(tokens, weights, strict=True) if t in spelled)
+    covered = sum(w for t, w in zip(tokens, weights, strict=True) if t in spans)
+    helped = [(t, w) for t, w in zip(tokens, weights, strict=True) if t not in spans and t in generic]
+    if helped:
+        used = {i for t in tokens if t in spans for i in spans[t]}
+        for t, _ in helped:
+            used |= generic[t]
+        if len(used) >= _ZH_ACCOUNTED * size:
+            covered += sum(w for _, w in helped)
     return _CROSS_SCRIPT_CAP * covered / sum(weights)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reading(cjk: NameForm) -> tuple[dict[str, range], dict[str, set[int]], int]:
+    """What a Chinese name offers a Latin one, worked out once per name: every run of its syllables joined
+    (-> the syllables it spans), its generic words (below), and how many syllables it has."""
+    syllables = cjk.ascii.split()
+    spans: dict[str, range] = {}
+    for i in range(len(syllables)):
+        for j in range(i + 1, len(syllables) + 1):
+            spans.setdefault("".join(syllables[i:j]), range(i, j))
+    return spans, _generic_words(cjk, syllables), len(syllables)
+
+
+def _generic_words(cjk: NameForm, syllables: list[str]) -> dict[str, set[int]]:
+    """English word -> the syllables of the Chinese core it stands for (none for a function word, or a legal
+    form the core left out). Empty when the core's characters do not line up one to one with its syllables
+    (then nothing is credited)."""
+    units = [u for u in re.findall(r"[a-z0-9]+|\S", cjk.core) if u.strip()]
+    if len(units) != len(syllables):
+        return {}
+    text = "".join(u if len(u) == 1 else "\0" for u in units)  # one character per syllable
+    out: dict[str, set[int]] = {w: set() for w in _FUNCTION_WORDS}
+    for zh, words in _ZH_GENERIC.items():
+        if zh not in cjk.normalised:
+            continue
+        spans: set[int] = set()  # none when it is a legal form the core left out (集团, 分公司)
+        at = text.find(zh)
+        while at >= 0:
+            spans.update(range(at, at + len(zh)))
+            at = text.find(zh, at + 1)
+        for word in words:
+            out.setdefault(word, set()).update(spans)
+    return out
 
 
 def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:

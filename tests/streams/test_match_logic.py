@@ -116,6 +116,12 @@ def test_country_conflict_penalises() -> None:
         ("Lobaye Invest SARLU", "LOBAYE INVEST", True),
         ("Eurogroup Engineering AD", "EUROGROUP ENGINEERING EAD", True),
         ("Private Joint-Stock Company Mako Holding", "MAKO HOLDING", True),
+        # Across scripts, a generic company word in Chinese stands for its English word, when the rest of the
+        # Chinese name is spelled by the Latin one; not when most of the Chinese name is left over.
+        ("华为技术有限公司", "Huawei Technologies Co., Ltd.", True),
+        ("威海建设集团股份有限公司城阳分公司", "Chengyang Branch of Weihai Construction Group Co. Ltd.", True),
+        ("Jing Branch of Weihai Construction Group Co. Ltd.", "威海建设集团股份有限公司经济技术开发区混凝土分公司", False),
+        ("华为技术有限公司", "Huawei Trading", False),
     ],
 )
 def test_name_scores(a: str, b: str, matches: bool) -> None:

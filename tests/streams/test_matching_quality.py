@@ -126,8 +126,9 @@ def test_chinese_names_in_every_form(test_part: dict[str, Figures]) -> None:
     assert test_part["chinese_variants"].recall >= 0.99, test_part["chinese_variants"].misses
     assert test_part["chinese_both"].recall >= 0.95, test_part["chinese_both"].misses
     # Chinese-only name -> English-only entry, through the names bilingual lists print side by side (never the
-    # searched list's own pairing): 0.48 measured, 0.00 without the dictionary.
-    assert test_part["chinese_to_english"].recall >= 0.45, test_part["chinese_to_english"].misses
+    # searched list's own pairing), a Latin word inside the Chinese name, and generic company words: 0.56
+    # measured (0.49 with the bilingual names alone, 0.00 without them).
+    assert test_part["chinese_to_english"].recall >= 0.55, test_part["chinese_to_english"].misses
     assert test_part["chinese_to_english"].fp == 0
 
 
