@@ -264,8 +264,9 @@ _ZH_GENERIC = {
     "研究院": ("institute",), "研究所": ("institute",), "中心": ("center", "centre"), "商业": ("commercial",),
     "银行": ("bank",),
 }
-_FUNCTION_WORDS = frozenset({"of", "the", "for", "and", "in", "at"})
+_FUNCTION_WORDS = frozenset({"of", "the", "for", "in", "at"})  # "and" is gone from the core already
 _ZH_ACCOUNTED = 0.8
+_UNITS = re.compile(r"[a-z0-9]+|\S")  # what becomes one syllable of the ASCII form: a Latin word, a character
 
 
 def _cross_script(cjk: NameForm, latin: NameForm) -> float:
@@ -294,15 +295,15 @@ def _reading(cjk: NameForm) -> tuple[dict[str, range], dict[str, set[int]], int]
     for i in range(len(syllables)):
         for j in range(i + 1, len(syllables) + 1):
             spans.setdefault("".join(syllables[i:j]), range(i, j))
-    return spans, _generic_words(cjk, syllables), len(syllables)
+    return spans, _generic_words(cjk, len(syllables)), len(syllables)
 
 
-def _generic_words(cjk: NameForm, syllables: list[str]) -> dict[str, set[int]]:
+def _generic_words(cjk: NameForm, syllables: int) -> dict[str, set[int]]:
     """English word -> the syllables of the Chinese core it stands for (none for a function word, or a legal
-    form the core left out). Empty when the core's characters do not line up one to one with its syllables
+    form the core left out). Empty when the core's characters do not line up one to one with its ``syllables``
     (then nothing is credited)."""
-    units = [u for u in re.findall(r"[a-z0-9]+|\S", cjk.core) if u.strip()]
-    if len(units) != len(syllables):
+    units = _UNITS.findall(cjk.core)
+    if len(units) != syllables:
         return {}
     text = "".join(u if len(u) == 1 else "\0" for u in units)  # one character per syllable
     out: dict[str, set[int]] = {w: set() for w in _FUNCTION_WORDS}
