@@ -1,12 +1,14 @@
 """A keyed inverted index in Redis: member -> keys, key -> members. Used for watch entries and for the
 materialised lists, so that a lookup touches only the sets of the keys asked for.
 
-Layout under ``{namespace}:{name}``: key -> members in ``:b:{bucket}`` hashes (a field per key, its members
-joined by the ASCII record separator) while they fit in 64 bytes, in a ``:k:{key}`` set past that (see
-``_KEYS_LUA``); and the ``:mk`` hash, member -> its keys joined by the record separator (so that re-indexing
-removes what is no longer true; one hash field costs about a quarter of the set per member kept before, which
-is still read, once, and dropped when its member is next indexed). Updates run in one MULTI/EXEC
-transaction, as one script call per batch.
+Layout under ``{namespace}:{name}``: every member is posted under a number of its own (``:seq`` counts them;
+``:im:{id // 100}`` hashes name the member of each id, a hundred to a compact listpack). Key -> ids in
+``:b:{bucket}`` hashes (a field per key, its ids joined by the ASCII record separator) while they fit in 64
+bytes, in a ``:k:{key}`` set past that (an integer set while it holds ids only, see ``_KEYS_LUA``); and the
+``:mk`` hash, member -> ``#{id}`` and its keys joined by the record separator (so that re-indexing removes what
+is no longer true). Members posted under their names, as the index wrote them before ids (and, before that,
+a set of keys per member), are still read, and move to an id when next indexed. Updates run in one
+MULTI/EXEC transaction, as one script call per batch.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ M = TypeVar("M", bound=Hashable)
 # (standalone or Sentinel), not on Redis Cluster, which listwatch does not use.
 #
 # A key's members live in one of two places. Most keys have one member or a few: they are a field of a bucket
-# hash (``:b:{4 hex digits of the key's SHA-1}``, members joined by the record separator), which Redis keeps
-# as a compact listpack while every value is at most 64 bytes; a Redis set of one member costs about 250 bytes,
-# a field about 30. A key whose members no longer fit in 64 bytes (or that has a member holding the separator)
-# moves to a set of its own, ``:k:{key}``, as every key was before buckets (such sets are read as they are).
+# hash (``:b:{4 hex digits of the key's SHA-1}``, ids joined by the record separator), which Redis keeps as a
+# compact listpack while every value is at most 64 bytes; a Redis set of one member costs about 250 bytes, a
+# field about 30. A key whose ids no longer fit in 64 bytes moves to a set of its own, ``:k:{key}``, which
+# Redis keeps as an integer set (4 bytes an id) up to 512 ids; a set of names (a member posted under its name
+# by the index before ids) takes about 60 bytes a member. Both are read as they are.
 _KEYS_LUA = """
 local SMALL = 64
 local function bucket(prefix, key) return prefix .. ':b:' .. string.sub(redis.sha1hex(key), 1, 4) end
@@ -61,6 +64,19 @@ local function members_of(prefix, key, most)
   local joined = redis.call('HGET', bucket(prefix, key), key)
   if joined then return split(joined) end
   return {}
+end
+-- A member is posted under its id; the ``:im:{id without its last two digits}`` hashes say whose id it is, a
+-- hundred ids to a listpack. A posting that is not all digits is a name posted before ids (the lists' and
+-- watchlists' members always hold the unit separator).
+local function names(prefix, id)
+  local at = string.sub(id, 1, -3)
+  if at == '' then at = '0' end
+  return prefix .. ':im:' .. at
+end
+-- The member a posting stands for: '' when its id has gone since (removed between two calls).
+local function member_of(prefix, posting)
+  if not string.find(posting, '^%d+$') then return posting end
+  return redis.call('HGET', names(prefix, posting), posting) or ''
 end
 local function add(prefix, key, member)
   local set = prefix .. ':k:' .. key
@@ -99,30 +115,40 @@ local mk = prefix .. ':mk'
 local i = 2
 while i <= #ARGV do
   local member, n = ARGV[i], tonumber(ARGV[i + 1])
-  local new, old = {}, {}
+  local new = {}
   for j = 1, n do new[ARGV[i + 1 + j]] = true end
+  -- What the member was posted under so far, and as what: its id, or (written before ids) its name.
+  local id, posted, previous = nil, member, {}
   local joined = redis.call('HGET', mk, member)
-  local previous = {}
   if joined then
     previous = split(joined)
+    if string.sub(previous[1], 1, 1) == '#' then
+      id = string.sub(table.remove(previous, 1), 2)
+      posted = id
+    end
   else
     -- Written before the keys moved into one hash (a set per member): read once, then dropped.
     local legacy = prefix .. ':m:' .. member
     previous = redis.call('SMEMBERS', legacy)
     redis.call('DEL', legacy)
   end
+  if n > 0 and not id then
+    id = tostring(redis.call('INCR', prefix .. ':seq'))
+    redis.call('HSET', names(prefix, id), id, member)
+  end
+  local kept = {}
   for _, k in ipairs(previous) do
-    old[k] = true
-    if not new[k] then remove(prefix, k, member) end
+    if posted == id and new[k] then kept[k] = true else remove(prefix, k, posted) end
   end
   for j = 1, n do
     local k = ARGV[i + 1 + j]
-    if not old[k] then add(prefix, k, member) end
+    if not kept[k] then add(prefix, k, id) end
   end
   if n > 0 then
-    redis.call('HSET', mk, member, table.concat(ARGV, '\\30', i + 2, i + 1 + n))
+    redis.call('HSET', mk, member, '#' .. id .. '\\30' .. table.concat(ARGV, '\\30', i + 2, i + 1 + n))
   else
     redis.call('HDEL', mk, member)
+    if id then redis.call('HDEL', names(prefix, id), id) end
   end
   i = i + 2 + n
 end
@@ -134,6 +160,13 @@ _LOOKUP = _KEYS_LUA + """
 local prefix, most = ARGV[1], tonumber(ARGV[2])
 local out = {}
 for i = 3, #ARGV do out[i - 2] = members_of(prefix, ARGV[i], most) end
+return out
+"""
+
+# ARGV: prefix, then postings (as _LOOKUP returns them). Per posting, the member it stands for ('' if gone).
+_MEMBERS = _KEYS_LUA + """
+local out = {}
+for i = 2, #ARGV do out[i - 1] = member_of(ARGV[1], ARGV[i]) end
 return out
 """
 
@@ -153,7 +186,12 @@ while i <= #ARGV do
     common = here
   end
   local found = {}
-  if common then for m in pairs(common) do found[#found + 1] = m end end
+  if common then
+    for m in pairs(common) do
+      local name = member_of(prefix, m)
+      if name ~= '' then found[#found + 1] = name end
+    end
+  end
   out[#out + 1] = found
   i = i + 1 + n
 end
@@ -218,7 +256,7 @@ class RedisIndex:
         if len(args) == 1:
             return []
         found = await self._redis.eval(_ALL_OF, 0, *args)
-        return [sorted(m.decode() if isinstance(m, bytes) else m for m in members) for members in found]
+        return [sorted(map(_text, members)) for members in found]
 
     async def lookup(self, keys: Iterable[str], limit: int = MAX_CANDIDATES, ties: bool = False) -> list[str]:
         """The members ``rank`` puts first."""
@@ -235,6 +273,15 @@ class RedisIndex:
         if not distinct:
             return [[] for _ in wanted]
         found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, *distinct)
-        members = {k: [m.decode() if isinstance(m, bytes) else m for m in ms]
-                   for k, ms in zip(distinct, found, strict=True) if ms}  # fmt: skip
-        return [rank((members[k] for k in keys if k in members), limit, ties) for keys in wanted]
+        postings = {k: [_text(p) for p in ps] for k, ps in zip(distinct, found, strict=True) if ps}
+        ranked = [rank((postings[k] for k in keys if k in postings), limit, ties) for keys in wanted]
+        # Ranked by id, then named: only the members taken are looked up (a second round trip, a small one).
+        chosen = sorted({p for ps in ranked for p in ps})
+        if not chosen:
+            return [[] for _ in wanted]
+        named = dict(zip(chosen, map(_text, await self._redis.eval(_MEMBERS, 0, self._prefix, *chosen)), strict=True))
+        return [[named[p] for p in ps if named[p]] for ps in ranked]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

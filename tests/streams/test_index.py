@@ -42,7 +42,7 @@ async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSe
     assert await index.all_of_many([]) == []
 
 
-async def test_a_member_keeps_its_keys_in_one_hash_and_the_older_layout_is_taken_over(
+async def test_a_member_keeps_its_id_and_keys_in_one_hash_and_the_older_layouts_are_taken_over(
     redis: Redis, settings: CommonSettings
 ) -> None:
     index = RedisIndex(redis, settings, "idx")
@@ -52,21 +52,66 @@ async def test_a_member_keeps_its_keys_in_one_hash_and_the_older_layout_is_taken
         await index.replace(member, keys)
 
     await put("a", {"t:kappa", "t:line", "id:lei:529900T8BM49AURSDO55"})
-    assert sorted((await redis.hget(f"{prefix}:mk", "a")).split(b"\x1e")) == [  # type: ignore[union-attr]
-        b"id:lei:529900T8BM49AURSDO55", b"t:kappa", b"t:line"
+    assert (await redis.hget(f"{prefix}:mk", "a")).split(b"\x1e") == [  # type: ignore[union-attr]
+        b"#1", b"id:lei:529900T8BM49AURSDO55", b"t:kappa", b"t:line"
     ]  # fmt: skip
+    assert await redis.hget(f"{prefix}:im:0", "1") == b"a"  # the id names its member
     await put("a", {"t:kappa", "t:marine"})
+    assert await redis.hget(f"{prefix}:mk", "a") == b"#1\x1et:kappa\x1et:marine"  # the same id kept
     assert await index.all_of_many([["t:kappa"], ["t:line"], ["t:marine"]]) == [["a"], [], ["a"]]
     await put("a", set())
     assert await redis.hexists(f"{prefix}:mk", "a") == 0
+    assert await redis.hexists(f"{prefix}:im:0", "1") == 0
     assert await index.all_of_many([["t:kappa"]]) == [[]]
-    # As written before the keys moved into the hash: a set per member. Re-indexing reads it once, drops it.
-    await redis.sadd(f"{prefix}:k:t:old", "b")
-    await redis.sadd(f"{prefix}:m:b", "t:old")
-    await put("b", {"t:new"})
-    assert await index.all_of_many([["t:old"], ["t:new"]]) == [[], ["b"]]
-    assert await redis.exists(f"{prefix}:m:b") == 0
-    assert await redis.hget(f"{prefix}:mk", "b") == b"t:new"
+    # As written before the keys moved into the hash: a set per member, posted under its name. Re-indexing
+    # reads it once, drops it, and posts the member under a new id.
+    await redis.sadd(f"{prefix}:k:t:old", "ofac_sdn\x1fb")
+    await redis.sadd(f"{prefix}:m:ofac_sdn\x1fb", "t:old")
+    await put("ofac_sdn\x1fb", {"t:new"})
+    assert await index.all_of_many([["t:old"], ["t:new"]]) == [[], ["ofac_sdn\x1fb"]]
+    assert await redis.exists(f"{prefix}:m:ofac_sdn\x1fb") == 0
+    assert await redis.hget(f"{prefix}:mk", "ofac_sdn\x1fb") == b"#2\x1et:new"
+
+
+async def test_members_posted_under_their_names_before_ids_are_read_and_moved(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # As the index before ids wrote it: the member's name in a bucket field and in a set, its keys unmarked.
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+    await index.replace("ofac_sdn\x1f7", {"t:shared"})  # today's layout, beside the old one
+    old = "ofac_sdn\x1f9"
+    [bucket_key] = [k async for k in redis.scan_iter(match=f"{prefix}:b:*")]
+    await redis.hset(f"{prefix}:mk", old, "t:shared\x1et:solo")
+    await redis.hset(bucket_key, "t:shared", (await redis.hget(bucket_key, "t:shared")) + b"\x1e" + old.encode())  # type: ignore[operator]
+    await redis.sadd(f"{prefix}:k:t:solo", old)
+    assert await index.lookup_many([["t:shared"], ["t:solo"]], limit=10) == [sorted([old, "ofac_sdn\x1f7"]), [old]]
+    assert await index.all_of_many([["t:shared", "t:solo"]]) == [[old]]
+    await index.replace(old, {"t:shared", "t:new"})
+    assert (await redis.hget(f"{prefix}:mk", old)).startswith(b"#")  # type: ignore[union-attr]
+    assert await redis.exists(f"{prefix}:k:t:solo") == 0
+    assert old.encode() not in (await redis.hget(bucket_key, "t:shared") or b"")  # posted under its id now
+    assert await index.lookup_many([["t:shared"], ["t:solo"], ["t:new"]], limit=10) == [
+        sorted([old, "ofac_sdn\x1f7"]), [], [old]
+    ]  # fmt: skip
+
+
+async def test_shared_keys_hold_ids_as_compact_integer_sets_and_a_vanished_id_is_dropped(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+    members = [f"worldbank\x1f{i}" for i in range(40)]
+    async with redis.pipeline(transaction=True) as pipe:
+        index.replace_many([(m, {"t:construction", f"n:{m[-2:]}"}) for m in members], pipe)
+        await pipe.execute()
+    assert await redis.object("encoding", f"{prefix}:k:t:construction") == b"intset"
+    [found] = await index.lookup_many([["t:construction"]], limit=100)
+    assert sorted(found) == sorted(members)  # ties in the order of their ids
+    # A member removed between the lookup's two calls: its id is posted but names nobody; left out.
+    await redis.hdel(f"{prefix}:im:0", "3")
+    [found] = await index.lookup_many([["t:construction"]], limit=100)
+    assert sorted(found) == sorted(m for m in members if m != members[2])
 
 
 async def test_small_keys_are_fields_of_bucket_hashes_and_grow_into_sets(
@@ -77,17 +122,19 @@ async def test_small_keys_are_fields_of_bucket_hashes_and_grow_into_sets(
     await index.replace("ofac_sdn\x1f1", {"t:rare", "t:shared"})
     assert await redis.exists(f"{prefix}:k:t:rare", f"{prefix}:k:t:shared") == 0  # no set per key
     assert len([k async for k in redis.scan_iter(match=f"{prefix}:b:*")]) >= 1
-    others = [f"ofac_sdn\x1f{i}" for i in range(2, 12)]  # eleven members together pass 64 bytes
-    for member in others:
+    others = [f"ofac_sdn\x1f{i}" for i in range(2, 26)]  # 25 ids ("1" to "25") together pass 64 bytes
+    for member in others[:10]:
         await index.replace(member, {"t:shared"})
-    assert await redis.scard(f"{prefix}:k:t:shared") == 11  # the key moved into a set, every member with it
+    assert await redis.exists(f"{prefix}:k:t:shared") == 0  # eleven short ids still fit in the field
+    for member in others[10:]:
+        await index.replace(member, {"t:shared"})
+    assert await redis.scard(f"{prefix}:k:t:shared") == 25  # the key moved into a set, every member with it
     assert await index.lookup_many([["t:shared"], ["t:rare"]], limit=100) == [
         sorted(["ofac_sdn\x1f1", *others]), ["ofac_sdn\x1f1"]
     ]  # fmt: skip
     await index.replace("ofac_sdn\x1f1", set())  # out of a set and out of a bucket field
     assert await index.all_of_many([["t:rare"], ["t:shared"]]) == [[], sorted(others)]
-    await index.replace("odd\x1emember", {"t:odd"})  # a member holding the separator: a set of its own
-    assert await redis.smembers(f"{prefix}:k:t:odd") == {b"odd\x1emember"}
+    await index.replace("odd\x1emember", {"t:odd"})  # a member holding the separator: posted as its id
     assert await index.all_of_many([["t:odd"]]) == [["odd\x1emember"]]
 
 
