@@ -18,6 +18,7 @@ import itertools
 import re
 
 import countrynames
+from countrynames.util import normalize_name
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from rigour.text import metaphone
@@ -98,11 +99,28 @@ def fold(token: str) -> str:
 def country_of(token: str) -> str | None:
     """The country a word names, by its name or its people's ("iran", "iranian"; countrynames, exact forms
     only); None for other words and short ones. Loose on its own (it also maps cities and codes: "tehran",
-    "abd"), so a match needs more (streams/match/score.py)."""
+    "abd"), so a match needs more (streams/match/score.py).
+
+    ``countrynames.to_code(token, fuzzy=False)``, read from its own table: ``to_code`` first looks for the
+    word among the table's 23,000 values one by one (is it a code?), about 250 us for every word not seen
+    before, most of a new list entry's scoring. Same answers (tests/streams/test_match_keys.py), except
+    that its marker for names it refuses ("FAIL") is not taken for a code."""
     if len(token) < 4 or not token.isalpha():
         return None
-    code: str | None = countrynames.to_code(token, fuzzy=False)
-    return code
+    codes, names = _country_table()
+    upper = token.upper()
+    if upper in codes:
+        return upper
+    # normality's latinising is most of the rest (about 180 us a new word): a plain ASCII word is only lowered
+    code = names.get(token.lower() if token.isascii() else normalize_name(upper) or "")
+    return None if code == "FAIL" else code
+
+
+@functools.cache
+def _country_table() -> tuple[frozenset[str], dict[str, str]]:
+    countrynames.to_code("FR")  # loads the table on first use
+    table: dict[str, str] = countrynames.COUNTRY_NAMES
+    return frozenset(table.values()) - {"FAIL"}, dict(table)
 
 
 def name_keys(form: NameForm) -> set[str]:

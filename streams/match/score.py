@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein, Prefix
 from rigour.text import metaphone
-from wordfreq import zipf_frequency
+from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency, zipf_to_freq
 
 from contracts.settings import DEFAULT_MATCH_THRESHOLD
 from streams.enrich.names import NameForm
@@ -57,7 +58,27 @@ def _phonetic(token: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _real_word(token: str) -> bool:
+    if token.isascii() and token.isalpha() and token.islower():
+        return token in common_words()
     return max(zipf_frequency(token, lang) for lang in _LANGUAGES) >= _REAL_WORD_ZIPF
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The lower-case ASCII words at or above _REAL_WORD_ZIPF in one of _LANGUAGES, read once from wordfreq's
+    lists with wordfreq's own rounding (a frequency to 3 significant digits, its Zipf value to 2 places): the
+    same answers as ``zipf_frequency`` (tests/streams/test_match_logic.py), which costs about 70 us for each
+    word not seen before (its tokenizer runs first), a tenth of a worker's time on new list entries. About
+    200,000 words; loaded before the worker starts (streams/worker.py)."""
+    floor = zipf_to_freq(_REAL_WORD_ZIPF) * 0.9
+    out: set[str] = set()
+    for lang in _LANGUAGES:
+        for word, freq in get_frequency_dict(lang, "best").items():
+            if freq >= floor and word.isascii() and word.isalpha() and word.islower():
+                rounded = round(freq, math.floor(-math.log(freq, 10)) + 3)
+                if round(freq_to_zipf(rounded), 2) >= _REAL_WORD_ZIPF:
+                    out.add(word)
+    return frozenset(out)
 
 
 def _swapped(token: str, other: str) -> bool | None:

@@ -222,3 +222,25 @@ def test_a_latin_word_in_a_chinese_name_finds_and_matches_the_latin_name(chinese
     assert name_keys(zh) & name_keys(en)
     assert name_score(zh, en)[0] >= DEFAULT_THRESHOLD
     assert name_score(name_form("美国IMSAR公司"), name_form("Meiguo Trading"))[0] < DEFAULT_THRESHOLD
+
+
+def test_the_common_word_list_answers_as_wordfreq_does() -> None:
+    # Every 20th word of each language's list (the band around the threshold included), made-up words and
+    # words with capitals, digits or accents (those still go to wordfreq itself).
+    import random
+
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    from streams.match import score
+
+    rng = random.Random(5)
+    words = {w for lang in score._LANGUAGES for w in list(get_frequency_dict(lang, "best"))[:200_000:20]}
+    words |= {"".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(2000)}
+    words |= {"sitysipava", "metallurgical", "unclear", "nuclear", "Trading", "b2b", "société", "grop"}
+
+    def wordfreq_says(word: str) -> bool:
+        return max(zipf_frequency(word, lang) for lang in score._LANGUAGES) >= score._REAL_WORD_ZIPF
+
+    differ = [w for w in sorted(words) if score._real_word.__wrapped__(w) != wordfreq_says(w)]
+    assert differ == []
+    assert len(score.common_words()) > 100_000
