@@ -329,7 +329,8 @@ def _initials(name: str) -> str | None:
     forms = {plain.upper() for _, plain in _DOTTED_FORMS} | {"LLC", "JSC", "OOO", "ZAO", "OAO", "PJSC", "CJSC"}
     for word in short:
         if word not in forms:
-            return name.replace(word, ".".join(word) + ".", 1)
+            # the word, not the letters inside another ("OF" in "NONPROFIT" made "NONPRO.F.IT")
+            return re.sub(rf"\b{word}\b", ".".join(word) + ".", name, count=1)
     return None
 
 
