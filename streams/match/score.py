@@ -153,6 +153,8 @@ def _demonym(token: str, other: str) -> bool:
 def _rejoin(a: list[str], b: list[str]) -> list[str]:
     """Words of ``a`` written apart that ``b`` writes as one ("Zhu Hai" / "Zhuhai", "Mae Sai" / "Maesai")."""
     whole = set(b)
+    if not any(x + y in whole for x, y in itertools.pairwise(a)):
+        return list(a)  # nothing to join (nearly always)
     out: list[str] = []
     i = 0
     while i < len(a):
@@ -204,13 +206,17 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
     common word more ("Taatta Bank" / "Taatta"): as often a sister firm as the same one (docs/matching.md)."""
     if not a or not b:
         return 0.0, None
+    # Each word's weight and legal-form flag, worked out once per name (lists' names meet many watches): the
+    # sums below add the same floats in the same order as when each was looked up where it is used.
+    weights_a, legal_a = _profile(tuple(a))
+    weights_b, legal_b = _profile(tuple(b))
     matched = 0.0
     distinctive = False
     unpartnered = False
     exact = True
     used: set[int] = set()
     matched_a: set[str] = set()
-    for token in a:
+    for i, token in enumerate(a):
         best, best_j = 0.0, -1
         for j, other in enumerate(b):
             if j in used:
@@ -222,37 +228,42 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
             used.add(best_j)
             matched_a.add(token)
             exact = exact and best == 100.0
-            weight = (token_weight(token) + token_weight(b[best_j])) / 2
+            weight = (weights_a[i] + weights_b[best_j]) / 2
             matched += 2 * weight * best / 100
-            distinctive = distinctive or token_weight(token) == 1.0
-        elif not is_legal_word(token):
+            distinctive = distinctive or weights_a[i] == 1.0
+        elif not legal_a[i]:
             unpartnered = True
     # A legal-form word left in a name (misspelt, or mid-name) counts only where both sides have it.
-    total = sum(token_weight(t) for t in a if not (is_legal_word(t) and t not in matched_a)) + sum(
-        token_weight(t) for j, t in enumerate(b) if not (is_legal_word(t) and j not in used)
-    )
+    total = sum(
+        w for t, w, legal in zip(a, weights_a, legal_a, strict=True) if not (legal and t not in matched_a)
+    ) + sum(w for j, (w, legal) in enumerate(zip(weights_b, legal_b, strict=True)) if not (legal and j not in used))
     if total == 0:
         return 0.0, None
     score = matched / total
     # A distinctive word on one side only ("Tangshan" in one branch's name) says "another entity".
     unmatched = (
-        sum(1 for t in a if token_weight(t) == 1.0)
-        - sum(1 for j in used if token_weight(b[j]) == 1.0)
-        + sum(1 for j, t in enumerate(b) if j not in used and token_weight(t) == 1.0)
+        sum(1 for w in weights_a if w == 1.0)
+        - sum(1 for j in used if weights_b[j] == 1.0)
+        + sum(1 for j, w in enumerate(weights_b) if j not in used and w == 1.0)
     )
     score *= _UNMATCHED_PENALTY ** max(0, unmatched)
     # Without any distinctive word in common, a name is not identified, unless neither side has one
     # ("International Industrial Development Bank").
-    has_distinctive = any(token_weight(t) == 1.0 for t in (*a, *b))
+    has_distinctive = 1.0 in weights_a or 1.0 in weights_b
     score = score if distinctive or not has_distinctive else min(score, 0.5)
     if score >= _ONE_WORD_MORE:
         return score, None
-    listed_left = [t for j, t in enumerate(b) if j not in used and not is_legal_word(t)]
-    if not unpartnered and len(listed_left) == 1 and token_weight(listed_left[0]) == 1.0:
-        words = [t for t in a if not is_legal_word(t)]
-        if sum(1 for t in words if token_weight(t) == 1.0) >= 2 or (exact and len(words) >= 2):
-            return score, listed_left[0]
+    listed_left = [j for j in range(len(b)) if j not in used and not legal_b[j]]
+    if not unpartnered and len(listed_left) == 1 and weights_b[listed_left[0]] == 1.0:
+        words = [i for i in range(len(a)) if not legal_a[i]]
+        if sum(1 for i in words if weights_a[i] == 1.0) >= 2 or (exact and len(words) >= 2):
+            return score, b[listed_left[0]]
     return score, None
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _profile(tokens: tuple[str, ...]) -> tuple[tuple[float, ...], tuple[bool, ...]]:
+    return tuple(token_weight(t) for t in tokens), tuple(is_legal_word(t) for t in tokens)
 
 
 def _cjk_score(a: str, b: str) -> float:
@@ -342,20 +353,39 @@ def _generic_words(cjk: NameForm, syllables: int) -> dict[str, set[int]]:
 
 
 def name_score(a: NameForm, b: NameForm) -> tuple[float, str]:
+    value, how = _name_value(a, b)
+    return value, _name_reason(a, b, how)
+
+
+def _name_value(a: NameForm, b: NameForm) -> tuple[float, str]:
+    """``name_score``'s value, and how it was reached (the reason is written only for the best pair of a
+    candidate's names: writing it for every pair was a third of scoring's time)."""
     if a.core == b.core:
-        return 1.0, f"name: {a.original!r} = {b.original!r}"
+        return 1.0, "="
     if a.script == "cjk" and b.script == "cjk":
-        return _cjk_score(a.core, b.core), f"name (Chinese): {a.original!r} ~ {b.original!r}"
+        return _cjk_score(a.core, b.core), "cjk"
     if a.script == "cjk" or b.script == "cjk":
         cjk, latin = (a, b) if a.script == "cjk" else (b, a)
-        return _cross_script(cjk, latin), f"name (transliterated): {a.original!r} ~ {b.original!r}"
+        return _cross_script(cjk, latin), "transliterated"
     tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
     tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
     tokens_a, tokens_b = _rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a)
     value, more = _token_score(tokens_a, tokens_b)
     if more is not None:
-        return _ONE_WORD_MORE, f"name: every word of {a.original!r} is in {b.original!r}, which has one more ({more})"
-    return value, f"name: {a.original!r} ~ {b.original!r}"
+        return _ONE_WORD_MORE, "+" + more
+    return value, "~"
+
+
+def _name_reason(a: NameForm, b: NameForm, how: str) -> str:
+    if how == "=":
+        return f"name: {a.original!r} = {b.original!r}"
+    if how == "cjk":
+        return f"name (Chinese): {a.original!r} ~ {b.original!r}"
+    if how == "transliterated":
+        return f"name (transliterated): {a.original!r} ~ {b.original!r}"
+    if how.startswith("+"):
+        return f"name: every word of {a.original!r} is in {b.original!r}, which has one more ({how[1:]})"
+    return f"name: {a.original!r} ~ {b.original!r}"
 
 
 def _may_match(token: str, other: str) -> bool:
@@ -547,14 +577,14 @@ def score(
     entry_schemes = {scheme for scheme, _ in entry_ids}
     conflicts = sorted((scheme, number) for scheme, number in watch_ids if scheme in entry_schemes)
     best: float = 0.0
-    reason = ""
+    best_pair: tuple[NameForm, NameForm, str] | None = None
     entry_list = list(entry_names)
     for w in watch_names:
         for e in entry_list:
-            value, why = name_score(w, e)
+            value, how = _name_value(w, e)
             if value > best:
-                best, reason = value, why
-    reasons = [f"{reason} ({best:.2f})"] if reason else []
+                best, best_pair = value, (w, e, how)
+    reasons = [f"{_name_reason(*best_pair)} ({best:.2f})"] if best_pair else []
     # Watched parties are companies: a ship, an aircraft or a person of that name is less likely them.
     if best and entry_type in _TYPE_PENALTY:
         best *= _TYPE_PENALTY[entry_type]
