@@ -23,7 +23,7 @@ from contracts.models import (
 from streams.enrich.identifiers import check
 from streams.enrich.names import NameForm, name_form
 from streams.match.keys import name_keys
-from streams.match.score import EntryBound, Score, score
+from streams.match.score import EntryBound, Score, WatchBound, score
 from streams.watchlists import WatchEntry
 
 
@@ -185,7 +185,11 @@ def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichmen
     """A newly watched company against the current lists: "already listed" where it matches. Entries of one
     list under the same name (a party listed twice) are one alert to review, naming the others."""
     found: list[tuple[str, Entry, Enrichment, str, Score]] = []
+    bound = WatchBound([name_form(n) for n in watch.names()], watch_ids(watch))
     for source, entry, enrichment, event_id in listed:
+        # as in match_change: a cheap upper bound rules out most candidates unscored
+        if bound.bound(forms(enrichment.names), enrichment_ids(enrichment)) + 1e-4 < threshold:
+            continue
         s = score_watch(watch, enrichment)
         if s.value >= threshold:
             found.append((source, entry, enrichment, event_id, s))

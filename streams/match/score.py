@@ -560,6 +560,63 @@ class EntryBound:
         return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered)
 
 
+class WatchBound:
+    """``score_bound`` of one watched company against many list entries (a screen's candidates), equal to it
+    for every one (tests/streams/test_matching_quality.py), at a fraction of its cost: whether a watched word
+    may match a listed word is worked out once per screen however many candidates carry that listed word."""
+
+    def __init__(self, watch_names: Sequence[NameForm], watch_ids: Iterable[tuple[str, str]]) -> None:
+        self._names = list(watch_names)
+        self._ids = set(watch_ids)
+        # every word the watched names may be split into, either way (core or ASCII form)
+        self._tokens = {t for a in self._names for text in (a.core, a.ascii) for t in _words(text).tokens}
+        self._may: dict[str, frozenset[str]] = {}  # listed word -> the watched words that may match it
+
+    def bound(self, entry_names: Iterable[NameForm], entry_ids: Iterable[tuple[str, str]]) -> float:
+        if self._ids and not self._ids.isdisjoint(entry_ids):
+            return 1.0
+        best = 0.0
+        entry_list = list(entry_names)
+        for a in self._names:
+            for b in entry_list:
+                best = max(best, self._name_bound(a, b))
+        return best
+
+    def _name_bound(self, a: NameForm, b: NameForm) -> float:
+        if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+            return 1.0
+        split = a.script == "other" or b.script == "other"
+        watch = _words(a.ascii if split else a.core)
+        entry = _words(b.ascii if split else b.core)
+        if not watch.tokens or not entry.tokens:
+            return 0.0
+        if not (watch.whole.isdisjoint(entry.concats) and entry.whole.isdisjoint(watch.concats)):
+            return _token_bound(_rejoin(watch.tokens, entry.tokens), _rejoin(entry.tokens, watch.tokens))
+        # ``_token_bound(watch.tokens, entry.tokens)``, summed in the same order (the same float)
+        total = watch.total + entry.total
+        if total == 0:
+            return 1.0
+        partner: dict[str, float] = {}  # watched word -> its heaviest possible partner's weight
+        for other in entry.tokens:
+            may = self._may.get(other)
+            if may is None:
+                may = self._may[other] = frozenset(t for t in self._tokens if _may_match(t, other))
+            if may:
+                weight = token_weight(other)
+                for token in may:
+                    if partner.get(token, -1.0) < weight:
+                        partner[token] = weight
+        matched = 0.0
+        unpartnered = False
+        for token in watch.tokens:
+            best = partner.get(token)
+            if best is not None:
+                matched += token_weight(token) + best
+            elif not is_legal_word(token):
+                unpartnered = True
+        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered)
+
+
 def score(
     watch_names: Iterable[NameForm],
     entry_names: Iterable[NameForm],

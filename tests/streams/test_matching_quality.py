@@ -12,7 +12,7 @@ import pytest
 from streams.enrich.names import name_form
 from streams.index import MAX_WATCH_CANDIDATES
 from streams.match.logic import enrichment_ids, forms, score_watch, watch_ids
-from streams.match.score import DEFAULT_THRESHOLD, EntryBound, score_bound
+from streams.match.score import DEFAULT_THRESHOLD, EntryBound, WatchBound, score_bound
 from tests.streams.matching_eval import (
     Figures,
     Lists,
@@ -51,6 +51,8 @@ def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[
     for query in queries:
         watch = watched(lists, query)
         watch_forms = [name_form(n) for n in watch.names()]
+        # what screen_watch computes, one per watched company across its candidates
+        watch_bound = WatchBound(watch_forms, watch_ids(watch))
         for _, _, enrichment in candidates(lists, query):
             value = score_watch(watch, enrichment).value
             entry_forms, ids = forms(enrichment.names), enrichment_ids(enrichment)
@@ -60,6 +62,7 @@ def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[
             key = (*(f.original for f in entry_forms), *ids)
             entry_bound = entry_bounds.setdefault(key, EntryBound(entry_forms, ids))
             assert entry_bound.bound(watch_forms, watch_ids(watch)) == bound
+            assert watch_bound.bound(entry_forms, ids) == bound
             pairs += 1
             skipped += bound + 1e-4 < DEFAULT_THRESHOLD
     assert pairs > 10_000
