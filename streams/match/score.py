@@ -568,8 +568,11 @@ class WatchBound:
     def __init__(self, watch_names: Sequence[NameForm], watch_ids: Iterable[tuple[str, str]]) -> None:
         self._names = list(watch_names)
         self._ids = set(watch_ids)
-        # every word the watched names may be split into, either way (core or ASCII form)
-        self._tokens = {t for a in self._names for text in (a.core, a.ascii) for t in _words(text).tokens}
+        # every word the watched names may be split into, either way (core or ASCII form); a Chinese name's
+        # bound is 1.0 without its words
+        self._tokens = {
+            t for a in self._names if a.script != "cjk" for text in (a.core, a.ascii) for t in _words(text).tokens
+        }
         self._may: dict[str, frozenset[str]] = {}  # listed word -> the watched words that may match it
 
     def bound(self, entry_names: Iterable[NameForm], entry_ids: Iterable[tuple[str, str]]) -> float:
