@@ -476,6 +476,24 @@ def _words(text: str) -> _Words:
     )  # fmt: skip
 
 
+def _pair_words(a: NameForm, b: NameForm) -> tuple[_Words, _Words, bool] | float:
+    """A watched and a listed name's words as ``name_bound`` weighs them (and whether their ASCII forms were
+    split), or the bound itself where no partner search is needed: 1.0 for equal cores, a Chinese name or no
+    weight at all, 0.0 for a name without words, ``_token_bound`` where a pair of words is written as one on
+    the other side (``_rejoin`` changes the words; rare)."""
+    if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+        return 1.0
+    split = a.script == "other" or b.script == "other"
+    watch, entry = _words(a.ascii if split else a.core), _words(b.ascii if split else b.core)
+    if not watch.tokens or not entry.tokens:
+        return 0.0
+    if not (watch.whole.isdisjoint(entry.concats) and entry.whole.isdisjoint(watch.concats)):
+        return _token_bound(_rejoin(watch.tokens, entry.tokens), _rejoin(entry.tokens, watch.tokens))
+    if watch.total + entry.total == 0:
+        return 1.0
+    return watch, entry, split
+
+
 class _EntryWords:
     """One entry name's words, with each watched word's heaviest possible partner among them, worked out
     once per change however many candidates carry that word."""
@@ -532,23 +550,15 @@ class EntryBound:
         return best
 
     def _name_bound(self, a: NameForm, i: int, b: NameForm) -> float:
-        if a.core == b.core or a.script == "cjk" or b.script == "cjk":
-            return 1.0
-        split = a.script == "other" or b.script == "other"
-        watch = _words(a.ascii if split else a.core)
+        pair = _pair_words(a, b)
+        if isinstance(pair, float):
+            return pair
+        watch, words, split = pair
         entry = self._words.get((i, split))
         if entry is None:
-            entry = self._words[(i, split)] = _EntryWords(_words(b.ascii if split else b.core))
-        words = entry.words
-        if not watch.tokens or not words.tokens:
-            return 0.0
-        if not (watch.whole.isdisjoint(words.concats) and words.whole.isdisjoint(watch.concats)):
-            # a pair of words that the other side writes as one: ``_rejoin`` changes the words (rare)
-            return _token_bound(_rejoin(watch.tokens, words.tokens), _rejoin(words.tokens, watch.tokens))
+            entry = self._words[(i, split)] = _EntryWords(words)
         # ``_token_bound(watch.tokens, words.tokens)``, summed in the same order (the same float)
         total = watch.total + words.total
-        if total == 0:
-            return 1.0
         matched = 0.0
         unpartnered = False
         for token in watch.tokens:
@@ -586,19 +596,12 @@ class WatchBound:
         return best
 
     def _name_bound(self, a: NameForm, b: NameForm) -> float:
-        if a.core == b.core or a.script == "cjk" or b.script == "cjk":
-            return 1.0
-        split = a.script == "other" or b.script == "other"
-        watch = _words(a.ascii if split else a.core)
-        entry = _words(b.ascii if split else b.core)
-        if not watch.tokens or not entry.tokens:
-            return 0.0
-        if not (watch.whole.isdisjoint(entry.concats) and entry.whole.isdisjoint(watch.concats)):
-            return _token_bound(_rejoin(watch.tokens, entry.tokens), _rejoin(entry.tokens, watch.tokens))
+        pair = _pair_words(a, b)
+        if isinstance(pair, float):
+            return pair
+        watch, entry, _ = pair
         # ``_token_bound(watch.tokens, entry.tokens)``, summed in the same order (the same float)
         total = watch.total + entry.total
-        if total == 0:
-            return 1.0
         partner: dict[str, float] = {}  # watched word -> its heaviest possible partner's weight
         for other in entry.tokens:
             may = self._may.get(other)
