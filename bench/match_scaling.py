@@ -30,7 +30,7 @@ async def run(sizes: list[int]) -> list[dict[str, object]]:
     from contracts.settings import CommonSettings
     from monitor.diff import diff
     from streams.enrich.change import enrich
-    from streams.match.logic import enrichment_keys, match_change, score_watch
+    from streams.match.logic import enrichment_keysets, match_change, score_watch
     from streams.watchlists import WatchEntry, WatchlistStore
 
     port = free_port()
@@ -54,7 +54,7 @@ async def run(sizes: list[int]) -> list[dict[str, object]]:
             times, found = [], 0
             for e in enriched:
                 started = time.perf_counter()
-                candidates = await store.candidates(enrichment_keys(e.enrichment))
+                [candidates] = await store.candidates_many([enrichment_keysets(e.enrichment)])
                 alerts = match_change(e, candidates, {"bench": 0.88}, datetime.now(UTC))
                 times.append(time.perf_counter() - started)
                 found += len(alerts)

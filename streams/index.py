@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -222,6 +222,38 @@ def rank(postings: Iterable[Iterable[M]], limit: int = MAX_CANDIDATES, ties: boo
     return ordered[:end]
 
 
+def rank_by_name(
+    names: Sequence[Sequence[Collection[M]]], limit: int = MAX_CANDIDATES, ties: bool = False
+) -> list[M]:
+    """``rank`` for something looked up under several names (a list entry and its aliases): per name, the
+    share of that name's key weight a member covers; a member's best name counts, then its shared weight.
+    Summed over all names, members sharing a few keys of each of several long aliases outranked one that
+    shares every key of a short name ("Hoda Trading" among an entry's aliases about electronics and
+    sustainability: lost at the cut among 33,705 watches; docs/matching.md)."""
+    best: dict[M, tuple[float, float]] = {}
+    for postings in names:
+        weights: dict[M, float] = defaultdict(float)
+        total = 0.0
+        for members in postings:
+            if 0 < len(members) <= MAX_KEY_MEMBERS:
+                weight = 1 / math.log2(1 + len(members)) if len(members) > 1 else 1.0
+                total += weight
+                for member in members:
+                    weights[member] += weight
+        for member, weight in weights.items():
+            value = (weight / total, weight)
+            if value > best.get(member, (0.0, 0.0)):
+                best[member] = value
+    ordered = sorted(best, key=lambda m: (-best[m][0], -best[m][1], str(m)))
+    if len(ordered) <= limit or not ties:
+        return ordered[:limit]
+    last = best[ordered[limit - 1]]
+    end = limit
+    while end < len(ordered) and best[ordered[end]] == last:
+        end += 1
+    return ordered[:end]
+
+
 class RedisIndex:
     def __init__(self, redis: Redis, settings: CommonSettings, name: str) -> None:
         self._redis = redis
@@ -269,16 +301,37 @@ class RedisIndex:
         """``lookup`` for a batch: every distinct key read once, in one script call, then each key set ranked
         on its own."""
         wanted = [sorted(set(keys)) for keys in keysets]
-        distinct = sorted({key for keys in wanted for key in keys})
-        if not distinct:
-            return [[] for _ in wanted]
-        found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, *distinct)
-        postings = {k: [_text(p) for p in ps] for k, ps in zip(distinct, found, strict=True) if ps}
+        postings = await self._postings({key for keys in wanted for key in keys})
         ranked = [rank((postings[k] for k in keys if k in postings), limit, ties) for keys in wanted]
+        return await self._named(ranked)
+
+    async def lookup_by_name_many(
+        self, namesets: Sequence[Sequence[Iterable[str]]], limit: int = MAX_CANDIDATES, ties: bool = False
+    ) -> list[list[str]]:
+        """Per item, the members ``rank_by_name`` puts first among its names' keys (one key set per name):
+        every distinct key read once for the batch, as in ``lookup_many``."""
+        wanted = [[sorted(set(keys)) for keys in names] for names in namesets]
+        postings = await self._postings({key for names in wanted for keys in names for key in keys})
+        ranked = [
+            rank_by_name([[postings[k] for k in keys if k in postings] for keys in names], limit, ties)
+            for names in wanted
+        ]
+        return await self._named(ranked)
+
+    async def _postings(self, keys: set[str]) -> dict[str, list[str]]:
+        """Each key's postings (ids, or names written before ids), in one script call; none for keys without
+        any or with too many."""
+        distinct = sorted(keys)
+        if not distinct:
+            return {}
+        found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, *distinct)
+        return {k: [_text(p) for p in ps] for k, ps in zip(distinct, found, strict=True) if ps}
+
+    async def _named(self, ranked: list[list[str]]) -> list[list[str]]:
         # Ranked by id, then named: only the members taken are looked up (a second round trip, a small one).
         chosen = sorted({p for ps in ranked for p in ps})
         if not chosen:
-            return [[] for _ in wanted]
+            return [[] for _ in ranked]
         named = dict(zip(chosen, map(_text, await self._redis.eval(_MEMBERS, 0, self._prefix, *chosen)), strict=True))
         return [[named[p] for p in ps if named[p]] for ps in ranked]
 

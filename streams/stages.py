@@ -21,7 +21,7 @@ from streams.bilingual import BilingualStore, is_chinese_only, with_names
 from streams.dedupe.store import DedupeStore
 from streams.enrich.change import enrich
 from streams.list_state import ListStateStore
-from streams.match.logic import enrichment_keys, match_change, same_name_reason, screen_watch
+from streams.match.logic import enrichment_keysets, match_change, same_name_reason, screen_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.metrics import StreamsMetrics
 from streams.provisional import ProvisionalStore
@@ -97,7 +97,7 @@ class Stages:
             (e.change.source, e.change.after) for e in applied if e.change.after is not None
         )
         named = await self._with_chinese_names(applied)
-        candidates = await self.watches.candidates_many([enrichment_keys(e.enrichment) for e, _ in named])
+        candidates = await self.watches.candidates_many([enrichment_keysets(e.enrichment) for e, _ in named])
         thresholds = await self.watches.thresholds(
             {w.subscriber_id for found in candidates for w in found}, self.default_threshold
         )

@@ -157,15 +157,17 @@ class WatchlistStore:
         return sorted((WatchEntry.from_json(v, subscriber_id, text(k)) for k, v in raw.items()), key=lambda e: e.id)
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_WATCH_CANDIDATES) -> list[WatchEntry]:
-        """Watch entries sharing index keys with a list entry, those sharing the rarest keys first."""
-        [found] = await self.candidates_many([keys], limit)
+        """Watch entries sharing index keys with a name, those sharing the rarest keys first."""
+        [found] = await self.candidates_many([[keys]], limit)
         return found
 
     async def candidates_many(
-        self, keysets: Sequence[Iterable[str]], limit: int = MAX_WATCH_CANDIDATES
+        self, namesets: Sequence[Sequence[Iterable[str]]], limit: int = MAX_WATCH_CANDIDATES
     ) -> list[list[WatchEntry]]:
-        """``candidates`` for a batch of list entries: two round trips in all, each watch entry read once."""
-        found = await self._index.lookup_many(keysets, limit, ties=True)
+        """``candidates`` for a batch of list entries, each given as its names' key sets (streams/match/logic.py
+        ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
+        two round trips in all, each watch entry read once."""
+        found = await self._index.lookup_by_name_many(namesets, limit, ties=True)
         distinct = sorted({m for members in found for m in members})
         entries: dict[str, WatchEntry] = {}
         by_subscriber: dict[str, list[str]] = {}

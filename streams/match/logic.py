@@ -40,6 +40,14 @@ def enrichment_keys(enrichment: Enrichment) -> set[str]:
     return keys
 
 
+def enrichment_keysets(enrichment: Enrichment) -> list[set[str]]:
+    """``enrichment_keys`` per name of the entry, each with its valid identifiers: what a list change looks up
+    watches with (a watch is ranked by the entry's name it covers best)."""
+    ids = {f"id:{i.scheme}:{i.value}" for i in enrichment.identifiers if i.valid}
+    keysets = [name_keys(form) | ids for form in forms(enrichment.names)]
+    return keysets or ([ids] if ids else [])
+
+
 def enrichment_ids(enrichment: Enrichment) -> list[tuple[str, str]]:
     return [(i.scheme, i.value) for i in enrichment.identifiers if i.valid]
 

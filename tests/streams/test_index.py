@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
-from streams.index import MAX_KEY_MEMBERS, RedisIndex, rank
+from streams.index import MAX_KEY_MEMBERS, RedisIndex, rank, rank_by_name
 
 
 def test_members_sharing_rare_keys_come_first() -> None:
@@ -28,6 +28,21 @@ def test_ties_at_the_cut_are_kept_only_when_asked() -> None:
     assert len(rank([same], limit=5)) == 5
     assert len(rank([same], limit=5, ties=True)) == 8
     assert rank([same, ["w3"]], limit=1, ties=True) == ["w3"]
+
+
+def test_by_name_the_best_covered_name_counts_not_the_sum_over_names() -> None:
+    # An entry of two names: a short one ("Hoda Trading": keys t:hoda, p:HT) and a long alias. "w1" shares
+    # both keys of the short name; "w2" and "w3" share two rare keys of the long alias, more weight in sum.
+    hoda, ht = ["w1", "x1", "x2"], ["w1", *(f"y{i}" for i in range(30))]
+    sustainable, electronics, more = ["w2", "w3"], ["w2", "w3"], [f"z{i}" for i in range(8)]
+    short, long_ = [hoda, ht], [sustainable, electronics, more]
+    assert rank([*short, *long_], limit=1) != ["w1"]  # summed over every name, the partial match wins
+    assert rank_by_name([short, long_], limit=1) == ["w1"]  # w1 covers all of a name; w2 two thirds of one
+    # One name: the same order as ``rank``; ties at the cut kept when asked.
+    one = [["a", "b", "c"], ["b"]]
+    assert rank_by_name([one], limit=3) == rank(one, limit=3) == ["b", "a", "c"]
+    assert rank_by_name([[["w1", "w2", "w3"]]], limit=1, ties=True) == ["w1", "w2", "w3"]
+    assert rank_by_name([[[f"x{i}" for i in range(MAX_KEY_MEMBERS + 1)]]]) == []
 
 
 async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSettings) -> None:
