@@ -230,7 +230,10 @@ def rank_by_name(
     Summed over all names, members sharing a few keys of each of several long aliases outranked one that
     shares every key of a short name ("Hoda Trading" among an entry's aliases about electronics and
     sustainability: lost at the cut among 33,705 watches; docs/matching.md)."""
-    best: dict[M, tuple[float, float]] = {}
+    if len(names) == 1:
+        return rank(names[0], limit, ties)  # one name: the share orders as the weight does
+    share: dict[M, float] = {}
+    shared: dict[M, float] = {}
     for postings in names:
         weights: dict[M, float] = defaultdict(float)
         total = 0.0
@@ -241,15 +244,16 @@ def rank_by_name(
                 for member in members:
                     weights[member] += weight
         for member, weight in weights.items():
-            value = (weight / total, weight)
-            if value > best.get(member, (0.0, 0.0)):
-                best[member] = value
-    ordered = sorted(best, key=lambda m: (-best[m][0], -best[m][1], str(m)))
+            covered = weight / total
+            before = share.get(member)
+            if before is None or covered > before or (covered == before and weight > shared[member]):
+                share[member], shared[member] = covered, weight
+    ordered = sorted(share, key=lambda m: (-share[m], -shared[m], str(m)))
     if len(ordered) <= limit or not ties:
         return ordered[:limit]
-    last = best[ordered[limit - 1]]
+    last = ordered[limit - 1]
     end = limit
-    while end < len(ordered) and best[ordered[end]] == last:
+    while end < len(ordered) and (share[ordered[end]], shared[ordered[end]]) == (share[last], shared[last]):
         end += 1
     return ordered[:end]
 
