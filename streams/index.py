@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -209,17 +209,11 @@ def rank(postings: Iterable[Iterable[M]], limit: int = MAX_CANDIDATES, ties: boo
     for members in postings:
         members = list(members)
         if 0 < len(members) <= MAX_KEY_MEMBERS:
-            weight = 1 / math.log2(1 + len(members)) if len(members) > 1 else 1.0
+            weight = _key_weight(len(members))
             for member in members:
                 weights[member] += weight
     ordered = sorted(weights, key=lambda m: (-weights[m], str(m)))
-    if len(ordered) <= limit or not ties:
-        return ordered[:limit]
-    last = weights[ordered[limit - 1]]
-    end = limit
-    while end < len(ordered) and weights[ordered[end]] == last:
-        end += 1
-    return ordered[:end]
+    return _take(ordered, limit, ties, weights.__getitem__)
 
 
 def rank_by_name(
@@ -239,7 +233,7 @@ def rank_by_name(
         total = 0.0
         for members in postings:
             if 0 < len(members) <= MAX_KEY_MEMBERS:
-                weight = 1 / math.log2(1 + len(members)) if len(members) > 1 else 1.0
+                weight = _key_weight(len(members))
                 total += weight
                 for member in members:
                     weights[member] += weight
@@ -249,11 +243,21 @@ def rank_by_name(
             if before is None or covered > before or (covered == before and weight > shared[member]):
                 share[member], shared[member] = covered, weight
     ordered = sorted(share, key=lambda m: (-share[m], -shared[m], str(m)))
+    return _take(ordered, limit, ties, lambda m: (share[m], shared[m]))
+
+
+def _key_weight(size: int) -> float:
+    """What sharing a key of ``size`` members says: 1 / log2(1 + size), 1.0 for a key of one."""
+    return 1 / math.log2(1 + size) if size > 1 else 1.0
+
+
+def _take(ordered: list[M], limit: int, ties: bool, value: Callable[[M], object]) -> list[M]:
+    """The first ``limit`` of ``ordered``; with ``ties``, also those whose ``value`` equals the last one's."""
     if len(ordered) <= limit or not ties:
         return ordered[:limit]
-    last = ordered[limit - 1]
+    last = value(ordered[limit - 1])
     end = limit
-    while end < len(ordered) and (share[ordered[end]], shared[ordered[end]]) == (share[last], shared[last]):
+    while end < len(ordered) and value(ordered[end]) == last:
         end += 1
     return ordered[:end]
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from contracts.models import Enrichment, Entry
 from streams.enrich.change import enrich_entries
-from streams.enrich.names import name_form
 from streams.index import rank
-from streams.match.logic import enrichment_ids, enrichment_keys, forms, score_watch, watch_ids
-from streams.match.score import Score, WatchBound
+from streams.match.logic import enrichment_keys, screened
+from streams.match.score import Score
 from streams.watchlists import WatchEntry, watch_keys
 
 
@@ -60,13 +59,5 @@ class SnapshotIndex:
 
     def screen(self, watches: Iterable[WatchEntry], threshold: float) -> Iterator[ScreenHit]:
         for watch in watches:
-            bound = WatchBound([name_form(n) for n in watch.names()], watch_ids(watch))
-            for entry, enrichment in self.candidates(watch_keys(watch)):
-                # as the worker screens: a cheap upper bound rules out most candidates unscored
-                if threshold > 0 and (
-                    bound.bound(forms(enrichment.names), enrichment_ids(enrichment)) + 1e-4 < threshold
-                ):
-                    continue
-                s = score_watch(watch, enrichment)
-                if s.value >= threshold:
-                    yield ScreenHit(watch, self._source, entry, s)
+            for entry, s in screened(watch, self.candidates(watch_keys(watch)), threshold):
+                yield ScreenHit(watch, self._source, entry, s)

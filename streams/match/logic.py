@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import TypeVar
 
 from contracts.models import (
     Alert,
@@ -26,6 +27,8 @@ from streams.match.keys import name_keys
 from streams.match.score import EntryBound, Score, WatchBound, score
 from streams.watchlists import WatchEntry
 
+_T = TypeVar("_T")
+
 
 def forms(variants: Iterable[NameVariant]) -> list[NameForm]:
     return [NameForm(v.original, v.normalised, v.core, v.script, v.ascii) for v in variants]
@@ -33,11 +36,7 @@ def forms(variants: Iterable[NameVariant]) -> list[NameForm]:
 
 def enrichment_keys(enrichment: Enrichment) -> set[str]:
     """Index keys of a list entry: its names' keys and its valid identifiers."""
-    keys: set[str] = set()
-    for form in forms(enrichment.names):
-        keys |= name_keys(form)
-    keys.update(f"id:{i.scheme}:{i.value}" for i in enrichment.identifiers if i.valid)
-    return keys
+    return set[str]().union(*enrichment_keysets(enrichment))
 
 
 def enrichment_keysets(enrichment: Enrichment) -> list[set[str]]:
@@ -188,19 +187,25 @@ def same_name_reason(change: ListChange, others: Iterable[Entry]) -> str | None:
     return f"also listed on {change.source} under the same name as {named}"
 
 
+def screened(
+    watch: WatchEntry, candidates: Iterable[tuple[_T, Enrichment]], threshold: float
+) -> Iterator[tuple[_T, Score]]:
+    """The candidates (each with the enrichment it is scored on) scoring at or above ``threshold``, with their
+    scores. Above 0, a cheap upper bound rules out most of them unscored, as in match_change."""
+    bound = WatchBound([name_form(n) for n in watch.names()], watch_ids(watch)) if threshold > 0 else None
+    for item, enrichment in candidates:
+        if bound is not None and bound.bound(forms(enrichment.names), enrichment_ids(enrichment)) + 1e-4 < threshold:
+            continue
+        s = score_watch(watch, enrichment)
+        if s.value >= threshold:
+            yield item, s
+
+
 def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichment, str]], threshold: float,
                  now: datetime) -> list[Alert]:  # fmt: skip
     """A newly watched company against the current lists: "already listed" where it matches. Entries of one
     list under the same name (a party listed twice) are one alert to review, naming the others."""
-    found: list[tuple[str, Entry, Enrichment, str, Score]] = []
-    bound = WatchBound([name_form(n) for n in watch.names()], watch_ids(watch))
-    for source, entry, enrichment, event_id in listed:
-        # as in match_change: a cheap upper bound rules out most candidates unscored
-        if bound.bound(forms(enrichment.names), enrichment_ids(enrichment)) + 1e-4 < threshold:
-            continue
-        s = score_watch(watch, enrichment)
-        if s.value >= threshold:
-            found.append((source, entry, enrichment, event_id, s))
+    found = [(*item, s) for item, s in screened(watch, ((x, x[2]) for x in listed), threshold)]
     groups: dict[tuple[str, str], list[tuple[str, Entry, Enrichment, str, Score]]] = {}
     for hit in sorted(found, key=lambda h: (-h[4].value, h[0], h[1].key)):
         groups.setdefault((hit[0], core_name(hit[1].name)), []).append(hit)
