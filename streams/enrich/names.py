@@ -53,6 +53,10 @@ _ABBREVIATIONS = {
     "trd": "trading", "jv": "joint venture", "jvc": "joint venture company",
     # "I/E" (its letters joined): Chinese trading companies' short form of "Import and Export".
     "ie": "import export",
+    # Ordinals as lists write them either way ("First Branch" / "Branch 1", "2nd Directorate").
+    "first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4",
+    "fifth": "5", "5th": "5", "sixth": "6", "6th": "6", "seventh": "7", "7th": "7", "eighth": "8", "8th": "8",
+    "ninth": "9", "9th": "9", "tenth": "10", "10th": "10",
 }  # fmt: skip
 # Conjunctions carry nothing for identity and are written as "&", "and", "y", "e", "et", "und".
 _CONJUNCTIONS = frozenset({"and", "y", "et", "und", "e"})

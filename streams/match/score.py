@@ -26,7 +26,7 @@ from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency, zipf_to_f
 
 from contracts.settings import DEFAULT_MATCH_THRESHOLD
 from streams.enrich.names import NameForm
-from streams.match.keys import country_of, fold, is_legal_word, token_weight
+from streams.match.keys import COMMON, country_of, fold, is_legal_word, token_weight
 
 DEFAULT_THRESHOLD = DEFAULT_MATCH_THRESHOLD  # defined once, with the settings
 _TOKEN_MATCH = 90.0
@@ -137,6 +137,19 @@ def _transliterated(token: str, other: str) -> bool:
     return not (_real_word(token) and _real_word(other))
 
 
+def _misspelt_common(token: str, other: str) -> bool:
+    """``token`` is a common word of five letters or more (``other``) with one letter dropped, added, changed
+    or two swapped, and is no real word itself (Grop / Group, Intenational / International)."""
+    return (
+        len(other) >= 5
+        and other in COMMON
+        and token not in COMMON
+        and token.isalpha()
+        and OSA.distance(token, other, score_cutoff=1) == 1
+        and not _real_word(token)
+    )
+
+
 def _plural(token: str, other: str) -> bool:
     """One word with and without a final s (Farmacias / Farmacia, Iran's / Iran once the apostrophe is
     joined)."""
@@ -176,6 +189,8 @@ def _token_sim(token: str, other: str) -> float:
         return 0.0  # "No. 1" and "No. 2", "Branch 3" and "Branch 8": numbers tell entities apart
     if _plural(token, other) or _demonym(token, other):
         return 95.0
+    if _misspelt_common(token, other) or _misspelt_common(other, token):
+        return 90.0  # "Grop" / "Group": a slip in a common word
     if (swap := _swapped(token, other)) is None:
         return fuzz.ratio(token, other)  # two real words: no typo and no sounding-alike allowance
     if swap:

@@ -95,6 +95,14 @@ def test_country_conflict_penalises() -> None:
         ("Zhu Hai Zhen Rong Company Limited", "ZHUHAI ZHENRONG COMPANY LIMITED", True),
         ("H and H Metalform GmbH", "H & H METALFORM GMBH", True),
         ("Zhanjiang Port Group", "Zhenjiang Port Group", False),
+        # A slip in a common word ("Grop") is that word; another real word is not ("Grip", "Troup").
+        ("Omegavolt Zentrix Grop", "OMEGAVOLT ZENTRIX GROUP", True),
+        ("Omegavolt Zentrix Intenational", "OMEGAVOLT ZENTRIX INTERNATIONAL", True),
+        ("Omegavolt Grip", "OMEGAVOLT GROUP", False),
+        # Ordinals written as words or numbers are one number; two numbers are two entities.
+        ("First Branch of the Karvell Court", "BRANCH 1 OF THE KARVELL COURT", True),
+        ("2nd Karvell Directorate", "SECOND KARVELL DIRECTORATE", True),
+        ("First Branch of the Karvell Court", "BRANCH 2 OF THE KARVELL COURT", False),
         ("Communist Party Relief", "Communication Party Relief", False),
         # The list's name has one distinctive word more than the watched one (two distinctive words on the
         # watched side, or two words equal to theirs); not the reverse, not two more, not a watched name of
