@@ -32,6 +32,11 @@ MAX_KEY_MEMBERS = 5000
 # candidates instead of 343; scoring them is most of a change's cost.
 MAX_CANDIDATES = 50
 MAX_WATCH_CANDIDATES = 100
+# A watch covering less than this share of each of a list entry's names' key weight is no candidate of its
+# change, unless it shares an identifier: on the evaluation's dev part (every list entry's name watched too,
+# ~34,000 watches) the lowest share of a watch scoring 0.5 or more with its entry is 0.16; the floor cuts the
+# candidates a change scores from 119 to 72 on average (docs/matching.md).
+MIN_WATCH_SHARE = 0.12
 
 M = TypeVar("M", bound=Hashable)
 
@@ -217,14 +222,19 @@ def rank(postings: Iterable[Iterable[M]], limit: int = MAX_CANDIDATES, ties: boo
 
 
 def rank_by_name(
-    names: Sequence[Sequence[Collection[M]]], limit: int = MAX_CANDIDATES, ties: bool = False
+    names: Sequence[Sequence[Collection[M]]],
+    limit: int = MAX_CANDIDATES,
+    ties: bool = False,
+    floor: float = 0.0,
+    pinned: Collection[M] = (),
 ) -> list[M]:
     """``rank`` for something looked up under several names (a list entry and its aliases): per name, the
     share of that name's key weight a member covers; a member's best name counts, then its shared weight.
     Summed over all names, members sharing a few keys of each of several long aliases outranked one that
     shares every key of a short name ("Hoda Trading" among an entry's aliases about electronics and
-    sustainability: lost at the cut among 33,705 watches; docs/matching.md)."""
-    if len(names) == 1:
+    sustainability: lost at the cut among 33,705 watches; docs/matching.md). Members whose best share is
+    under ``floor`` are left out; ``pinned`` members (sharing an identifier) are always taken."""
+    if len(names) == 1 and not floor and not pinned:
         return rank(names[0], limit, ties)  # one name: the share orders as the weight does
     share: dict[M, float] = {}
     shared: dict[M, float] = {}
@@ -242,8 +252,12 @@ def rank_by_name(
             before = share.get(member)
             if before is None or covered > before or (covered == before and weight > shared[member]):
                 share[member], shared[member] = covered, weight
-    ordered = sorted(share, key=lambda m: (-share[m], -shared[m], str(m)))
-    return _take(ordered, limit, ties, lambda m: (share[m], shared[m]))
+    ordered = sorted((m for m in share if share[m] >= floor), key=lambda m: (-share[m], -shared[m], str(m)))
+    taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]))
+    if pinned:
+        chosen = set(taken)
+        taken += sorted((m for m in set(pinned) if m not in chosen and m in share), key=str)
+    return taken
 
 
 def _key_weight(size: int) -> float:
@@ -314,16 +328,23 @@ class RedisIndex:
         return await self._named(ranked)
 
     async def lookup_by_name_many(
-        self, namesets: Sequence[Sequence[Iterable[str]]], limit: int = MAX_CANDIDATES, ties: bool = False
+        self,
+        namesets: Sequence[Sequence[Iterable[str]]],
+        limit: int = MAX_CANDIDATES,
+        ties: bool = False,
+        floor: float = 0.0,
+        pins: Callable[[str], bool] | None = None,
     ) -> list[list[str]]:
         """Per item, the members ``rank_by_name`` puts first among its names' keys (one key set per name):
-        every distinct key read once for the batch, as in ``lookup_many``."""
+        every distinct key read once for the batch, as in ``lookup_many``. The members of keys ``pins`` says
+        yes to (identifiers) are always taken."""
         wanted = [[sorted(set(keys)) for keys in names] for names in namesets]
         postings = await self._postings({key for names in wanted for keys in names for key in keys})
-        ranked = [
-            rank_by_name([[postings[k] for k in keys if k in postings] for keys in names], limit, ties)
-            for names in wanted
-        ]
+        ranked = []
+        for names in wanted:
+            pinned = {m for keys in names for k in keys if pins and k in postings and pins(k) for m in postings[k]}
+            found = [[postings[k] for k in keys if k in postings] for keys in names]
+            ranked.append(rank_by_name(found, limit, ties, floor, pinned))
         return await self._named(ranked)
 
     async def _postings(self, keys: set[str]) -> dict[str, list[str]]:

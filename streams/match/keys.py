@@ -123,6 +123,14 @@ def _country_table() -> tuple[frozenset[str], dict[str, str]]:
     return frozenset(table.values()) - {"FAIL"}, dict(table)
 
 
+def identifier_key(scheme: str, value: str) -> str:
+    return f"id:{scheme}:{value}"
+
+
+def is_identifier_key(key: str) -> bool:
+    return key.startswith("id:")
+
+
 def name_keys(form: NameForm) -> set[str]:
     keys: set[str] = set()
     if form.script == "cjk":

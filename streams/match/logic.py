@@ -23,7 +23,7 @@ from contracts.models import (
 )
 from streams.enrich.identifiers import check
 from streams.enrich.names import NameForm, name_form
-from streams.match.keys import name_keys
+from streams.match.keys import identifier_key, name_keys
 from streams.match.score import EntryBound, Score, WatchBound, score
 from streams.watchlists import WatchEntry
 
@@ -42,7 +42,7 @@ def enrichment_keys(enrichment: Enrichment) -> set[str]:
 def enrichment_keysets(enrichment: Enrichment) -> list[set[str]]:
     """``enrichment_keys`` per name of the entry, each with its valid identifiers: what a list change looks up
     watches with (a watch is ranked by the entry's name it covers best)."""
-    ids = {f"id:{i.scheme}:{i.value}" for i in enrichment.identifiers if i.valid}
+    ids = {identifier_key(i.scheme, i.value) for i in enrichment.identifiers if i.valid}
     keysets = [name_keys(form) | ids for form in forms(enrichment.names)]
     return keysets or ([ids] if ids else [])
 

@@ -50,7 +50,8 @@ from streams.bilingual import is_chinese_only
 from streams.bilingual import pairs as bilingual_pairs
 from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
-from streams.index import rank_by_name
+from streams.index import MIN_WATCH_SHARE, rank_by_name
+from streams.match.keys import is_identifier_key
 from streams.match.logic import enrichment_keysets, score_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.screen import SnapshotIndex
@@ -627,14 +628,14 @@ class Figures:
 
 def change_retrieval(
     lists: Lists, queries: Sequence[Query], part: str, limit: int, distractors: bool = False,
-    counted: Callable[[Query], bool] | None = None,
+    counted: Callable[[Query], bool] | None = None, floor: float = MIN_WATCH_SHARE,
 ) -> tuple[int, int, float]:
     """The other direction, a list change looking for the companies watched: every query's watch in one
     index (as streams/watchlists.py keeps them), each positive query's expected entry looked up with at most
-    ``limit`` candidates (ranked by the entry's best-covered name, ties kept, as the stream does). With
-    ``distractors``, every list entry's primary name is watched too (about 34,000 watches of real company
-    names: the cap's cost shows only at scale). ``counted``: which positives count (all by default).
-    (watches retrieved, positives, mean candidates)."""
+    ``limit`` candidates (ranked by the entry's best-covered name, ties kept, those under ``floor`` left out
+    unless they share an identifier, as the stream does). With ``distractors``, every list entry's primary
+    name is watched too (about 34,000 watches of real company names: the cap's cost shows only at scale).
+    ``counted``: which positives count (all by default). (watches retrieved, positives, mean candidates)."""
     postings: dict[str, list[int]] = defaultdict(list)
     for i, query in enumerate(queries):
         for key in watch_keys(watched(lists, query)):
@@ -653,7 +654,10 @@ def change_retrieval(
         if entry is None or (counted is not None and not counted(query)):
             continue
         names = enrichment_keysets(enrich_entries([entry], None, None, None))
-        found = rank_by_name([[postings[k] for k in sorted(keys) if k in postings] for keys in names], limit, True)
+        pinned = {i for keys in names for k in keys if is_identifier_key(k) for i in postings.get(k, [])}
+        found = rank_by_name(
+            [[postings[k] for k in sorted(keys) if k in postings] for keys in names], limit, True, floor, pinned
+        )
         hits, total, size = hits + (i in found), total + 1, size + len(found)
     return hits, total, size / max(total, 1)
 

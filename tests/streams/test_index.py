@@ -45,6 +45,17 @@ def test_by_name_the_best_covered_name_counts_not_the_sum_over_names() -> None:
     assert rank_by_name([[[f"x{i}" for i in range(MAX_KEY_MEMBERS + 1)]]]) == []
 
 
+def test_by_name_a_floor_leaves_out_members_covering_little_of_any_name_but_pinned_ones() -> None:
+    # One name of four keys, each of one member's weight 1.0: "a" covers all four, "b" two (0.5), "c" one.
+    name = [["a", "b"], ["a", "b"], ["a", "c"], ["a", "id"]]
+    assert rank_by_name([name], limit=10) == ["a", "b", "c", "id"]
+    assert rank_by_name([name], limit=10, floor=0.3) == ["a", "b"]
+    assert rank_by_name([name], limit=10, floor=0.3, pinned={"id"}) == ["a", "b", "id"]  # shares an identifier
+    assert rank_by_name([name], limit=1, pinned={"id"}) == ["a", "id"]  # kept past the cap too
+    # A member's best name counts: "c" covers a second, short name whole.
+    assert rank_by_name([name, [["c"]]], limit=10, floor=0.3) == ["a", "c", "b"]
+
+
 async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSettings) -> None:
     index = RedisIndex(redis, settings, "idx")
     async with redis.pipeline(transaction=True) as pipe:

@@ -26,6 +26,21 @@ async def test_candidates_by_name_and_identifier(redis: Redis, settings: CommonS
     assert await store.candidates(keys("Nobody Else Ltd")) == []
 
 
+async def test_a_change_finds_no_watch_sharing_little_of_its_name_but_one_sharing_an_identifier(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    store = WatchlistStore(redis, settings)
+    weak = WatchEntry(subscriber_id="s1", id="w1", name="Zentrixon Harbour")
+    by_id = WatchEntry(subscriber_id="s2", id="w2", name="Quite Another Name", uscc="914403001922038216")
+    near = WatchEntry(subscriber_id="s3", id="w3", name="Karvell Dunmore Logistics")
+    await store.put_many([weak, by_id, near])
+    listed = keys("ZENTRIKOVA KARVELL DUNMORE") | {"id:uscc:914403001922038216"}
+    # "Zentrixon" shares one of the eleven keys the index holds ("x:zent"), under MIN_WATCH_SHARE; the
+    # identifier's one key is as little, but an identifier is always looked at.
+    assert [w.id for w in (await store.candidates_many([[listed]]))[0]] == ["w3", "w2"]
+    assert [w.id for w in await store.candidates(keys("ZENTRIXON"))] == ["w1"]
+
+
 async def test_stored_form_is_slim_and_the_full_form_written_before_is_read(
     redis: Redis, settings: CommonSettings
 ) -> None:
