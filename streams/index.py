@@ -32,11 +32,6 @@ MAX_KEY_MEMBERS = 5000
 # candidates instead of 343; scoring them is most of a change's cost.
 MAX_CANDIDATES = 50
 MAX_WATCH_CANDIDATES = 100
-# A watch covering less than this share of each of a list entry's names' key weight is no candidate of its
-# change, unless it shares an identifier: on the evaluation's dev part (every list entry's name watched too,
-# ~34,000 watches) the lowest share of a watch scoring 0.5 or more with its entry is 0.16; the floor cuts the
-# candidates a change scores from 119 to 72 on average (docs/matching.md).
-MIN_WATCH_SHARE = 0.12
 
 M = TypeVar("M", bound=Hashable)
 
@@ -225,20 +220,22 @@ def rank_by_name(
     names: Sequence[Sequence[Collection[M]]],
     limit: int = MAX_CANDIDATES,
     ties: bool = False,
-    floor: float = 0.0,
+    floors: Sequence[float] = (),
     pinned: Collection[M] = (),
 ) -> list[M]:
     """``rank`` for something looked up under several names (a list entry and its aliases): per name, the
     share of that name's key weight a member covers; a member's best name counts, then its shared weight.
     Summed over all names, members sharing a few keys of each of several long aliases outranked one that
     shares every key of a short name ("Hoda Trading" among an entry's aliases about electronics and
-    sustainability: lost at the cut among 33,705 watches; docs/matching.md). Members whose best share is
-    under ``floor`` are left out; ``pinned`` members (sharing an identifier) are always taken."""
-    if len(names) == 1 and not floor and not pinned:
+    sustainability: lost at the cut among 33,705 watches; docs/matching.md). ``floors``, one per name: a
+    member covering less than that share of every name is left out; ``pinned`` members (sharing an
+    identifier) are always taken."""
+    if len(names) == 1 and not any(floors) and not pinned:
         return rank(names[0], limit, ties)  # one name: the share orders as the weight does
     share: dict[M, float] = {}
     shared: dict[M, float] = {}
-    for postings in names:
+    floor: dict[M, bool] = {}  # whether a member passed the floor of a name it shares keys with
+    for n, postings in enumerate(names):
         weights: dict[M, float] = defaultdict(float)
         total = 0.0
         for members in postings:
@@ -247,12 +244,14 @@ def rank_by_name(
                 total += weight
                 for member in members:
                     weights[member] += weight
+        least = floors[n] if floors else 0.0
         for member, weight in weights.items():
             covered = weight / total
+            floor[member] = floor.get(member, False) or covered >= least
             before = share.get(member)
             if before is None or covered > before or (covered == before and weight > shared[member]):
                 share[member], shared[member] = covered, weight
-    ordered = sorted((m for m in share if share[m] >= floor), key=lambda m: (-share[m], -shared[m], str(m)))
+    ordered = sorted((m for m in share if floor[m]), key=lambda m: (-share[m], -shared[m], str(m)))
     taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]))
     if pinned:
         chosen = set(taken)
@@ -332,19 +331,20 @@ class RedisIndex:
         namesets: Sequence[Sequence[Iterable[str]]],
         limit: int = MAX_CANDIDATES,
         ties: bool = False,
-        floor: float = 0.0,
+        floor: Callable[[Sequence[str]], float] | None = None,
         pins: Callable[[str], bool] | None = None,
     ) -> list[list[str]]:
         """Per item, the members ``rank_by_name`` puts first among its names' keys (one key set per name):
-        every distinct key read once for the batch, as in ``lookup_many``. The members of keys ``pins`` says
-        yes to (identifiers) are always taken."""
+        every distinct key read once for the batch, as in ``lookup_many``. ``floor``: a name's floor from its
+        keys; the members of keys ``pins`` says yes to (identifiers) are always taken."""
         wanted = [[sorted(set(keys)) for keys in names] for names in namesets]
         postings = await self._postings({key for names in wanted for keys in names for key in keys})
         ranked = []
         for names in wanted:
             pinned = {m for keys in names for k in keys if pins and k in postings and pins(k) for m in postings[k]}
             found = [[postings[k] for k in keys if k in postings] for keys in names]
-            ranked.append(rank_by_name(found, limit, ties, floor, pinned))
+            floors = [floor(keys) for keys in names] if floor else []
+            ranked.append(rank_by_name(found, limit, ties, floors, pinned))
         return await self._named(ranked)
 
     async def _postings(self, keys: set[str]) -> dict[str, list[str]]:

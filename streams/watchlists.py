@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 from contracts.clients import text
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
-from streams.index import MAX_WATCH_CANDIDATES, MIN_WATCH_SHARE, RedisIndex
-from streams.match.keys import identifier_key, is_identifier_key, name_keys
+from streams.index import MAX_WATCH_CANDIDATES, RedisIndex
+from streams.match.keys import identifier_key, is_identifier_key, name_keys, share_floor
 
 _SEP = "\x1f"
 _STORED_ELSEWHERE = frozenset({"subscriber_id", "id"})
@@ -167,7 +167,7 @@ class WatchlistStore:
         """``candidates`` for a batch of list entries, each given as its names' key sets (streams/match/logic.py
         ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
         two round trips in all, each watch entry read once."""
-        found = await self._index.lookup_by_name_many(namesets, limit, True, MIN_WATCH_SHARE, is_identifier_key)
+        found = await self._index.lookup_by_name_many(namesets, limit, True, share_floor, is_identifier_key)
         distinct = sorted({m for members in found for m in members})
         entries: dict[str, WatchEntry] = {}
         by_subscriber: dict[str, list[str]] = {}

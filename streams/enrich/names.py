@@ -29,7 +29,7 @@ _ZH_FORMS_RE = re.compile("|".join(sorted(map(re.escape, _ZH_LEGAL_FORMS), key=l
 _TRAILING_FORMS = frozenset(
     """company co corp corporation limited ltd inc incorporated llc plc sa ag gmbh kg pte pvt private sl srl spa
     bv nv oy oyj ab as jsc ojsc pjsc cjsc ooo zao oao pt tbk bhd sdn doo dd eood ood sal sarl sas sab ca ltda
-    eireli eirl cv rl ssa ssk sirketi şirketi
+    eireli eirl cv rl ssa ssk sirketi anonim
     sarlu lda ead ad zrt sro kft""".split()  # noqa: SIM905
 )
 # rigour knows public, open and closed joint-stock companies, not private ones (Ukraine's PrJSC), whose
@@ -43,7 +43,7 @@ _DOTTED = re.compile(r"(?<!\w)(?:\w\.){1,}\w(?:\.|(?!\w))")
 # Abbreviations customers and lists write for the same word: the word in its long form.
 _ABBREVIATIONS = {
     "intl": "international", "int'l": "international", "corp": "corporation", "cia": "compania",
-    "companhia": "compania", "compañia": "compania", "cie": "compagnie", "mfg": "manufacturing", "bros": "brothers",
+    "companhia": "compania", "cie": "compagnie", "mfg": "manufacturing", "bros": "brothers",
     "natl": "national", "assn": "association", "assoc": "association", "eng": "engineering", "engg": "engineering",
     "tech": "technology", "techs": "technologies", "svcs": "services", "svc": "service", "inds": "industries",
     "ind": "industrial", "dev": "development", "devt": "development", "constr": "construction",
@@ -114,9 +114,23 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     if _CJK.search(folded):
         folded = to_simplified(folded)
+    elif not folded.isascii():
+        folded = _fold_marked(folded)
     folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
     words = _NON_WORD.sub(" ", _APOSTROPHES.sub("", folded)).replace("_", " ").split()
     return " ".join(_join_letters(words))
+
+
+# Latin letters with diacritics and the other non-ASCII Latin letters (Latin-1 Supplement without × and ÷,
+# Latin Extended-A and -B, IPA extensions: Azerbaijani ə; Latin Extended Additional), and combining marks.
+_LATIN_MARKED = re.compile("[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02af\u1e00-\u1eff\u0300-\u036f]+")
+
+
+def _fold_marked(text: str) -> str:
+    """Latin letters to ASCII ("Société Générale" -> "societe generale", "Müller" -> "muller", "İnşaat" ->
+    "insaat"): ERP exports and lists write one name with and without its accents. Other scripts stay (their
+    ASCII form is made apart)."""
+    return _LATIN_MARKED.sub(lambda m: ascii_text(m.group(0)), text)
 
 
 def _join_letters(words: list[str]) -> list[str]:

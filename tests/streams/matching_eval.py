@@ -12,7 +12,7 @@ Where the queries come from (see docs/matching.md for the table):
   end date, which a cross-debarment shares with the original);
 - customer spellings of listed names, one category each: legal forms with or without dots (``legal_dots``),
   dotted initials (``initials``), abbreviations (``abbreviation``), one dropped, doubled or swapped letter in
-  the longest word (``typo``), case and punctuation (``case_punct``);
+  the longest word (``typo``), case and punctuation (``case_punct``), diacritics dropped (``accents``);
 - negatives: real companies on none of the lists (``not_listed``), a listed name searched among the other
   entries of its own list (``latin_distinct``), a listed name with its one distinctive word replaced by
   another list's word (``near_miss``), a listed short name inside a longer organisation's name
@@ -34,6 +34,7 @@ import hashlib
 import random
 import re
 import tempfile
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,8 +51,8 @@ from streams.bilingual import is_chinese_only
 from streams.bilingual import pairs as bilingual_pairs
 from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
-from streams.index import MIN_WATCH_SHARE, rank_by_name
-from streams.match.keys import is_identifier_key
+from streams.index import rank_by_name
+from streams.match.keys import is_identifier_key, share_floor
 from streams.match.logic import enrichment_keysets, score_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.screen import SnapshotIndex
@@ -73,7 +74,7 @@ OLDER = [("ofac_sdn@2019", "ofac_sdn", "watchman_2019-01"), ("un_sc@2018", "un_s
 
 FAMILIES = {
     "latin_positive": ("alias", "renamed", "cross_list", "cross_debarred", "legal_dots", "initials", "abbreviation",
-                       "typo", "case_punct"),
+                       "typo", "case_punct", "accents"),
     "latin_negative": ("not_listed", "latin_distinct", "near_miss", "containment", "swapped_word"),
     "chinese": ("chinese_variants", "chinese_both", "chinese_to_english"),
     "identifier": ("identifier", "identifier_conflict"),
@@ -539,7 +540,21 @@ def build(lists: Lists, seed: int = 42) -> list[Query]:
         other = body + stdnum_uscc.calc_check_digit(body)
         if other not in listed_usccs:
             q("identifier_conflict", entry.name, None, label, uscc=other)
+
+    # Accents (added in the seventh session, last so that no earlier query changed): a listed name written
+    # with diacritics, as an ASCII-only ERP export writes it (the marks dropped by Unicode decomposition, not
+    # by the matcher's own fold).
+    accented = 0
+    for label, entry in companies:
+        plain = _without_marks(entry.name)
+        if plain != entry.name and plain.isascii() and accented < 150:
+            q("accents", plain, (label, entry.key), label)
+            accented += 1
     return queries
+
+
+def _without_marks(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
 
 
 _FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
@@ -628,12 +643,12 @@ class Figures:
 
 def change_retrieval(
     lists: Lists, queries: Sequence[Query], part: str, limit: int, distractors: bool = False,
-    counted: Callable[[Query], bool] | None = None, floor: float = MIN_WATCH_SHARE,
+    counted: Callable[[Query], bool] | None = None, floor: bool = True,
 ) -> tuple[int, int, float]:
     """The other direction, a list change looking for the companies watched: every query's watch in one
     index (as streams/watchlists.py keeps them), each positive query's expected entry looked up with at most
-    ``limit`` candidates (ranked by the entry's best-covered name, ties kept, those under ``floor`` left out
-    unless they share an identifier, as the stream does). With ``distractors``, every list entry's primary
+    ``limit`` candidates (ranked by the entry's best-covered name, ties kept, with ``floor`` those under its
+    names' floors left out unless they share an identifier, as the stream does). With ``distractors``, every list entry's primary
     name is watched too (about 34,000 watches of real company names: the cap's cost shows only at scale).
     ``counted``: which positives count (all by default). (watches retrieved, positives, mean candidates)."""
     postings: dict[str, list[int]] = defaultdict(list)
@@ -656,7 +671,8 @@ def change_retrieval(
         names = enrichment_keysets(enrich_entries([entry], None, None, None))
         pinned = {i for keys in names for k in keys if is_identifier_key(k) for i in postings.get(k, [])}
         found = rank_by_name(
-            [[postings[k] for k in sorted(keys) if k in postings] for keys in names], limit, True, floor, pinned
+            [[postings[k] for k in sorted(keys) if k in postings] for keys in names], limit, True,
+            [share_floor(keys) for keys in names] if floor else [], pinned,
         )
         hits, total, size = hits + (i in found), total + 1, size + len(found)
     return hits, total, size / max(total, 1)

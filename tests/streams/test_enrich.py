@@ -5,6 +5,7 @@ from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import check
 from streams.enrich.names import name_form
+from streams.match.keys import name_keys
 from tests.factories import change, entry
 
 
@@ -28,6 +29,14 @@ def test_names_fold_width_script_and_legal_forms() -> None:
     assert name_form("Huawei Technologies Company Limited").core == "huawei technologies"
     assert name_form("ООО САМПЛ СТАНКИ").ascii == "sampl stanki"
     assert name_form("华为").ascii == "hua wei"
+
+
+def test_latin_diacritics_fold_to_ascii_and_other_scripts_stay() -> None:
+    plain, marked = name_form("Societe Tunisie Travaux"), name_form("Société Tunisie Travaux")
+    assert marked.core == plain.core == "societe tunisie travaux"
+    assert name_keys(marked) == name_keys(plain)  # one name, one set of index keys
+    assert name_form("Genç İnşaat Limited Şirketi").core == "genc insaat"
+    assert name_form("ООО Ромашка").script == "other"  # Cyrillic keeps its letters; its ASCII form is apart
 
 
 def test_private_joint_stock_company_is_a_legal_form_and_private_elsewhere_a_word() -> None:

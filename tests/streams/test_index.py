@@ -49,11 +49,15 @@ def test_by_name_a_floor_leaves_out_members_covering_little_of_any_name_but_pinn
     # One name of four keys, each of one member's weight 1.0: "a" covers all four, "b" two (0.5), "c" one.
     name = [["a", "b"], ["a", "b"], ["a", "c"], ["a", "id"]]
     assert rank_by_name([name], limit=10) == ["a", "b", "c", "id"]
-    assert rank_by_name([name], limit=10, floor=0.3) == ["a", "b"]
-    assert rank_by_name([name], limit=10, floor=0.3, pinned={"id"}) == ["a", "b", "id"]  # shares an identifier
+    assert rank_by_name([name], limit=10, floors=[0.3]) == ["a", "b"]
+    assert rank_by_name([name], limit=10, floors=[0.3], pinned={"id"}) == ["a", "b", "id"]  # shares an identifier
     assert rank_by_name([name], limit=1, pinned={"id"}) == ["a", "id"]  # kept past the cap too
-    # A member's best name counts: "c" covers a second, short name whole.
-    assert rank_by_name([name, [["c"]]], limit=10, floor=0.3) == ["a", "c", "b"]
+    # Passing one name's floor is enough: "c" covers a second, short name whole.
+    assert rank_by_name([name, [["c"]]], limit=10, floors=[0.3, 0.3]) == ["a", "c", "b"]
+    # A name without a floor (a Chinese name's) takes whatever shares its keys.
+    other = [["c"], ["x1"], ["x2"], ["x3"], ["x4"]]
+    assert rank_by_name([name, other], limit=10, floors=[0.3, 0.3]) == ["a", "b"]
+    assert rank_by_name([name, other], limit=10, floors=[0.3, 0.0]) == ["a", "b", "c", "x1", "x2", "x3", "x4"]
 
 
 async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSettings) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import countrynames
 import pytest
 
-from streams.match.keys import country_of
+from streams.enrich.names import name_form
+from streams.match.keys import MIN_WATCH_SHARE, country_of, name_keys, share_floor
 
 
 def _table_words() -> list[str]:
@@ -29,3 +30,12 @@ def test_short_words_codes_and_the_refusal_marker() -> None:
     assert country_of("ir4n") is None
     assert countrynames.to_code("fail") == "FAIL"
     assert country_of("fail") is None  # its marker for refused names is no country
+
+
+def test_a_chinese_name_sets_no_share_floor_for_its_watches() -> None:
+    # Its character pairs are keys no Latin watch shares: a Latin watch covers a few per cent of a mixed
+    # "Latin name 中文名" and may still score 0.90 (the Latin words inside it), so it must not be floored out.
+    mixed = name_form("Zentrix Karvell Technology Co. Ltd. 曾特里克斯科技有限公司")
+    assert mixed.script == "cjk"
+    assert share_floor(name_keys(mixed)) == 0.0
+    assert share_floor(name_keys(name_form("Zentrix Karvell Technology Co. Ltd."))) == MIN_WATCH_SHARE > 0

@@ -99,6 +99,11 @@ def test_country_conflict_penalises() -> None:
         ("Omegavolt Zentrix Grop", "OMEGAVOLT ZENTRIX GROUP", True),
         ("Omegavolt Zentrix Intenational", "OMEGAVOLT ZENTRIX INTERNATIONAL", True),
         ("Omegavolt Grip", "OMEGAVOLT GROUP", False),
+        # Diacritics written or not (ERP exports are often ASCII only), Azerbaijani ə included.
+        ("Karvellé Générale de Surveillance", "KARVELLE GENERALE DE SURVEILLANCE", True),
+        ("Zentrix Müller Maschinenbau GmbH", "Zentrix Muller Maschinenbau GmbH", True),
+        ("Omegavolt İnşaat Ticaret Anonim Şirketi", "OMEGAVOLT INSAAT TICARET", True),
+        ("Interyer Məhdud Məsuliyyətli Cəmiyyəti", "INTERYER MAHDUD MASULIYYATLI CAMIYYATI", True),
         # Ordinals written as words or numbers are one number; two numbers are two entities.
         ("First Branch of the Karvell Court", "BRANCH 1 OF THE KARVELL COURT", True),
         ("2nd Karvell Directorate", "SECOND KARVELL DIRECTORATE", True),

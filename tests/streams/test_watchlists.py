@@ -35,7 +35,7 @@ async def test_a_change_finds_no_watch_sharing_little_of_its_name_but_one_sharin
     near = WatchEntry(subscriber_id="s3", id="w3", name="Karvell Dunmore Logistics")
     await store.put_many([weak, by_id, near])
     listed = keys("ZENTRIKOVA KARVELL DUNMORE") | {"id:uscc:914403001922038216"}
-    # "Zentrixon" shares one of the eleven keys the index holds ("x:zent"), under MIN_WATCH_SHARE; the
+    # "Zentrixon" shares one of the eleven keys the index holds ("x:zent"), under the floor; the
     # identifier's one key is as little, but an identifier is always looked at.
     assert [w.id for w in (await store.candidates_many([[listed]]))[0]] == ["w3", "w2"]
     assert [w.id for w in await store.candidates(keys("ZENTRIXON"))] == ["w1"]
