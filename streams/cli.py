@@ -101,6 +101,35 @@ def cmd_screen(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def cmd_reindex(_: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Enrich and index the stored list entries and watch entries again with this version's name folding and
+    index keys (after an upgrade that changed them; stored state keeps the old forms until then)."""
+    import asyncio
+
+    from contracts.clients import redis_client
+    from contracts.settings import CommonSettings
+    from streams.list_state import ListStateStore
+    from streams.watchlists import WatchlistStore
+
+    settings = CommonSettings.from_env(env)
+
+    async def _run() -> None:
+        redis = redis_client(settings)
+        try:
+            lists, watches = ListStateStore(redis, settings), WatchlistStore(redis, settings)
+            for source in await lists.sources():
+                total, rewritten = await lists.reindex(source)
+                print(orjson.dumps({"list": source, "entries": total, "rewritten": rewritten}).decode(), flush=True)
+            for subscriber in await watches.subscribers():
+                count = await watches.reindex(subscriber)
+                print(orjson.dumps({"subscriber": subscriber, "watch_entries": count}).decode(), flush=True)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(_run())
+    return 0
+
+
 def register(sub: Any) -> None:
     sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)
     p = sub.add_parser("watch", help="manage watchlists")
@@ -116,3 +145,6 @@ def register(sub: Any) -> None:
     p.add_argument("--snapshot", required=True, help="the snapshot: a file, or a directory of the source's files")
     p.add_argument("--threshold", type=float, default=None, help="minimum score (default: the service's)")
     p.set_defaults(func=cmd_screen)
+    sub.add_parser(
+        "reindex", help="enrich and index stored list and watch entries again (after an upgrade that changed names)"
+    ).set_defaults(func=cmd_reindex)

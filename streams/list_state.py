@@ -18,6 +18,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from contracts import codec
+from contracts.clients import text
 from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, build
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich_entries
@@ -143,6 +144,62 @@ class ListStateStore:
             pipe.hset(self._changed(source), mapping=when)  # type: ignore[arg-type]
             pipe.expire(self._changed(source), _CHANGED_TTL_S)
         self._index.replace_many(updates, pipe)
+
+    async def sources(self) -> list[str]:
+        """The lists held (each a hash ``list:{source}``)."""
+        prefix = self._settings.redis_key("list", "")
+        found = set()
+        async for key in self._redis.scan_iter(match=prefix + "*", count=1000):
+            rest = text(key)[len(prefix) :]
+            if rest and ":" not in rest:
+                found.add(rest)
+        return sorted(found)
+
+    async def reindex(self, source: str, page: int = 500) -> tuple[int, int]:
+        """Enrich and index every stored entry of ``source`` again with the code running now. An entry is
+        enriched when its change arrives, so after a change to name folding or index keys the stored ones keep
+        the old forms (and keys) until their next change; this brings them up to date at once. A page of
+        entries at a time, under WATCH: a page a worker writes to meanwhile starts again. (entries, rewritten)"""
+        key = self._hash(source)
+        total = rewritten = 0
+        cursor = 0
+        while True:
+            cursor, found = await self._redis.hscan(key, cursor, count=page)
+            fields = sorted(text(f) for f in found)
+            if fields:
+                total += len(fields)
+                rewritten += await self._reindex_page(source, fields)
+            if cursor == 0:
+                return total, rewritten
+
+    async def _reindex_page(self, source: str, fields: list[str]) -> int:
+        key = self._hash(source)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raws = await pipe.hmget(key, fields)
+                    values: dict[str, bytes] = {}
+                    updates: list[tuple[str, set[str]]] = []
+                    for field, raw in zip(fields, raws, strict=True):
+                        if raw is None:
+                            continue  # removed since the scan
+                        listed = decode(raw)
+                        was = listed.enrichment
+                        now = enrich_entries([listed.entry], was.list_kind, was.authority, was.jurisdiction)
+                        value = encode(build(ListedEntry, {"source": source, "entry": listed.entry, "enrichment": now,
+                                                           "event_id": listed.event_id}))  # fmt: skip
+                        if value != raw:
+                            values[field] = value
+                        updates.append((source + _SEP + field, set(enrichment_keys(now))))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if values:
+                        pipe.hset(key, mapping=values)  # type: ignore[arg-type]
+                    self._index.replace_many(updates, pipe)
+                    await pipe.execute()
+                    return len(values)
+                except WatchError:
+                    await pipe.reset()  # type: ignore[no-untyped-call]
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)

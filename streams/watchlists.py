@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from contracts.clients import text
 from contracts.settings import CommonSettings
@@ -106,6 +107,34 @@ class WatchlistStore:
                 pipe.zadd(self._ids_key(entry.subscriber_id), {entry.id: 0})
             self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe)
             await pipe.execute()
+
+    async def subscribers(self) -> list[str]:
+        """Subscribers with a watchlist (each a hash ``watch:{subscriber}``)."""
+        prefix = self._settings.redis_key("watch", "")
+        return sorted({text(k)[len(prefix) :] async for k in self._redis.scan_iter(match=prefix + "*", count=1000)})
+
+    async def reindex(self, subscriber_id: str, page: int = 500) -> int:
+        """Index the subscriber's watch entries again with the code running now (after a change to name
+        folding or index keys); a page at a time under WATCH, so an entry edited meanwhile is not indexed as it
+        was. How many entries."""
+        key = self._entries_key(subscriber_id)
+        ids = sorted(text(i) for i in await self._redis.hkeys(key))
+        for start in range(0, len(ids), page):
+            chunk = ids[start : start + page]
+            async with self._redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(key)
+                        raws = await pipe.hmget(key, chunk)
+                        entries = [WatchEntry.from_json(r, subscriber_id, i)
+                                   for i, r in zip(chunk, raws, strict=True) if r is not None]  # fmt: skip
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        self._index.replace_many([(member(subscriber_id, e.id), watch_keys(e)) for e in entries], pipe)
+                        await pipe.execute()
+                        break
+                    except WatchError:
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+        return len(ids)
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:
         if await self.get(subscriber_id, watch_id) is None:

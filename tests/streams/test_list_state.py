@@ -3,17 +3,23 @@ to its entry must neither bring the old entry back nor alert."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import orjson
+import pytest
 from redis.asyncio import Redis
 
-from contracts.models import Alert, ChangeKind, EnrichedChange, FieldChange
+from contracts.cli import main
+from contracts.clients import redis_client
+from contracts.models import Alert, ChangeKind, EnrichedChange, Enrichment, FieldChange, NameVariant, build
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich
-from streams.list_state import ListStateStore
+from streams.index import RedisIndex
+from streams.list_state import ListedEntry, ListStateStore, encode
 from streams.stages import decode_changes
-from streams.watchlists import WatchEntry
+from streams.watchlists import WatchEntry, WatchlistStore
 from tests.factories import change, entry
 from tests.streams.stack import stages
 
@@ -181,3 +187,64 @@ async def test_alerts_on_a_party_listed_twice_name_its_other_entries(redis: Redi
     await s.match_batch([enrich(change(ChangeKind.REMOVED, before=twice[1], observed_at=NEXT))], send)
     [alert] = sent
     assert not any("same name" in r for r in alert.reasons)  # the last of them: off ofac_sdn now
+
+
+async def test_reindex_brings_entries_stored_by_older_name_folding_up_to_date(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # As the code before diacritics folded left it: the stored core and the index keys keep the accents.
+    lists = ListStateStore(redis, settings)
+    accented = entry(key="9", name="KARVÉLL DÜNMORE")
+    assert await lists.apply(enrich(change(ChangeKind.ADDED, after=accented, observed_at=NEXT)))
+    stored = await lists.get("ofac_sdn", "9")
+    assert stored is not None
+    old_names = [replace_core(v, "karvéll dünmore") for v in stored.enrichment.names]
+    stale = build(ListedEntry, {"source": "ofac_sdn", "entry": accented, "event_id": stored.event_id,
+                                "enrichment": build(Enrichment, {**stored.enrichment.asdict(), "names": old_names})})
+    await redis.hset(settings.redis_key("list", "ofac_sdn"), "9", encode(stale))
+    async with redis.pipeline(transaction=True) as pipe:
+        RedisIndex(redis, settings, "lidx").replace_many([("ofac_sdn\x1f9", {"t:karvéll", "t:dünmore"})], pipe)
+        await pipe.execute()
+    assert await lists.candidates(["t:karvell"]) == []
+
+    assert await lists.sources() == ["ofac_sdn"]
+    assert await lists.reindex("ofac_sdn") == (1, 1)
+    again = await lists.get("ofac_sdn", "9")
+    assert again is not None
+    assert {v.core for v in again.enrichment.names} == {"karvell dunmore"}
+    assert [x.entry.key for x in await lists.candidates(["t:karvell"])] == ["9"]
+    assert await lists.candidates(["t:karvéll"]) == []
+    assert await lists.reindex("ofac_sdn") == (1, 0)  # nothing left to rewrite
+
+
+def replace_core(variant: NameVariant, core: str) -> NameVariant:
+    return build(NameVariant, {**variant.asdict(), "normalised": core, "core": core, "ascii": core})
+
+
+def test_the_reindex_command_walks_every_list_and_watchlist(
+    env: dict[str, str], settings: CommonSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def fill() -> None:
+        redis = redis_client(settings)
+        try:
+            await ListStateStore(redis, settings).apply(enrich(change(ChangeKind.ADDED, after=OLD, observed_at=NEXT)))
+            await WatchlistStore(redis, settings).put(WatchEntry(subscriber_id="s1", id="w1", name="Kappaline"))
+        finally:
+            await redis.aclose()
+
+    async def drop() -> None:  # this test has no redis fixture to clean its namespace up
+        redis = redis_client(settings)
+        try:
+            keys = [k async for k in redis.scan_iter(match=f"{settings.namespace}:*", count=1000)]
+            if keys:
+                await redis.delete(*keys)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(fill())
+    try:
+        assert main(["reindex"], env) == 0
+        lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert lines == [{"list": "ofac_sdn", "entries": 1, "rewritten": 0}, {"subscriber": "s1", "watch_entries": 1}]
+    finally:
+        asyncio.run(drop())

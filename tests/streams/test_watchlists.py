@@ -5,8 +5,9 @@ from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
+from streams.index import RedisIndex
 from streams.match.keys import name_keys
-from streams.watchlists import WatchEntry, WatchlistStore, parse_watchlist_csv, watch_keys
+from streams.watchlists import WatchEntry, WatchlistStore, member, parse_watchlist_csv, watch_keys
 
 
 def keys(name: str) -> set[str]:
@@ -124,3 +125,19 @@ async def test_every_subscriber_watching_a_name_is_a_candidate(redis: Redis, set
         await store.put(watch)
     found = await store.candidates(keys("KOREA RYONHA MACHINERY JOINT VENTURE CORPORATION"), limit=5)
     assert sorted(w.subscriber_id for w in found) == sorted(w.subscriber_id for w in watchers)
+
+
+async def test_reindex_indexes_watch_entries_as_the_running_code_would(redis: Redis, settings: CommonSettings) -> None:
+    store = WatchlistStore(redis, settings)
+    watched = WatchEntry(subscriber_id="s1", id="w1", name="Karvéll Dünmore")
+    await store.put(watched)
+    # As the code before diacritics folded indexed it.
+    async with redis.pipeline(transaction=True) as pipe:
+        RedisIndex(redis, settings, "widx").replace_many([(member("s1", "w1"), {"t:karvéll", "t:dünmore"})], pipe)
+        await pipe.execute()
+    assert await store.candidates(keys("KARVELL DUNMORE")) == []
+
+    assert await store.subscribers() == ["s1"]
+    assert await store.reindex("s1") == 1
+    assert await store.candidates(keys("KARVELL DUNMORE")) == [watched]
+    assert await store.candidates({"t:karvéll"}) == []
