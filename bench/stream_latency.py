@@ -5,7 +5,8 @@ The local Kafka and Redis (a namespace of its own), one stream worker process (`
 watched companies, and additions (not a baseline) of an OFAC-shaped list whose every entry is one of the
 watched names, so that each change makes one alert. For each offered rate the changes are published in
 10 ms ticks for ``--seconds``; each change's clock starts when Kafka acknowledged it and stops when its alert
-is read from the alerts topic (both in this process). ``python -m bench stream_latency [--quick]``: one JSON
+is read from the alerts topic (both in this process). Names made up, or real (the 2024 OFAC SDN list's, from
+``LISTWATCH_REALDATA``): ``python -m bench stream_latency [--quick] [--names made-up|real|both]``, one JSON
 object per rate in ``bench/results/stream_latency.json``, and docs/benchmarks_latency.png.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -36,13 +38,37 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _write_list(path: Path, count: int) -> None:
-    """An OFAC-shaped file of ``count`` entries named with made-up words."""
-    with path.open("w", encoding="ascii", newline="") as fh:
-        for n in range(1, count + 1):
+def _write_list(path: Path, names: list[str]) -> None:
+    """An OFAC-shaped file of one entry per name."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        for n, name in enumerate(names, 1):
             row = ROW.format(n=n, program="SDGT")
-            fh.write(row.replace(f"EXAMPLE TRADING CO {n} LIMITED", made_up_name(n).upper()))
+            fh.write(row.replace(f"EXAMPLE TRADING CO {n} LIMITED", name.upper().replace('"', '""')))
         fh.write("\x1a")
+
+
+def real_names(count: int) -> list[str]:
+    """``count`` distinct primary names of the real OFAC SDN list of 2024 (companies, people, vessels as the
+    list has them), in a fixed shuffled order: names nobody made up for this benchmark, which share index keys
+    with one another as real names do (made-up names share four-letter prefixes by the hundred, and share
+    nothing else)."""
+    import random
+
+    import orjson
+
+    from bench.common import real_ofac_snapshot
+    from streams.enrich.names import name_form
+
+    _, parsed = real_ofac_snapshot()
+    distinct: dict[str, str] = {}
+    for raw in parsed.entries.values():
+        name = str(orjson.loads(raw)["name"])
+        distinct.setdefault(name_form(name).core, name)
+    names = sorted(distinct.values())
+    random.Random(7).shuffle(names)
+    if len(names) < count:
+        raise SystemExit(f"stream_latency: {count} real names needed, the 2024 OFAC SDN list has {len(names)}")
+    return names[:count]
 
 
 class AlertClock:
@@ -77,7 +103,8 @@ class AlertClock:
                     self.seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
 
 
-async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, object]]:
+async def run(rates: list[int], seconds: float, watches: int, names: str = "made-up") -> list[dict[str, object]]:
+    """``names``: "made-up" (tests/factories.py ``made_up_name``) or "real" (``real_names``)."""
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
     from monitor.snapshot import DiskSnapshot
@@ -88,17 +115,18 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
     namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
                                                     run_.redis)  # fmt: skip
     needed = int(sum(rates) * seconds) + 200
-    # Made-up words for names (distinct per company, as real names mostly are: a benchmark where every name
-    # shares a rare word would score hundreds of candidates per change and measure that instead).
-    _write_list(tmp / "sdn.csv", needed)
+    # Distinct names, the first ``needed`` of them listed (each change alerts its own watch); the others watched
+    # only. Made-up names share four-letter prefix keys by the hundred and nothing else; real names share what
+    # real names share.
+    total = max(needed, watches)
+    pool = real_names(total) if names == "real" else [made_up_name(n) for n in range(1, total + 1)]
+    _write_list(tmp / "sdn.csv", pool[:needed])
     source = OfacSdn()
     parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
     # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).
     changes = list(diff("ofac_sdn", {}, "empty", parsed, datetime.now(UTC), source.info))
-    names = [made_up_name(n) for n in range(1, needed + 1)]
-    names += [made_up_name(n) for n in range(needed + 1, watches + 1)]
     await WatchlistStore(redis, settings).put_many(
-        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(names)
+        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(pool)
     )
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
@@ -136,7 +164,7 @@ async def run(rates: list[int], seconds: float, watches: int) -> list[dict[str, 
             latencies = [(seen[c.event_id] - sent[c.event_id]) * 1000 for c in batch if c.event_id in seen]
             row: dict[str, object] = {
                 "benchmark": "stream_latency", "offered_per_second": rate, "achieved_offer": round(offered),
-                "changes": len(batch), "alerts_read": len(latencies), "watched_companies": len(names),
+                "changes": len(batch), "alerts_read": len(latencies), "watched_companies": len(pool), "names": names,
                 "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(_quantile(latencies, 0.95), 1),
                 "p99_ms": round(_quantile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
                 "target": "p99 < 250 ms and p50 < 50 ms at 1,000/s",
@@ -170,7 +198,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
                                                     run_.redis)  # fmt: skip
     warm = 20
     total = size + warm + additions
-    _write_list(tmp / "sdn.csv", total)
+    _write_list(tmp / "sdn.csv", [made_up_name(n) for n in range(1, total + 1)])
     source = OfacSdn()
     parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
     now = datetime.now(UTC)
@@ -242,9 +270,12 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
 
 
 def plot(results: list[dict[str, object]]) -> None:
-    rates = [float(str(r["offered_per_second"])) for r in results]
-    series = {q.removesuffix("_ms"): (rates, [float(str(r[q])) for r in results])
-              for q in ("p50_ms", "p95_ms", "p99_ms")}  # fmt: skip
+    series = {}
+    for names in sorted({str(r.get("names", "made-up")) for r in results}):
+        rows = [r for r in results if str(r.get("names", "made-up")) == names]
+        rates = [float(str(r["offered_per_second"])) for r in rows]
+        for q in ("p50_ms", "p99_ms"):
+            series[f"{q.removesuffix('_ms')}, {names} names"] = (rates, [float(str(r[q])) for r in rows])
     line_plot(PLOT, series, ("changes offered per second", "change → alert, ms", "Stream latency, one worker"),
               logx=False, target=(250, "p99 target"))  # fmt: skip
 
@@ -253,9 +284,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench stream_latency")
     parser.add_argument("--quick", action="store_true", help="100 and 250 changes/s for 5 s each")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--names", choices=["made-up", "real", "both"], default=None,
+                        help="watched and listed names (default: both with LISTWATCH_REALDATA, made-up without; "
+                             "made-up with --quick)")  # fmt: skip
     args = parser.parse_args(argv)
     rates, seconds = ([100, 250], 5.0) if args.quick else ([50, 100, 250, 1000], args.seconds)
-    results = asyncio.run(run(rates, seconds, 10_000))
+    chosen = args.names or ("both" if os.environ.get("LISTWATCH_REALDATA") and not args.quick else "made-up")
+    results: list[dict[str, object]] = []
+    for names in (["made-up", "real"] if chosen == "both" else [chosen]):
+        results += asyncio.run(run(rates, seconds, 10_000, names))
     size = 5_000 if args.quick else 100_000
     for lane in ("own", "shared"):
         results.append(asyncio.run(behind_baseline(lane, size, 60, 2.0)))
