@@ -8,6 +8,7 @@ Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSO
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -174,6 +175,7 @@ class ListStateStore:
 
     async def _reindex_page(self, source: str, fields: list[str]) -> int:
         key = self._hash(source)
+        pause = 0.01
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -200,6 +202,9 @@ class ListStateStore:
                     return len(values)
                 except WatchError:
                     await pipe.reset()  # type: ignore[no-untyped-call]
+                    # a worker wrote to the list meanwhile (a baseline writes every few ms): give it room
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.5)
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)

@@ -10,6 +10,7 @@ The index is rewritten with the entry in one MULTI/EXEC transaction, so it never
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -121,6 +122,7 @@ class WatchlistStore:
         ids = sorted(text(i) for i in await self._redis.hkeys(key))
         for start in range(0, len(ids), page):
             chunk = ids[start : start + page]
+            pause = 0.01
             async with self._redis.pipeline(transaction=True) as pipe:
                 while True:
                     try:
@@ -134,6 +136,8 @@ class WatchlistStore:
                         break
                     except WatchError:
                         await pipe.reset()  # type: ignore[no-untyped-call]
+                        await asyncio.sleep(pause)  # the API wrote to this watchlist meanwhile
+                        pause = min(pause * 2, 0.5)
         return len(ids)
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:

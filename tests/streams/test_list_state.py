@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from contracts.cli import main
@@ -248,3 +249,34 @@ def test_the_reindex_command_walks_every_list_and_watchlist(
         assert lines == [{"list": "ofac_sdn", "entries": 1, "rewritten": 0}, {"subscriber": "s1", "watch_entries": 1}]
     finally:
         asyncio.run(drop())
+
+
+async def test_reindex_leaves_what_a_worker_wrote_meanwhile(
+    redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lists = ListStateStore(redis, settings)
+    assert await lists.apply(enrich(change(ChangeKind.ADDED, after=OLD, observed_at=FIRST)))
+    newer = await ListStateStore(redis, settings).apply_many([renamed()])
+    assert newer
+    renamed_raw = await redis.hget(settings.redis_key("list", "ofac_sdn"), "7")
+    assert await lists.apply(enrich(change(ChangeKind.ADDED, after=OLD, observed_at=FIRST)))  # back to OLD
+    # While the reindex works on its page (between its read and its write), a worker renames the entry: from
+    # a connection of its own, as a worker process would.
+    import streams.list_state as list_state
+
+    real, writes = list_state.enrich_entries, []
+
+    def enrich_and_race(*args: object, **kw: object) -> object:
+        if not writes:
+            writer = SyncRedis.from_url(settings.redis_url)
+            writes.append(writer.hset(settings.redis_key("list", "ofac_sdn"), "7", renamed_raw))
+            writer.close()
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(list_state, "enrich_entries", enrich_and_race)
+    await lists.reindex("ofac_sdn")
+    stored = await lists.get("ofac_sdn", "7")
+    assert writes == [0]  # the field existed: the worker's write replaced it
+    assert stored is not None
+    assert stored.entry.name == RENAMED.name  # the reindex read it again instead of writing back the old entry
+    assert [x.entry.name for x in await lists.candidates(["t:marine"])] == [RENAMED.name]
