@@ -21,11 +21,12 @@ from typing import Any, Protocol, TypeVar
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contracts.settings import CommonSettings
@@ -90,6 +91,26 @@ class Producer(Protocol):
     async def stop(self) -> None: ...
 
     async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Awaitable[Any]: ...
+
+
+async def optimistic(redis: Redis, key: str, body: Callable[[Pipeline], Awaitable[T]]) -> T:
+    """Run ``body`` in a transaction that watches ``key`` until it commits. ``body`` reads through the pipeline
+    (commands run at once after WATCH), calls ``pipe.multi()`` and queues its writes; they are executed here.
+    A write to ``key`` by another client in between starts it again, after a pause that doubles from 10 ms to
+    0.5 s (so a long job does not spin against a writer that never stops, such as a baseline)."""
+    pause = 0.01
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key)
+                result = await body(pipe)
+                await pipe.execute()
+            except WatchError:
+                await pipe.reset()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+            else:
+                return result
 
 
 def producer(settings: CommonSettings, **overrides: Any) -> Producer:

@@ -8,7 +8,6 @@ Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSO
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -19,7 +18,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from contracts import codec
-from contracts.clients import text
+from contracts.clients import optimistic, text
 from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, build
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich_entries
@@ -175,36 +174,30 @@ class ListStateStore:
 
     async def _reindex_page(self, source: str, fields: list[str]) -> int:
         key = self._hash(source)
-        pause = 0.01
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raws = await pipe.hmget(key, fields)
-                    values: dict[str, bytes] = {}
-                    updates: list[tuple[str, set[str]]] = []
-                    for field, raw in zip(fields, raws, strict=True):
-                        if raw is None:
-                            continue  # removed since the scan
-                        listed = decode(raw)
-                        was = listed.enrichment
-                        now = enrich_entries([listed.entry], was.list_kind, was.authority, was.jurisdiction)
-                        value = encode(build(ListedEntry, {"source": source, "entry": listed.entry, "enrichment": now,
-                                                           "event_id": listed.event_id}))  # fmt: skip
-                        if value != raw:
-                            values[field] = value
-                        updates.append((source + _SEP + field, set(enrichment_keys(now))))
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if values:
-                        pipe.hset(key, mapping=values)  # type: ignore[arg-type]
-                    self._index.replace_many(updates, pipe)
-                    await pipe.execute()
-                    return len(values)
-                except WatchError:
-                    await pipe.reset()  # type: ignore[no-untyped-call]
-                    # a worker wrote to the list meanwhile (a baseline writes every few ms): give it room
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 0.5)
+
+        async def page(pipe: Pipeline) -> int:
+            raws = await pipe.hmget(key, fields)
+            values: dict[str, bytes] = {}
+            updates: list[tuple[str, set[str]]] = []
+            for field, raw in zip(fields, raws, strict=True):
+                if raw is None:
+                    continue  # removed since the scan
+                listed = decode(raw)
+                was = listed.enrichment
+                now = enrich_entries([listed.entry], was.list_kind, was.authority, was.jurisdiction)
+                value = encode(build(ListedEntry, {"source": source, "entry": listed.entry, "enrichment": now,
+                                                   "event_id": listed.event_id}))  # fmt: skip
+                if value != raw:
+                    values[field] = value
+                updates.append((source + _SEP + field, set(enrichment_keys(now))))
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if values:
+                pipe.hset(key, mapping=values)  # type: ignore[arg-type]
+            self._index.replace_many(updates, pipe)
+            return len(values)
+
+        # A worker writing to the list meanwhile (a baseline writes every few ms) makes the page start again.
+        return await optimistic(self._redis, key, page)
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)

@@ -10,7 +10,6 @@ The index is rewritten with the entry in one MULTI/EXEC transaction, so it never
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -20,9 +19,9 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
-from contracts.clients import text
+from contracts.clients import optimistic, text
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
 from streams.index import MAX_WATCH_CANDIDATES, RedisIndex
@@ -122,22 +121,15 @@ class WatchlistStore:
         ids = sorted(text(i) for i in await self._redis.hkeys(key))
         for start in range(0, len(ids), page):
             chunk = ids[start : start + page]
-            pause = 0.01
-            async with self._redis.pipeline(transaction=True) as pipe:
-                while True:
-                    try:
-                        await pipe.watch(key)
-                        raws = await pipe.hmget(key, chunk)
-                        entries = [WatchEntry.from_json(r, subscriber_id, i)
-                                   for i, r in zip(chunk, raws, strict=True) if r is not None]  # fmt: skip
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        self._index.replace_many([(member(subscriber_id, e.id), watch_keys(e)) for e in entries], pipe)
-                        await pipe.execute()
-                        break
-                    except WatchError:
-                        await pipe.reset()  # type: ignore[no-untyped-call]
-                        await asyncio.sleep(pause)  # the API wrote to this watchlist meanwhile
-                        pause = min(pause * 2, 0.5)
+
+            async def index(pipe: Pipeline, chunk: list[str] = chunk) -> None:
+                raws = await pipe.hmget(key, chunk)
+                entries = [WatchEntry.from_json(r, subscriber_id, i)
+                           for i, r in zip(chunk, raws, strict=True) if r is not None]  # fmt: skip
+                pipe.multi()  # type: ignore[no-untyped-call]
+                self._index.replace_many([(member(subscriber_id, e.id), watch_keys(e)) for e in entries], pipe)
+
+            await optimistic(self._redis, key, index)  # the API writing to this watchlist starts it again
         return len(ids)
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:
