@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -234,7 +234,7 @@ def rank_by_name(
         return rank(names[0], limit, ties)  # one name: the share orders as the weight does
     share: dict[M, float] = {}
     shared: dict[M, float] = {}
-    floor: dict[M, bool] = {}  # whether a member passed the floor of a name it shares keys with
+    passed: dict[M, bool] = {}  # whether a member reached the floor of a name it shares keys with
     for n, postings in enumerate(names):
         weights: dict[M, float] = defaultdict(float)
         total = 0.0
@@ -247,16 +247,32 @@ def rank_by_name(
         least = floors[n] if floors else 0.0
         for member, weight in weights.items():
             covered = weight / total
-            floor[member] = floor.get(member, False) or covered >= least
+            passed[member] = passed.get(member, False) or covered >= least
             before = share.get(member)
             if before is None or covered > before or (covered == before and weight > shared[member]):
                 share[member], shared[member] = covered, weight
-    ordered = sorted((m for m in share if floor[m]), key=lambda m: (-share[m], -shared[m], str(m)))
+    ordered = sorted((m for m in share if passed[m]), key=lambda m: (-share[m], -shared[m], str(m)))
     taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]))
     if pinned:
         chosen = set(taken)
         taken += sorted((m for m in set(pinned) if m not in chosen and m in share), key=str)
     return taken
+
+
+def rank_keyed(
+    names: Sequence[Sequence[str]],
+    postings: Mapping[str, Collection[M]],
+    limit: int = MAX_CANDIDATES,
+    ties: bool = False,
+    floor: Callable[[Sequence[str]], float] | None = None,
+    pins: Callable[[str], bool] | None = None,
+) -> list[M]:
+    """``rank_by_name`` for names given as their keys, each key's members in ``postings`` (keys it lacks have
+    none): ``floor`` gives a name's floor from its keys; the members of keys ``pins`` says yes to (identifiers)
+    are always taken."""
+    pinned = {m for keys in names for k in keys if pins and k in postings and pins(k) for m in postings[k]}
+    found = [[postings[k] for k in keys if k in postings] for keys in names]
+    return rank_by_name(found, limit, ties, [floor(keys) for keys in names] if floor else [], pinned)
 
 
 def _key_weight(size: int) -> float:
@@ -334,18 +350,11 @@ class RedisIndex:
         floor: Callable[[Sequence[str]], float] | None = None,
         pins: Callable[[str], bool] | None = None,
     ) -> list[list[str]]:
-        """Per item, the members ``rank_by_name`` puts first among its names' keys (one key set per name):
-        every distinct key read once for the batch, as in ``lookup_many``. ``floor``: a name's floor from its
-        keys; the members of keys ``pins`` says yes to (identifiers) are always taken."""
+        """Per item, the members ``rank_keyed`` puts first among its names' keys (one key set per name): every
+        distinct key read once for the batch, as in ``lookup_many``."""
         wanted = [[sorted(set(keys)) for keys in names] for names in namesets]
         postings = await self._postings({key for names in wanted for keys in names for key in keys})
-        ranked = []
-        for names in wanted:
-            pinned = {m for keys in names for k in keys if pins and k in postings and pins(k) for m in postings[k]}
-            found = [[postings[k] for k in keys if k in postings] for keys in names]
-            floors = [floor(keys) for keys in names] if floor else []
-            ranked.append(rank_by_name(found, limit, ties, floors, pinned))
-        return await self._named(ranked)
+        return await self._named([rank_keyed(names, postings, limit, ties, floor, pins) for names in wanted])
 
     async def _postings(self, keys: set[str]) -> dict[str, list[str]]:
         """Each key's postings (ids, or names written before ids), in one script call; none for keys without

@@ -102,9 +102,7 @@ class ListStateStore:
             if change.before is None
             else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
         )
-        listed = build(ListedEntry, {"source": change.source, "entry": change.after, "enrichment": current,
-                                     "event_id": change.event_id})  # fmt: skip
-        return encode(listed), set(enrichment_keys(current))
+        return _stored(change.source, change.after, current, change.event_id)
 
     async def _stale(self, pipe: Pipeline, baseline: Sequence[EnrichedChange]) -> set[str]:
         """The baseline events' members that a later change of their entry overtook."""
@@ -185,11 +183,10 @@ class ListStateStore:
                 listed = decode(raw)
                 was = listed.enrichment
                 now = enrich_entries([listed.entry], was.list_kind, was.authority, was.jurisdiction)
-                value = encode(build(ListedEntry, {"source": source, "entry": listed.entry, "enrichment": now,
-                                                   "event_id": listed.event_id}))  # fmt: skip
+                value, keys = _stored(source, listed.entry, now, listed.event_id)
                 if value != raw:
                     values[field] = value
-                updates.append((source + _SEP + field, set(enrichment_keys(now))))
+                updates.append((source + _SEP + field, keys))
             pipe.multi()  # type: ignore[no-untyped-call]
             if values:
                 pipe.hset(key, mapping=values)  # type: ignore[arg-type]
@@ -238,6 +235,13 @@ class ListStateStore:
         found = [text.split(_SEP, 1) for text in await self._index.lookup(keys, limit)]
         read = await self._read_many((source, key) for source, key in found)
         return [read[(s, k)] for s, k in found if (s, k) in read]
+
+
+def _stored(source: str, entry: Entry, enrichment: Enrichment, event_id: str) -> tuple[bytes, set[str]]:
+    """What the list state keeps of an entry, and the keys it is indexed under (one definition for a change
+    applied and for ``reindex``)."""
+    listed = build(ListedEntry, {"source": source, "entry": entry, "enrichment": enrichment, "event_id": event_id})
+    return encode(listed), set(enrichment_keys(enrichment))
 
 
 def _millis(when: datetime) -> int:

@@ -51,7 +51,7 @@ from streams.bilingual import is_chinese_only
 from streams.bilingual import pairs as bilingual_pairs
 from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
-from streams.index import rank_by_name
+from streams.index import rank_keyed
 from streams.match.keys import is_identifier_key, share_floor
 from streams.match.logic import enrichment_keysets, score_watch
 from streams.match.score import DEFAULT_THRESHOLD
@@ -669,10 +669,8 @@ def change_retrieval(
         if entry is None or (counted is not None and not counted(query)):
             continue
         names = enrichment_keysets(enrich_entries([entry], None, None, None))
-        pinned = {i for keys in names for k in keys if is_identifier_key(k) for i in postings.get(k, [])}
-        found = rank_by_name(
-            [[postings[k] for k in sorted(keys) if k in postings] for keys in names], limit, True,
-            [share_floor(keys) for keys in names] if floor else [], pinned,
+        found = rank_keyed(
+            [sorted(keys) for keys in names], postings, limit, True, share_floor if floor else None, is_identifier_key
         )
         hits, total, size = hits + (i in found), total + 1, size + len(found)
     return hits, total, size / max(total, 1)
