@@ -16,7 +16,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -37,6 +37,13 @@ _UNMATCHED_PENALTY = 0.92
 # "Bank Refah Kargaran"): a customer's short form of the listed name, or a sister firm. Just over the default
 # threshold: alerted with its reason, first to go at a higher one (_token_score has the conditions).
 _ONE_WORD_MORE = 0.9
+# Articles and prepositions: no word more or less when a name is compared by its words ("Lajnat al Dawa" /
+# "Lajnat al Daawa al Islamiyya": the second "al" is no second word more).
+_FILLERS = frozenset("the of for in at al el la le les de del des du da do dos das y et".split())  # noqa: SIM905
+# The mirror of _ONE_WORD_MORE (a watched name with one distinctive word more than the listed name, every listed
+# word equal to its partner) needs this many distinctive listed words: with two, sister firms ("Emma Tel Plus"
+# / "Emma Tel") came with it on the evaluation's development part (docs/matching.md).
+_MIRROR_WORDS = 3
 _TYPE_PENALTY = {"vessel": 0.85, "aircraft": 0.85, "individual": 0.95}
 # Two valid identifiers of one scheme that differ: most likely two companies of the same name.
 _ID_CONFLICT = 0.6
@@ -218,7 +225,10 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
     left, ``a`` having two distinctive words or two words equal to their partners ("Bank Refah" / "Bank Refah
     Kargaran"): ``_ONE_WORD_MORE`` (None otherwise). The reverse, a listed name inside a longer watched one, is
     not that: a charity or trading house named after a listed organisation; neither is a watched name with one
-    common word more ("Taatta Bank" / "Taatta"): as often a sister firm as the same one (docs/matching.md)."""
+    common word more ("Taatta Bank" / "Taatta"): as often a sister firm as the same one (docs/matching.md).
+    Only a longer listed name of three distinctive words or more, every one equal to its partner, is taken the
+    other way ("Kish South Kaveh Steel" / "South Kaveh Steel"). The word comes back marked "+" (the listed name
+    has it) or "-" (the watched name has it); articles and prepositions are no word more either way."""
     if not a or not b:
         return 0.0, None
     # Each word's weight and legal-form flag, worked out once per name (lists' names meet many watches): the
@@ -231,6 +241,7 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
     exact = True
     used: set[int] = set()
     matched_a: set[str] = set()
+    left_a: list[int] = []  # watched words without a partner, legal forms and fillers aside
     for i, token in enumerate(a):
         best, best_j = 0.0, -1
         for j, other in enumerate(b):
@@ -246,8 +257,9 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
             weight = (weights_a[i] + weights_b[best_j]) / 2
             matched += 2 * weight * best / 100
             distinctive = distinctive or weights_a[i] == 1.0
-        elif not legal_a[i]:
+        elif not legal_a[i] and token not in _FILLERS:
             unpartnered = True
+            left_a.append(i)
     # A legal-form word left in a name (misspelt, or mid-name) counts only where both sides have it.
     total = sum(
         w for t, w, legal in zip(a, weights_a, legal_a, strict=True) if not (legal and t not in matched_a)
@@ -268,11 +280,19 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
     score = score if distinctive or not has_distinctive else min(score, 0.5)
     if score >= _ONE_WORD_MORE:
         return score, None
-    listed_left = [j for j in range(len(b)) if j not in used and not legal_b[j]]
+    listed_left = [j for j in range(len(b)) if j not in used and not legal_b[j] and b[j] not in _FILLERS]
     if not unpartnered and len(listed_left) == 1 and weights_b[listed_left[0]] == 1.0:
         words = [i for i in range(len(a)) if not legal_a[i]]
         if sum(1 for i in words if weights_a[i] == 1.0) >= 2 or (exact and len(words) >= 2):
-            return score, b[listed_left[0]]
+            return score, "+" + b[listed_left[0]]
+    if (
+        exact
+        and not listed_left
+        and len(left_a) == 1
+        and weights_a[left_a[0]] == 1.0
+        and sum(1 for w, legal in zip(weights_b, legal_b, strict=True) if w == 1.0 and not legal) >= _MIRROR_WORDS
+    ):
+        return score, "-" + a[left_a[0]]
     return score, None
 
 
@@ -387,7 +407,7 @@ def _name_value(a: NameForm, b: NameForm) -> tuple[float, str]:
     tokens_a, tokens_b = _rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a)
     value, more = _token_score(tokens_a, tokens_b)
     if more is not None:
-        return _ONE_WORD_MORE, "+" + more
+        return _ONE_WORD_MORE, more
     return value, "~"
 
 
@@ -400,6 +420,8 @@ def _name_reason(a: NameForm, b: NameForm, how: str) -> str:
         return f"name (transliterated): {a.original!r} ~ {b.original!r}"
     if how.startswith("+"):
         return f"name: every word of {a.original!r} is in {b.original!r}, which has one more ({how[1:]})"
+    if how.startswith("-"):
+        return f"name: every word of {b.original!r} is in {a.original!r}, which has one more ({how[1:]})"
     return f"name: {a.original!r} ~ {b.original!r}"
 
 
@@ -432,17 +454,24 @@ def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
         partners = [token_weight(o) for o in b if _may_match(token, o)]
         if partners:
             matched += token_weight(token) + max(partners)
-        elif not is_legal_word(token):
+        elif not is_legal_word(token) and token not in _FILLERS:
             unpartnered = True
-    return _with_one_word_more(min(1.0, matched / total), a, unpartnered)
+    return _with_one_word_more(min(1.0, matched / total), a, unpartnered, _inside(_words(" ".join(b)), set(a)))
 
 
-def _with_one_word_more(bound: float, a: Sequence[str], unpartnered: bool) -> float:
-    """The bound raised to what ``_token_score`` gives a listed name with one word more: every word of ``a``
-    but legal forms may match, two of them at least (whether they equal their partners is not known here)."""
-    if bound < _ONE_WORD_MORE and not unpartnered and sum(1 for t in a if not is_legal_word(t)) >= 2:
+def _with_one_word_more(bound: float, a: Sequence[str], unpartnered: bool, inside: bool) -> float:
+    """The bound raised to what ``_token_score`` gives a name with one word more: the listed one (every word
+    of ``a`` but legal forms and fillers may match, two of them at least; whether they equal their partners is
+    not known here) or the watched one (``inside``)."""
+    if bound < _ONE_WORD_MORE and (inside or (not unpartnered and sum(1 for t in a if not is_legal_word(t)) >= 2)):
         return _ONE_WORD_MORE
     return bound
+
+
+def _inside(listed: _Words, watched: Collection[str]) -> bool:
+    """Whether ``_token_score`` may take a watched name with one word more than ``listed``: every listed word
+    but legal forms and fillers is a watched word, and enough of them are distinctive."""
+    return listed.distinctive >= _MIRROR_WORDS and all(t in watched for t in listed.needed)
 
 
 def name_bound(a: NameForm, b: NameForm) -> float:
@@ -480,6 +509,8 @@ class _Words:
     whole: frozenset[str]
     concats: frozenset[str]
     total: float
+    needed: tuple[str, ...]  # the words but legal forms and fillers
+    distinctive: int  # how many words weigh 1.0, legal forms aside
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -488,6 +519,8 @@ def _words(text: str) -> _Words:
     return _Words(
         tokens, frozenset(tokens), frozenset(x + y for x, y in itertools.pairwise(tokens)),
         sum(token_weight(t) for t in tokens if not is_legal_word(t)),
+        tuple(t for t in tokens if not is_legal_word(t) and t not in _FILLERS),
+        sum(1 for t in tokens if token_weight(t) == 1.0 and not is_legal_word(t)),
     )  # fmt: skip
 
 
@@ -580,9 +613,9 @@ class EntryBound:
             partner = entry.partner(token)
             if partner >= 0.0:
                 matched += token_weight(token) + partner
-            elif not is_legal_word(token):
+            elif not is_legal_word(token) and token not in _FILLERS:
                 unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered)
+        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, _inside(words, watch.whole))
 
 
 class WatchBound:
@@ -633,9 +666,9 @@ class WatchBound:
             best = partner.get(token)
             if best is not None:
                 matched += token_weight(token) + best
-            elif not is_legal_word(token):
+            elif not is_legal_word(token) and token not in _FILLERS:
                 unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered)
+        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, _inside(entry, watch.whole))
 
 
 def score(

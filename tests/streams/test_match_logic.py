@@ -10,7 +10,7 @@ from streams.enrich.change import enrich
 from streams.enrich.names import name_form
 from streams.match.keys import name_keys
 from streams.match.logic import match_change, score_watch
-from streams.match.score import DEFAULT_THRESHOLD, name_score
+from streams.match.score import DEFAULT_THRESHOLD, EntryBound, WatchBound, name_score, score_bound
 from streams.watchlists import WatchEntry
 from tests.factories import change, entry
 from tests.snapshots import real_changes
@@ -119,6 +119,16 @@ def test_country_conflict_penalises() -> None:
         ("Omegavolts Trading", "OMEGAVOLT KARVELL TRADING", False),
         ("Omegavolt", "OMEGAVOLT KARVELL", False),
         ("Omegavolt Trading", "OMEGAVOLT TRADING KARVELL DUNMORE", False),
+        # Articles and prepositions are no word more ("Lajnat al Dawa" / "Lajnat al Daawa al Islamiyya").
+        ("Omegavolt al Zentrix", "OMEGAVOLT AL ZENTRIX AL KARVELL", True),
+        ("Omegavolt Zentrix Trading", "OMEGAVOLT ZENTRIX TRADING FOR KARVELL", True),
+        # The watched name has one distinctive word more: only against a listed name of three distinctive words
+        # or more, each equal to its partner (sister firms share two: "Emma Tel Plus" / "Emma Tel").
+        ("Dunmore Omegavolt Zentrix Karvell Company", "OMEGAVOLT ZENTRIX KARVELL COMPANY", True),
+        ("Omegavolt Dunmore Zentrix for Karvell", "OMEGAVOLT ZENTRIX KARVELL", True),
+        ("Dunmore Omegavolt Zentrix Karvel", "OMEGAVOLT ZENTRIX KARVELL", False),
+        ("Dunmore Tarvo Omegavolt Zentrix Karvell", "OMEGAVOLT ZENTRIX KARVELL", False),
+        ("Dunmore Omegavolt Zentrix", "OMEGAVOLT ZENTRIX", False),
         # A country and its people's word are one word; a city or a look-alike that countrynames also maps
         # to the country is not.
         ("Iranian Aluminum Company", "IRAN ALUMINUM COMPANY", True),
@@ -147,6 +157,35 @@ def test_a_listed_name_with_one_word_more_says_which() -> None:
     )
     assert DEFAULT_THRESHOLD <= value < 0.95  # over the default, under a stricter subscriber's threshold
     assert "which has one more (karvell)" in why
+
+
+def test_a_watched_name_with_one_word_more_says_which() -> None:
+    watched, listed = name_form("Dunmore Omegavolt Zentrix Karvell"), name_form("OMEGAVOLT ZENTRIX KARVELL LTD")
+    value, why = name_score(watched, listed)
+    assert DEFAULT_THRESHOLD <= value < 0.95
+    assert why == (
+        "name: every word of 'OMEGAVOLT ZENTRIX KARVELL LTD' is in 'Dunmore Omegavolt Zentrix Karvell', which has"
+        " one more (dunmore)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Dunmore Omegavolt Zentrix Karvell", "OMEGAVOLT ZENTRIX KARVELL LTD"),
+        ("Omegavolt Dunmore Zentrix for Karvell", "OMEGAVOLT ZENTRIX KARVELL"),
+        ("Omegavolt al Zentrix", "OMEGAVOLT AL ZENTRIX AL KARVELL"),
+        ("Omegavolt of Zentrix", "OMEGAVOLT ZENTRIX FOR KARVELL"),
+    ],
+)
+def test_every_bound_rises_with_a_word_more_either_way(a: str, b: str) -> None:
+    # A bound under the score would skip a candidate that alerts; the three are computed apart.
+    watched, listed = [name_form(a)], [name_form(b)]
+    value = name_score(watched[0], listed[0])[0]
+    assert value >= DEFAULT_THRESHOLD
+    bound = score_bound(watched, listed, [], [])
+    assert bound >= value
+    assert EntryBound(listed, []).bound(watched, []) == bound == WatchBound(watched, []).bound(listed, [])
 
 
 def test_renamed_entry_reaches_watchers_of_the_old_name() -> None:
