@@ -121,9 +121,9 @@ def test_customer_spellings_are_found(test_part: dict[str, Figures]) -> None:
 def test_real_variation_between_publishers(test_part: dict[str, Figures]) -> None:
     # Aliases and other publishers' spellings are often other names altogether (docs/matching.md): the
     # floor is what is measured today, not a target.
-    assert test_part["alias"].recall >= 0.365, test_part["alias"].misses[:20]
-    assert test_part["cross_list"].recall >= 0.26, test_part["cross_list"].misses[:20]
-    assert latin(test_part)[1] >= 0.68  # 0.684 after round 6
+    assert test_part["alias"].recall >= 0.39, test_part["alias"].misses[:20]
+    assert test_part["cross_list"].recall >= 0.28, test_part["cross_list"].misses[:20]
+    assert latin(test_part)[1] >= 0.715  # 0.718 after round 8
     assert test_part["cross_debarred"].recall >= 0.75, test_part["cross_debarred"].misses
 
 
