@@ -4,7 +4,7 @@ from contracts.models import Identifier
 from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import check
-from streams.enrich.names import name_form
+from streams.enrich.names import name_form, to_simplified
 from streams.match.keys import name_keys
 from tests.factories import change, entry
 
@@ -29,6 +29,15 @@ def test_names_fold_width_script_and_legal_forms() -> None:
     assert name_form("Huawei Technologies Company Limited").core == "huawei technologies"
     assert name_form("ООО САМПЛ СТАНКИ").ascii == "sampl stanki"
     assert name_form("华为").ascii == "hua wei"
+
+
+def test_traditional_chinese_folds_by_phrase_not_by_character() -> None:
+    # OpenCC converts by phrase: 乾 stays in the name 乾隆 and is 干 in 乾燥 (dry); 髮 (hair) and 發 (issue)
+    # both become 发. A character table alone gets some of these wrong.
+    assert to_simplified("乾隆貿易有限公司") == "乾隆贸易有限公司"
+    assert to_simplified("乾燥設備廠") == "干燥设备厂"
+    assert to_simplified("頭髮護理 發展集團") == "头发护理 发展集团"
+    assert to_simplified("臺灣積體電路製造") == "台湾积体电路制造"
 
 
 def test_latin_diacritics_fold_to_ascii_and_other_scripts_stay() -> None:
