@@ -203,3 +203,22 @@ async def test_an_oversized_key_says_nothing_to_a_lookup(
         await index.replace(member, {"t:everyone", f"n:{member[-1]}"})
     # four members: past 64 bytes (a set) and past the limit; the rare key still answers
     assert await index.lookup_many([["t:everyone"], ["t:everyone", "n:5"]], limit=10) == [[], ["eu_fsf\x1fEU.4444.55"]]
+
+
+async def test_a_key_that_cannot_be_sent_joined_is_a_clear_error(redis: Redis, settings: CommonSettings) -> None:
+    # Keys travel to the scripts joined by the record separator: one holding it, or an empty one, would be
+    # split into other keys there. Names and identifiers never make such keys; if one came, it must say so.
+    index = RedisIndex(redis, settings, "idx")
+    async with redis.pipeline(transaction=True) as pipe:
+        with pytest.raises(ValueError, match="record separator"):
+            index.replace_many([("a", {"t:kappa", "t:ka\x1eppa"})], pipe)
+        with pytest.raises(ValueError, match="empty"):
+            index.replace_many([("a", {""})], pipe)
+    with pytest.raises(ValueError, match="record separator"):
+        await index.lookup(["t:ka\x1eppa"])
+    # Keys of any other text, Chinese and separators of names included, go through.
+    async with redis.pipeline(transaction=True) as pipe:
+        index.replace_many([("ofac_sdn\x1f7", {"b:华为", "id:uscc:914403001922038216", "t:kappa"})], pipe)
+        await pipe.execute()
+    assert await index.lookup(["b:华为"]) == ["ofac_sdn\x1f7"]
+    assert await index.all_of_many([["b:华为", "t:kappa"]]) == [["ofac_sdn\x1f7"]]
