@@ -24,7 +24,7 @@ from contracts.models import (
 from streams.enrich.identifiers import check
 from streams.enrich.names import NameForm, name_form
 from streams.match.keys import identifier_key, name_keys
-from streams.match.score import EntryBound, Score, WatchBound, score
+from streams.match.score import EntryBound, Score, WatchBound, score, score_bound
 from streams.watchlists import WatchEntry
 
 _T = TypeVar("_T")
@@ -131,13 +131,19 @@ def match_change(
     kind = AlertKind.ALREADY_LISTED if change.baseline else AlertKind(change.change)
     why = removal_reason(change)
     alerts = []
-    bound = EntryBound(forms(enrichment.names), enrichment_ids(enrichment))
-    for watch in candidates:
+    watches = list(candidates)
+    entry_forms, entry_ids = forms(enrichment.names), enrichment_ids(enrichment)
+    # EntryBound pays off across a change's many candidates; for one or two (most of a baseline's changes),
+    # the plain bound, equal to it, costs less than setting it up.
+    many = EntryBound(entry_forms, entry_ids) if len(watches) > 2 else None
+    for watch in watches:
         threshold = thresholds[watch.subscriber_id]
         watch_forms = [name_form(n) for n in watch.names()]
         # Most candidates share one word of several: a cheap upper bound rules them out unscored (the
         # rounding of a score to 4 places allowed for).
-        if bound.bound(watch_forms, watch_ids(watch)) + 1e-4 < threshold:
+        ids = watch_ids(watch)
+        bound = many.bound(watch_forms, ids) if many else score_bound(watch_forms, entry_forms, ids, entry_ids)
+        if bound + 1e-4 < threshold:
             continue
         s = score_watch(watch, enrichment)
         if s.value >= threshold:

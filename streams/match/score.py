@@ -456,22 +456,32 @@ def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
             matched += token_weight(token) + max(partners)
         elif not is_legal_word(token) and token not in _FILLERS:
             unpartnered = True
-    return _with_one_word_more(min(1.0, matched / total), a, unpartnered, _inside(_words(" ".join(b)), set(a)))
+    return _with_one_word_more(min(1.0, matched / total), a, unpartnered, b, a)
 
 
-def _with_one_word_more(bound: float, a: Sequence[str], unpartnered: bool, inside: bool) -> float:
+def _with_one_word_more(
+    bound: float, a: Sequence[str], unpartnered: bool, listed: Sequence[str], watched: Collection[str]
+) -> float:
     """The bound raised to what ``_token_score`` gives a name with one word more: the listed one (every word
     of ``a`` but legal forms and fillers may match, two of them at least; whether they equal their partners is
-    not known here) or the watched one (``inside``)."""
-    if bound < _ONE_WORD_MORE and (inside or (not unpartnered and sum(1 for t in a if not is_legal_word(t)) >= 2)):
+    not known here) or the watched one (``_inside``: ``watched`` holds the words of ``a``)."""
+    if bound >= _ONE_WORD_MORE:
+        return bound
+    if not unpartnered and sum(1 for t in a if not is_legal_word(t)) >= 2:
         return _ONE_WORD_MORE
-    return bound
+    return _ONE_WORD_MORE if _inside(listed, watched) else bound
 
 
-def _inside(listed: _Words, watched: Collection[str]) -> bool:
+def _inside(listed: Iterable[str], watched: Collection[str]) -> bool:
     """Whether ``_token_score`` may take a watched name with one word more than ``listed``: every listed word
-    but legal forms and fillers is a watched word, and enough of them are distinctive."""
-    return listed.distinctive >= _MIRROR_WORDS and all(t in watched for t in listed.needed)
+    but legal forms and fillers is a watched word, and enough of them are distinctive (counted as there).
+    Most pairs fail at their first listed word, before any word is weighed."""
+    distinctive = 0
+    for t in listed:
+        if t not in watched and t not in _FILLERS and not is_legal_word(t):
+            return False
+        distinctive += token_weight(t) == 1.0 and not is_legal_word(t)
+    return distinctive >= _MIRROR_WORDS
 
 
 def name_bound(a: NameForm, b: NameForm) -> float:
@@ -509,8 +519,6 @@ class _Words:
     whole: frozenset[str]
     concats: frozenset[str]
     total: float
-    needed: tuple[str, ...]  # the words but legal forms and fillers
-    distinctive: int  # how many words weigh 1.0, legal forms aside
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -519,8 +527,6 @@ def _words(text: str) -> _Words:
     return _Words(
         tokens, frozenset(tokens), frozenset(x + y for x, y in itertools.pairwise(tokens)),
         sum(token_weight(t) for t in tokens if not is_legal_word(t)),
-        tuple(t for t in tokens if not is_legal_word(t) and t not in _FILLERS),
-        sum(1 for t in tokens if token_weight(t) == 1.0 and not is_legal_word(t)),
     )  # fmt: skip
 
 
@@ -615,7 +621,7 @@ class EntryBound:
                 matched += token_weight(token) + partner
             elif not is_legal_word(token) and token not in _FILLERS:
                 unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, _inside(words, watch.whole))
+        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, words.tokens, watch.whole)
 
 
 class WatchBound:
@@ -668,7 +674,7 @@ class WatchBound:
                 matched += token_weight(token) + best
             elif not is_legal_word(token) and token not in _FILLERS:
                 unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, _inside(entry, watch.whole))
+        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, entry.tokens, watch.whole)
 
 
 def score(
