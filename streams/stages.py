@@ -102,15 +102,18 @@ class Stages:
             {w.subscriber_id for found in candidates for w in found}, self.default_threshold
         )
         now = datetime.now(UTC)
-        alerting: list[tuple[EnrichedChange, list[Alert]]] = []
-        for (enriched, borrowed), found in zip(named, candidates, strict=True):
+        matched: list[tuple[list[Alert], EnrichedChange]] = []
+        for (enriched, _), found in zip(named, candidates, strict=True):
             alerts = match_change(enriched, found, thresholds, now)
             if alerts and await self.provisional.already_listed(enriched, self.lists):
                 alerts = []  # an Official Journal act amending an entry the consolidated list has
-            alerts = await self.provisional.reconcile(alerts, enriched)
+            self.metrics.candidates.labels("change").observe(len(found))
+            matched.append((alerts, enriched))
+        alerting: list[tuple[EnrichedChange, list[Alert]]] = []
+        reconciled = await self.provisional.reconcile_many(matched)
+        for (enriched, borrowed), alerts in zip(named, reconciled, strict=True):
             for alert in alerts:
                 alert.reasons = [*alert.reasons, *_borrowed_reasons(alert.reasons, borrowed)]
-            self.metrics.candidates.labels("change").observe(len(found))
             if alerts:
                 alerting.append((enriched, alerts))
         out: list[Alert] = []

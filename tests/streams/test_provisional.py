@@ -14,6 +14,8 @@ from monitor.diff import diff, read_snapshot
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.eu_journal import INDEX, EuJournal
 from streams.enrich.change import enrich
+from streams.match.logic import match_change
+from streams.match.score import DEFAULT_THRESHOLD
 from streams.stages import Stages
 from streams.watchlists import WatchEntry
 from tests.factories import change
@@ -80,6 +82,26 @@ async def test_one_provisional_alert_then_a_confirmation_not_a_second_alert(
     again = Entry(key="EU.99999.1", name="Dmitry NEELOV", entity_type="individual")
     [ordinary] = await collect(s, change(ChangeKind.ADDED, after=again, source="eu_fsf"))
     assert (ordinary.kind, ordinary.confirms) == ("added", [])
+
+
+async def test_records_written_in_a_batch_are_seen_by_its_later_changes(
+    redis: Redis, settings: CommonSettings, tmp_path: Path
+) -> None:
+    # The records are read for the whole batch at once: one written earlier in the batch must still be seen
+    # by a later change of it, and one confirmed must be gone for the next. (In the stream an act and the FSF
+    # entry it announces are weeks apart; here their alerts are reconciled as one batch.)
+    s = stages(redis, settings)
+    watch = WatchEntry(subscriber_id="s1", id="w1", name="Dmitry Neelov")
+    neelov = next(c for c in journal_changes(tmp_path) if c.current.name == "Dmitry NEELOV")
+    fsf = Entry(key="EU.12345.67", name="Dmitry NEYOLOV", aliases=["Dmitry NEELOV"], entity_type="individual")
+    again = Entry(key="EU.99999.1", name="Dmitry NEELOV", entity_type="individual")
+    batch = [enrich(c) for c in (neelov, change(ChangeKind.ADDED, after=fsf, source="eu_fsf"),
+                                 change(ChangeKind.ADDED, after=again, source="eu_fsf"))]  # fmt: skip
+    items = [(match_change(e, [watch], {"s1": DEFAULT_THRESHOLD}, OBSERVED), e) for e in batch]
+    [[provisional], [confirmation], [ordinary]] = await s.provisional.reconcile_many(items)
+    assert (provisional.kind, confirmation.kind, ordinary.kind) == ("added", "confirmed", "added")
+    assert confirmation.confirms == [provisional.alert_id]
+    assert await redis.keys(settings.redis_key("prov", "*")) == []
 
 
 async def test_an_act_naming_a_party_the_fsf_already_has_raises_nothing(
