@@ -150,7 +150,12 @@ async def test_two_workers_share_the_partitions_and_alert_once(
         names = [f"Kappaline Number{i} Shipping" for i in range(24)]
         for i, name in enumerate(names):
             await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
-        await asyncio.sleep(8)  # both workers in the group before the changes arrive
+        # Both workers in both groups before the changes arrive (a fixed pause was too short on a slow host: the
+        # second worker's baseline consumer joins once its faust app is up).
+        groups = Groups.for_settings(settings)
+        await wait_for(lambda: all(groups.streams in last and groups.baselines in last
+                                   for last in _last_assignments(tmp_path)) and len(_last_assignments(tmp_path)) == 2,
+                       within=120)  # fmt: skip
         # Additions on the changes lane, and another list's baseline on the baseline lane.
         changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names[:16])]
         changes += [change(ChangeKind.ADDED, after=entry(key=str(i), name=n.upper()), source="un_sc", baseline=True)
@@ -166,13 +171,18 @@ async def test_two_workers_share_the_partitions_and_alert_once(
         assert second.alive()
         # Each group split its partitions: each worker's last assignment in the faust group holds part of the
         # changes topic, and its last one in the baseline lane's group part of the baselines topic.
-        logs = await asyncio.to_thread(lambda: [p.read_text(errors="replace") for p in tmp_path.rglob("worker-*.log")])
-        assert len(logs) == 2
-        groups = Groups.for_settings(settings)
-        for log in logs:
-            last = {group: held for held, group in
-                    re.findall(r"Setting newly assigned partitions(.*?)for group (\S+)", log, re.DOTALL)}  # fmt: skip
+        assignments = await asyncio.to_thread(_last_assignments, tmp_path)
+        assert len(assignments) == 2
+        for last in assignments:
             assert f"{topics.changes}" in last[groups.streams], last
             assert f"{topics.baselines}" in last[groups.baselines], last
     finally:
         second.stop()
+
+
+def _last_assignments(tmp_path: Path) -> list[dict[str, str]]:
+    """Per worker log under ``tmp_path``: each consumer group's last assignment as logged (the partitions table)."""
+    logs = [p.read_text(errors="replace") for p in tmp_path.rglob("worker-*.log")]
+    return [{group: held for held, group in
+             re.findall(r"Setting newly assigned partitions(.*?)for group (\S+)", log, re.DOTALL)}
+            for log in logs]  # fmt: skip
