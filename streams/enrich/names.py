@@ -89,7 +89,7 @@ class NameForm:
 
 @functools.cache
 def _t2s() -> OpenCC:
-    # OpenCC's own C++ library (the `opencc` binding): 25x faster per name than the pure-Python
+    # OpenCC's own C++ library (the `opencc` binding): about 20x faster per name than the pure-Python
     # reimplementation used before, with the same output on every Chinese name of the real lists.
     return OpenCC("t2s")
 
