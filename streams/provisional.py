@@ -84,14 +84,12 @@ class ProvisionalStore:
                 out.append(alert)
                 continue
             stored = records.get(key, {})
-            matched: dict[str, str] = {}
-            for name, raw in stored.items():
-                data = orjson.loads(raw)
-                if data["for"] == change.source and name in cores:
-                    matched[data["alert_id"]] = data["act"]
+            decoded = {name: orjson.loads(raw) for name, raw in stored.items()}
+            matched = {data["alert_id"]: data["act"] for name, data in decoded.items()
+                       if data["for"] == change.source and name in cores}  # fmt: skip
             if matched:
                 # Every name of each confirmed provisional entry goes, not only those the FSF shares.
-                fields = [f for f, raw in stored.items() if orjson.loads(raw)["alert_id"] in matched]
+                fields = [f for f, data in decoded.items() if data["alert_id"] in matched]
                 writes.hdel(key, *fields)
                 for f in fields:
                     del stored[f]

@@ -153,9 +153,7 @@ async def test_two_workers_share_the_partitions_and_alert_once(
         # Both workers in both groups before the changes arrive (a fixed pause was too short on a slow host: the
         # second worker's baseline consumer joins once its faust app is up).
         groups = Groups.for_settings(settings)
-        await wait_for(lambda: all(groups.streams in last and groups.baselines in last
-                                   for last in _last_assignments(tmp_path)) and len(_last_assignments(tmp_path)) == 2,
-                       within=120)  # fmt: skip
+        await wait_for(lambda: _both_joined(_last_assignments(tmp_path), groups), within=120)
         # Additions on the changes lane, and another list's baseline on the baseline lane.
         changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names[:16])]
         changes += [change(ChangeKind.ADDED, after=entry(key=str(i), name=n.upper()), source="un_sc", baseline=True)
@@ -178,6 +176,10 @@ async def test_two_workers_share_the_partitions_and_alert_once(
             assert f"{topics.baselines}" in last[groups.baselines], last
     finally:
         second.stop()
+
+
+def _both_joined(assignments: list[dict[str, str]], groups: Groups) -> bool:
+    return len(assignments) == 2 and all(groups.streams in a and groups.baselines in a for a in assignments)
 
 
 def _last_assignments(tmp_path: Path) -> list[dict[str, str]]:
