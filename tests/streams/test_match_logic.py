@@ -145,6 +145,12 @@ def test_country_conflict_penalises() -> None:
         ("威海建设集团股份有限公司城阳分公司", "Chengyang Branch of Weihai Construction Group Co. Ltd.", True),
         ("Jing Branch of Weihai Construction Group Co. Ltd.", "威海建设集团股份有限公司经济技术开发区混凝土分公司", False),
         ("华为技术有限公司", "Huawei Trading", False),
+        # Directions, ordinals and trades (ninth session's table), and their wrong neighbours.
+        ("龙岩北方精密仪器研究所", "Longyan North Precision Instrument Research Institute", True),
+        ("天津第二电子研究所", "Tianjin 2nd Electronics Research Institute", True),
+        ("天津第二电子研究所", "Tianjin Third Electronics Research Institute", False),
+        ("龙岩北方精密仪器研究所", "Longyan South Precision Instrument Research Institute", False),
+        ("漳州东润置业有限公司", "Zhangzhou Dongrun Real Estate Co., Ltd.", True),
     ],
 )
 def test_name_scores(a: str, b: str, matches: bool) -> None:

@@ -142,9 +142,9 @@ def test_chinese_names_in_every_form(test_part: dict[str, Figures]) -> None:
     assert test_part["chinese_variants"].recall >= 0.99, test_part["chinese_variants"].misses
     assert test_part["chinese_both"].recall >= 0.95, test_part["chinese_both"].misses
     # Chinese-only name -> English-only entry, through the names bilingual lists print side by side (never the
-    # searched list's own pairing), a Latin word inside the Chinese name, and generic company words: 0.56
-    # measured (0.49 with the bilingual names alone, 0.00 without them).
-    assert test_part["chinese_to_english"].recall >= 0.55, test_part["chinese_to_english"].misses
+    # searched list's own pairing), a Latin word inside the Chinese name, and generic company words: 0.57
+    # measured (0.56 with the first table of generic words, 0.49 with the bilingual names alone, 0.00 without).
+    assert test_part["chinese_to_english"].recall >= 0.57, test_part["chinese_to_english"].misses
     assert test_part["chinese_to_english"].fp == 0
 
 
