@@ -121,7 +121,9 @@ def free_port() -> int:
 
 def start_redis(port: int) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    # the settings every listwatch Redis gets (deploy/redis-listwatch.conf), so memory is measured as deployed
+    conf = Path(__file__).resolve().parents[1] / "deploy" / "redis-listwatch.conf"
+    args = [binary, str(conf), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - redis-server
 
 

@@ -5,10 +5,11 @@ Layout under ``{namespace}:{name}``: every member is posted under a number of it
 ``:im:{id // 100}`` hashes name the member of each id, a hundred to a compact listpack). Key -> ids in
 ``:b:{bucket}`` hashes (a field per key, its ids joined by the ASCII record separator) while they fit in 64
 bytes, in a ``:k:{key}`` set past that (an integer set while it holds ids only, see ``_KEYS_LUA``); and the
-``:mk`` hash, member -> ``#{id}`` and its keys joined by the record separator (so that re-indexing removes what
-is no longer true). Members posted under their names, as the index wrote them before ids (and, before that,
-a set of keys per member), are still read, and move to an id when next indexed. Updates run in one
-MULTI/EXEC transaction, as one script call per batch.
+``:mk:{bucket}`` hashes, member -> ``#{id}`` and its keys joined by the record separator (so that re-indexing
+removes what is no longer true; a long record, or one written before buckets, in the ``:mk`` hash). Members
+posted under their names, as the index wrote them before ids (and, before that, a set of keys per member),
+are still read, and move to an id when next indexed. Updates run in one MULTI/EXEC transaction, as one
+script call per batch.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ MAX_KEY_MEMBERS = 5000
 # candidates instead of 343; scoring them is most of a change's cost.
 MAX_CANDIDATES = 50
 MAX_WATCH_CANDIDATES = 100
+# The longest member record (member name, its id and keys) kept in a ``:mk:`` bucket: Redis keeps those
+# buckets compact only with hash-max-listpack-value at least this (deploy/redis-listwatch.conf says 512).
+MK_RECORD_MAX = 480
 
 M = TypeVar("M", bound=Hashable)
 
@@ -48,6 +52,13 @@ M = TypeVar("M", bound=Hashable)
 _KEYS_LUA = """
 local SMALL = 64
 local function bucket(prefix, key) return prefix .. ':b:' .. string.sub(redis.sha1hex(key), 1, 4) end
+-- A member's record (its id and keys) in one of 16,384 ``:mk:`` buckets, a compact listpack where Redis
+-- keeps hash values of MK_RECORD_MAX bytes so (deploy/redis-listwatch.conf); a longer record goes to the
+-- ``:mk`` hash (a hash table, about 60 bytes more per member).
+local MK_SMALL = @MK_RECORD_MAX@
+local function mk_bucket(prefix, member)
+  return prefix .. ':mk:' .. (tonumber(string.sub(redis.sha1hex(member), 1, 4), 16) % 16384)
+end
 local function split(joined)
   local out = {}
   for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
@@ -107,7 +118,7 @@ local function remove(prefix, key, member)
   for _, m in ipairs(split(joined)) do if m ~= member then keep[#keep + 1] = m end end
   if #keep == 0 then redis.call('HDEL', b, key) else redis.call('HSET', b, key, table.concat(keep, '\\30')) end
 end
-"""
+""".replace("@MK_RECORD_MAX@", str(MK_RECORD_MAX))
 # ARGV: prefix, then per member: member, its keys joined by the record separator ('' for none). Keys go joined:
 # redis-py packs each argument in Python, about 2 us apiece, a tenth of a baseline change's CPU as one per key.
 _REPLACE = _KEYS_LUA + """
@@ -118,9 +129,16 @@ for i = 2, #ARGV, 2 do
   local n = #keys
   local new = {}
   for _, k in ipairs(keys) do new[k] = true end
-  -- What the member was posted under so far, and as what: its id, or (written before ids) its name.
+  -- What the member was posted under so far, and as what: its id, or (written before ids) its name. Its
+  -- record is in its ``:mk:`` bucket, or (long, or written before buckets) in the ``:mk`` hash.
   local id, posted, previous = nil, member, {}
-  local joined = redis.call('HGET', mk, member)
+  local mkb = mk_bucket(prefix, member)
+  local joined = redis.call('HGET', mkb, member)
+  local in_bucket, in_mk = joined, false
+  if not joined then
+    joined = redis.call('HGET', mk, member)
+    in_mk = joined
+  end
   if joined then
     previous = split(joined)
     if string.sub(previous[1], 1, 1) == '#' then
@@ -144,12 +162,16 @@ for i = 2, #ARGV, 2 do
   for _, k in ipairs(keys) do
     if not kept[k] then add(prefix, k, id) end
   end
-  if n > 0 then
-    redis.call('HSET', mk, member, '#' .. id .. '\\30' .. ARGV[i + 1])
-  else
+  local record = n > 0 and '#' .. id .. '\\30' .. ARGV[i + 1]
+  local small = record and #record + #member <= MK_SMALL
+  -- the record where it now belongs, and gone from where it was
+  if small then redis.call('HSET', mkb, member, record) elseif in_bucket then redis.call('HDEL', mkb, member) end
+  if record and not small then
+    redis.call('HSET', mk, member, record)
+  elseif in_mk then
     redis.call('HDEL', mk, member)
-    if id then redis.call('HDEL', names(prefix, id), id) end
   end
+  if not record and id then redis.call('HDEL', names(prefix, id), id) end
 end
 return 1
 """

@@ -22,7 +22,7 @@ start() {
   if pid_alive "$PID_FILE"; then log "redis: already running (pid $(cat "$PID_FILE"))"; return 0; fi
   install
   mkdir -p "$REDIS_DIR"
-  redis-server --bind 127.0.0.1 --port "$LISTWATCH_REDIS_PORT" --protected-mode yes \
+  redis-server "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/redis-listwatch.conf" --bind 127.0.0.1 --port "$LISTWATCH_REDIS_PORT" --protected-mode yes \
     --dir "$REDIS_DIR" --appendonly yes --appendfsync everysec --save "60 1000" \
     --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE"
   local i

@@ -114,6 +114,22 @@ def test_compose_has_every_service_and_prometheus_scrapes_each() -> None:
     assert any("dashboards" in v for v in compose["grafana"]["volumes"])
 
 
+def test_every_redis_we_start_gets_the_tuning_the_key_layout_needs() -> None:
+    from streams.index import MK_RECORD_MAX
+
+    conf = dict(
+        line.split(None, 1) for line in (DEPLOY / "redis-listwatch.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )  # fmt: skip
+    assert int(conf["hash-max-listpack-value"]) >= MK_RECORD_MAX
+    redis = load_compose()["services"]["redis"]
+    assert redis["command"][1] == "/usr/local/etc/redis/listwatch.conf"
+    assert any(v.startswith("./redis-listwatch.conf:/usr/local/etc/redis/listwatch.conf") for v in redis["volumes"])
+    assert "redis-listwatch.conf" in (DEPLOY / "local" / "redis.sh").read_text()
+    assert "redis-listwatch.conf" in (DEPLOY.parent / "bench" / "common.py").read_text()
+    assert "redis-listwatch.conf" in (DEPLOY / "k8s" / "config.yaml").read_text()
+
+
 def manifests() -> list[dict[str, Any]]:
     docs = []
     for path in sorted((DEPLOY / "k8s").glob("*.yaml")):

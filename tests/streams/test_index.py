@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 import random
 
 import pytest
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
-from streams.index import MAX_KEY_MEMBERS, RedisIndex, rank, rank_by_name
+from streams.index import MAX_KEY_MEMBERS, MK_RECORD_MAX, RedisIndex, rank, rank_by_name
 
 
 def test_members_sharing_rare_keys_come_first() -> None:
@@ -72,25 +73,32 @@ async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSe
     assert await index.all_of_many([]) == []
 
 
+def _mk_bucket(prefix: str, member: str) -> str:
+    # as the index's script picks it: 16,384 buckets by the member's SHA-1
+    digest = hashlib.sha1(member.encode(), usedforsecurity=False).hexdigest()
+    return f"{prefix}:mk:{int(digest[:4], 16) % 16384}"
+
+
 async def test_a_member_keeps_its_id_and_keys_in_one_hash_and_the_older_layouts_are_taken_over(
     redis: Redis, settings: CommonSettings
 ) -> None:
     index = RedisIndex(redis, settings, "idx")
     prefix = settings.redis_key("idx")
+    mk = _mk_bucket(prefix, "a")
 
     async def put(member: str, keys: set[str]) -> None:
         await index.replace(member, keys)
 
     await put("a", {"t:kappa", "t:line", "id:lei:529900T8BM49AURSDO55"})
-    assert (await redis.hget(f"{prefix}:mk", "a")).split(b"\x1e") == [  # type: ignore[union-attr]
+    assert (await redis.hget(mk, "a")).split(b"\x1e") == [  # type: ignore[union-attr]
         b"#1", b"id:lei:529900T8BM49AURSDO55", b"t:kappa", b"t:line"
     ]  # fmt: skip
     assert await redis.hget(f"{prefix}:im:0", "1") == b"a"  # the id names its member
     await put("a", {"t:kappa", "t:marine"})
-    assert await redis.hget(f"{prefix}:mk", "a") == b"#1\x1et:kappa\x1et:marine"  # the same id kept
+    assert await redis.hget(mk, "a") == b"#1\x1et:kappa\x1et:marine"  # the same id kept
     assert await index.all_of_many([["t:kappa"], ["t:line"], ["t:marine"]]) == [["a"], [], ["a"]]
     await put("a", set())
-    assert await redis.hexists(f"{prefix}:mk", "a") == 0
+    assert await redis.hexists(mk, "a") == 0
     assert await redis.hexists(f"{prefix}:im:0", "1") == 0
     assert await index.all_of_many([["t:kappa"]]) == [[]]
     # As written before the keys moved into the hash: a set per member, posted under its name. Re-indexing
@@ -100,7 +108,54 @@ async def test_a_member_keeps_its_id_and_keys_in_one_hash_and_the_older_layouts_
     await put("ofac_sdn\x1fb", {"t:new"})
     assert await index.all_of_many([["t:old"], ["t:new"]]) == [[], ["ofac_sdn\x1fb"]]
     assert await redis.exists(f"{prefix}:m:ofac_sdn\x1fb") == 0
-    assert await redis.hget(f"{prefix}:mk", "ofac_sdn\x1fb") == b"#2\x1et:new"
+    assert await redis.hget(_mk_bucket(prefix, "ofac_sdn\x1fb"), "ofac_sdn\x1fb") == b"#2\x1et:new"
+
+
+async def test_member_records_are_compact_buckets_on_a_redis_tuned_as_deployed(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # Our scripts start Redis with deploy/redis-listwatch.conf; a server started otherwise is reported.
+    tuned = int((await redis.config_get("hash-max-listpack-value"))["hash-max-listpack-value"])
+    if tuned < MK_RECORD_MAX:
+        pytest.fail(f"this Redis keeps hash values compact up to {tuned} bytes: start it with "
+                    "deploy/redis-listwatch.conf (make down && make up)")  # fmt: skip
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+    members = [f"ofac_sdn\x1f{i}" for i in range(60)]
+    async with redis.pipeline(transaction=True) as pipe:
+        index.replace_many([(m, {f"t:name{i}", "t:shared", f"a:{'x' * 40}{i}"}) for i, m in enumerate(members)], pipe)
+        await pipe.execute()
+    buckets = {_mk_bucket(prefix, m) for m in members}
+    assert {await redis.object("encoding", b) for b in buckets} == {b"listpack"}
+    assert await redis.exists(f"{prefix}:mk") == 0
+
+
+async def test_a_members_record_moves_between_its_bucket_and_the_one_hash(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+    # Written before buckets: the record in the one ``:mk`` hash. Read there, then moved to the bucket.
+    await index.replace("a", {"t:kappa"})
+    record = await redis.hget(_mk_bucket(prefix, "a"), "a")
+    await redis.hdel(_mk_bucket(prefix, "a"), "a")
+    await redis.hset(f"{prefix}:mk", "a", record)  # type: ignore[arg-type]
+    await index.replace("a", {"t:kappa", "t:line"})
+    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == b"#1\x1et:kappa\x1et:line"  # the same id
+    assert await redis.hexists(f"{prefix}:mk", "a") == 0
+    # A record too long for a compact bucket (an entry with many aliases) lives in the one hash, and moves
+    # back when it is short again; nothing is left behind either way.
+    many = {f"t:alias{i:03d}" for i in range(60)}
+    await index.replace("a", many)
+    assert await redis.hexists(_mk_bucket(prefix, "a"), "a") == 0
+    assert (await redis.hget(f"{prefix}:mk", "a")).startswith(b"#1\x1e")  # type: ignore[union-attr]
+    assert await index.all_of_many([["t:kappa"], ["t:alias007"]]) == [[], ["a"]]
+    await index.replace("a", {"t:kappa"})
+    assert await redis.hexists(f"{prefix}:mk", "a") == 0
+    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == b"#1\x1et:kappa"
+    assert await index.all_of_many([["t:kappa"], ["t:alias007"]]) == [["a"], []]
+    await index.replace("a", set())
+    assert [k async for k in redis.scan_iter(match=f"{prefix}:mk*")] == []
 
 
 async def test_members_posted_under_their_names_before_ids_are_read_and_moved(
@@ -118,7 +173,8 @@ async def test_members_posted_under_their_names_before_ids_are_read_and_moved(
     assert await index.lookup_many([["t:shared"], ["t:solo"]], limit=10) == [sorted([old, "ofac_sdn\x1f7"]), [old]]
     assert await index.all_of_many([["t:shared", "t:solo"]]) == [[old]]
     await index.replace(old, {"t:shared", "t:new"})
-    assert (await redis.hget(f"{prefix}:mk", old)).startswith(b"#")  # type: ignore[union-attr]
+    assert (await redis.hget(_mk_bucket(prefix, old), old)).startswith(b"#")  # type: ignore[union-attr]
+    assert await redis.hexists(f"{prefix}:mk", old) == 0
     assert await redis.exists(f"{prefix}:k:t:solo") == 0
     assert old.encode() not in (await redis.hget(bucket_key, "t:shared") or b"")  # posted under its id now
     assert await index.lookup_many([["t:shared"], ["t:solo"], ["t:new"]], limit=10) == [
