@@ -18,11 +18,26 @@ install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 }
 
+CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/redis-listwatch.conf"
+
+# A Redis started before a setting was added to the file gets it now (CONFIG SET), not at its next restart.
+apply_conf() {
+  local name value
+  while read -r name value; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    redis-cli -h 127.0.0.1 -p "$LISTWATCH_REDIS_PORT" config set "$name" "$value" >/dev/null
+  done < "$CONF"
+}
+
 start() {
-  if pid_alive "$PID_FILE"; then log "redis: already running (pid $(cat "$PID_FILE"))"; return 0; fi
+  if pid_alive "$PID_FILE"; then
+    apply_conf
+    log "redis: already running (pid $(cat "$PID_FILE")), settings of $(basename "$CONF") applied"
+    return 0
+  fi
   install
   mkdir -p "$REDIS_DIR"
-  redis-server "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/redis-listwatch.conf" --bind 127.0.0.1 --port "$LISTWATCH_REDIS_PORT" --protected-mode yes \
+  redis-server "$CONF" --bind 127.0.0.1 --port "$LISTWATCH_REDIS_PORT" --protected-mode yes \
     --dir "$REDIS_DIR" --appendonly yes --appendfsync everysec --save "60 1000" \
     --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE"
   local i

@@ -117,8 +117,8 @@ async def test_member_records_are_compact_buckets_on_a_redis_tuned_as_deployed(
     # Our scripts start Redis with deploy/redis-listwatch.conf; a server started otherwise is reported.
     tuned = int((await redis.config_get("hash-max-listpack-value"))["hash-max-listpack-value"])
     if tuned < MK_RECORD_MAX:
-        pytest.fail(f"this Redis keeps hash values compact up to {tuned} bytes: start it with "
-                    "deploy/redis-listwatch.conf (make down && make up)")  # fmt: skip
+        pytest.fail(f"this Redis keeps hash values compact up to {tuned} bytes: give it "
+                    "deploy/redis-listwatch.conf (`make up` applies it to the local one)")  # fmt: skip
     index = RedisIndex(redis, settings, "idx")
     prefix = settings.redis_key("idx")
     members = [f"ofac_sdn\x1f{i}" for i in range(60)]
