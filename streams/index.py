@@ -134,11 +134,21 @@ for i = 2, #ARGV, 2 do
   local id, posted, previous = nil, member, {}
   local mkb = mk_bucket(prefix, member)
   local joined = redis.call('HGET', mkb, member)
-  local in_bucket, in_mk = joined, false
-  if not joined then
-    joined = redis.call('HGET', mk, member)
-    in_mk = joined
+  local in_mk = redis.call('HGET', mk, member)
+  local in_bucket = joined
+  if joined and in_mk then
+    -- In both places: a worker of the version before buckets (which reads and writes ``:mk`` only) indexed
+    -- the member after this code did, under an id of its own. Its record is the newer one; the bucket's id
+    -- and postings go.
+    local stale = split(joined)
+    local sid = string.match(stale[1], '^#(%d+)$')
+    if sid and sid ~= string.match(in_mk, '^#(%d+)') then
+      table.remove(stale, 1)
+      for _, k in ipairs(stale) do remove(prefix, k, sid) end
+      redis.call('HDEL', names(prefix, sid), sid)
+    end
   end
+  joined = in_mk or joined
   if joined then
     previous = split(joined)
     if string.sub(previous[1], 1, 1) == '#' then

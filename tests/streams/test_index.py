@@ -111,6 +111,32 @@ async def test_a_member_keeps_its_id_and_keys_in_one_hash_and_the_older_layouts_
     assert await redis.hget(_mk_bucket(prefix, "ofac_sdn\x1fb"), "ofac_sdn\x1fb") == b"#2\x1et:new"
 
 
+async def test_a_worker_of_the_version_before_buckets_indexing_a_member_meanwhile_is_taken_over(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # In a rolling upgrade an older worker may index a member this code indexed: it reads and writes only the
+    # one ``:mk`` hash, so it gives the member an id of its own (2) beside the bucket's (1). As that code
+    # leaves it, built by hand: the record in ``:mk``, the id named, posted under its keys.
+    index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
+    await index.replace("a", {"t:kappa", "t:line"})
+    await redis.incr(f"{prefix}:seq")
+    await redis.hset(f"{prefix}:mk", "a", "#2\x1et:kappa\x1et:marine")
+    await redis.hset(f"{prefix}:im:0", "2", "a")
+    for key in ("t:kappa", "t:marine"):
+        bucket = f"{prefix}:b:{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:4]}"
+        held = await redis.hget(bucket, key)
+        await redis.hset(bucket, key, (held + b"\x1e2") if held else b"2")
+    assert await index.lookup_many([["t:kappa"]], limit=10) == [["a", "a"]]  # two ids name it
+    await index.replace("a", {"t:kappa", "t:new"})
+    assert await index.lookup_many([["t:kappa"], ["t:line"], ["t:marine"], ["t:new"]], limit=10) == [
+        ["a"], [], [], ["a"]
+    ]  # fmt: skip
+    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == b"#2\x1et:kappa\x1et:new"  # the newer id kept
+    assert await redis.hexists(f"{prefix}:mk", "a") == 0
+    assert await redis.hexists(f"{prefix}:im:0", "1") == 0
+
+
 async def test_member_records_are_compact_buckets_on_a_redis_tuned_as_deployed(
     redis: Redis, settings: CommonSettings
 ) -> None:
