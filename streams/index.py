@@ -64,12 +64,12 @@ local function split(joined)
   for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
   return out
 end
--- A key's members; none for a set of more than ``most`` (when given): an oversized key is not read.
+-- A key's members; false for a set of more than ``most`` (when given): an oversized key is not read.
 local function members_of(prefix, key, most)
   local set = prefix .. ':k:' .. key
   local size = redis.call('SCARD', set)
   if size > 0 then
-    if most and size > most then return {} end
+    if most and size > most then return false end
     return redis.call('SMEMBERS', set)
   end
   local joined = redis.call('HGET', bucket(prefix, key), key)
@@ -185,12 +185,12 @@ for i = 2, #ARGV, 2 do
 end
 return 1
 """
-# ARGV: prefix, the most members a usable key may have, the keys joined. Per key: its members, or an empty
-# list when it has none or too many (an oversized key says nothing and is not read).
+# ARGV: prefix, the most members a usable key may have, the keys joined. Per key: its members (an empty list
+# when it has none), or -1 when it has too many (an oversized key says nothing and is not read).
 _LOOKUP = _KEYS_LUA + """
 local prefix, most = ARGV[1], tonumber(ARGV[2])
 local out = {}
-for i, key in ipairs(split(ARGV[3])) do out[i] = members_of(prefix, key, most) end
+for i, key in ipairs(split(ARGV[3])) do out[i] = members_of(prefix, key, most) or -1 end
 return out
 """
 
@@ -250,6 +250,7 @@ def rank_by_name(
     ties: bool = False,
     floors: Sequence[float] = (),
     pinned: Collection[M] = (),
+    unseen: Sequence[float] = (),
 ) -> list[M]:
     """``rank`` for something looked up under several names (a list entry and its aliases): per name, the
     share of that name's key weight a member covers; a member's best name counts, then its shared weight.
@@ -257,12 +258,17 @@ def rank_by_name(
     shares every key of a short name ("Hoda Trading" among an entry's aliases about electronics and
     sustainability: lost at the cut among 33,705 watches; docs/matching.md). ``floors``, one per name: a
     member covering less than that share of every name is left out; ``pinned`` members (sharing an
-    identifier) are always taken."""
+    identifier) are always taken. ``unseen``, one per name: the weight of its keys no member holds (1.0 each,
+    as a key of one). A member tied at the cut is taken past it only if it passes a floor counting those
+    too: ties are kept for the subscribers who watch one name, whose watches cover it alike, not for
+    thousands of names that hold the only key of the name anyone holds ("x:ostr" of "Ostrowsky", shared by
+    4,985 of a million made-up watches, each covering all of what was found and little of the name)."""
     if len(names) == 1 and not any(floors) and not pinned:
         return rank(names[0], limit, ties)  # one name: the share orders as the weight does
     share: dict[M, float] = {}
     shared: dict[M, float] = {}
     passed: dict[M, bool] = {}  # whether a member reached the floor of a name it shares keys with
+    wholly: dict[M, bool] = {}  # the same, counting the name's keys nobody holds
     for n, postings in enumerate(names):
         weights: dict[M, float] = defaultdict(float)
         total = 0.0
@@ -273,14 +279,16 @@ def rank_by_name(
                 for member in members:
                     weights[member] += weight
         least = floors[n] if floors else 0.0
+        whole = total + (unseen[n] if unseen else 0.0)
         for member, weight in weights.items():
             covered = weight / total
             passed[member] = passed.get(member, False) or covered >= least
+            wholly[member] = wholly.get(member, False) or weight / whole >= least
             before = share.get(member)
             if before is None or covered > before or (covered == before and weight > shared[member]):
                 share[member], shared[member] = covered, weight
     ordered = sorted((m for m in share if passed[m]), key=lambda m: (-share[m], -shared[m], str(m)))
-    taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]))
+    taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]), wholly.__getitem__)
     if pinned:
         chosen = set(taken)
         taken += sorted((m for m in set(pinned) if m not in chosen and m in share), key=str)
@@ -294,13 +302,19 @@ def rank_keyed(
     ties: bool = False,
     floor: Callable[[Sequence[str]], float] | None = None,
     pins: Callable[[str], bool] | None = None,
+    oversized: Collection[str] = (),
 ) -> list[M]:
     """``rank_by_name`` for names given as their keys, each key's members in ``postings`` (keys it lacks have
-    none): ``floor`` gives a name's floor from its keys; the members of keys ``pins`` says yes to (identifiers)
-    are always taken."""
+    none, unless ``oversized`` says they have too many to be read): ``floor`` gives a name's floor from its
+    keys, as a share of all of them but identifiers (a key nobody holds counting as a key of one); the members
+    of keys ``pins`` says yes to (identifiers) are always taken."""
     pinned = {m for keys in names for k in keys if pins and k in postings and pins(k) for m in postings[k]}
     found = [[postings[k] for k in keys if k in postings] for keys in names]
-    return rank_by_name(found, limit, ties, [floor(keys) for keys in names] if floor else [], pinned)
+    # an identifier nobody watches is no part of a name to cover (every name carries the entry's identifiers)
+    unseen = [
+        float(sum(k not in postings and k not in oversized and not (pins and pins(k)) for k in keys)) for keys in names
+    ]
+    return rank_by_name(found, limit, ties, [floor(keys) for keys in names] if floor else [], pinned, unseen)
 
 
 def _key_weight(size: int) -> float:
@@ -308,15 +322,20 @@ def _key_weight(size: int) -> float:
     return 1 / math.log2(1 + size) if size > 1 else 1.0
 
 
-def _take(ordered: list[M], limit: int, ties: bool, value: Callable[[M], object]) -> list[M]:
-    """The first ``limit`` of ``ordered``; with ``ties``, also those whose ``value`` equals the last one's."""
+def _take(
+    ordered: list[M], limit: int, ties: bool, value: Callable[[M], object], tie: Callable[[M], bool] | None = None
+) -> list[M]:
+    """The first ``limit`` of ``ordered``; with ``ties``, also those whose ``value`` equals the last one's (and
+    that ``tie`` accepts, when given)."""
     if len(ordered) <= limit or not ties:
         return ordered[:limit]
     last = value(ordered[limit - 1])
     end = limit
     while end < len(ordered) and value(ordered[end]) == last:
         end += 1
-    return ordered[:end]
+    if tie is None:
+        return ordered[:end]
+    return ordered[:limit] + [m for m in ordered[limit:end] if tie(m)]
 
 
 class RedisIndex:
@@ -363,7 +382,7 @@ class RedisIndex:
         """``lookup`` for a batch: every distinct key read once, in one script call, then each key set ranked
         on its own."""
         wanted = [sorted(set(keys)) for keys in keysets]
-        postings = await self._postings({key for keys in wanted for key in keys})
+        postings, _ = await self._postings({key for keys in wanted for key in keys})
         ranked = [rank((postings[k] for k in keys if k in postings), limit, ties) for keys in wanted]
         return await self._named(ranked)
 
@@ -378,17 +397,20 @@ class RedisIndex:
         """Per item, the members ``rank_keyed`` puts first among its names' keys (one key set per name): every
         distinct key read once for the batch, as in ``lookup_many``."""
         wanted = [[sorted(set(keys)) for keys in names] for names in namesets]
-        postings = await self._postings({key for names in wanted for keys in names for key in keys})
-        return await self._named([rank_keyed(names, postings, limit, ties, floor, pins) for names in wanted])
+        postings, oversized = await self._postings({key for names in wanted for keys in names for key in keys})
+        return await self._named(
+            [rank_keyed(names, postings, limit, ties, floor, pins, oversized) for names in wanted]
+        )
 
-    async def _postings(self, keys: set[str]) -> dict[str, list[str]]:
+    async def _postings(self, keys: set[str]) -> tuple[dict[str, list[str]], set[str]]:
         """Each key's postings (ids, or names written before ids), in one script call; none for keys without
-        any or with too many."""
+        any or with too many, and which keys have too many."""
         distinct = sorted(keys)
         if not distinct:
-            return {}
+            return {}, set()
         found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, _joined(distinct))
-        return {k: _texts(ps) for k, ps in zip(distinct, found, strict=True) if ps}
+        postings = {k: _texts(ps) for k, ps in zip(distinct, found, strict=True) if isinstance(ps, list) and ps}
+        return postings, {k for k, ps in zip(distinct, found, strict=True) if not isinstance(ps, list)}
 
     async def _named(self, ranked: list[list[str]]) -> list[list[str]]:
         # Ranked by id, then named: only the members taken are looked up (a second round trip, a small one).

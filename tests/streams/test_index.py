@@ -61,6 +61,41 @@ def test_by_name_a_floor_leaves_out_members_covering_little_of_any_name_but_pinn
     assert rank_by_name([name, other], limit=10, floors=[0.3, 0.0]) == ["a", "b", "c", "x1", "x2", "x3", "x4"]
 
 
+def test_by_name_ties_past_the_cut_must_cover_the_name_counting_the_keys_nobody_holds() -> None:
+    # A name of five keys of which only one ("x:ostr") is held, by 40 members: each covers all of what was
+    # found, so they all tie, and all were taken; counting the four keys nobody holds (1.0 each), each covers
+    # 0.19 of 4.19 (a key of 40 weighs 1 / log2(41)).
+    held = [[f"w{i}" for i in range(40)]]
+    assert len(rank_by_name([held], limit=10, ties=True, floors=[0.3])) == 40
+    assert len(rank_by_name([held], limit=10, ties=True, floors=[0.3], unseen=[4.0])) == 10
+    assert len(rank_by_name([held], limit=10, ties=True, floors=[0.04], unseen=[4.0])) == 40
+    # Twelve subscribers watching one name hold two of its three keys: all of them are taken.
+    same = [f"s{i}" for i in range(12)]
+    assert len(rank_by_name([[same, same]], limit=5, ties=True, floors=[0.3], unseen=[1.0])) == 12
+
+
+async def test_ties_past_the_cut_count_keys_nobody_holds_but_not_oversized_ones(
+    redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streams.index
+
+    monkeypatch.setattr(streams.index, "MAX_KEY_MEMBERS", 3)
+    index = RedisIndex(redis, settings, "idx")
+    for n in range(3):
+        await index.replace(f"s\x1fm{n}", {"t:trading", "t:shared"})
+    await index.replace("s\x1fother", {"t:trading"})  # "t:trading" now has four members: oversized
+    name = ["t:trading", "t:shared", "t:nowhere"]
+
+    async def taken(floor: float) -> int:
+        [found] = await index.lookup_by_name_many([[name]], 1, True, lambda _: floor)
+        return len(found)
+
+    # "t:shared" weighs 0.5, "t:nowhere" 1.0 as a key nobody holds, the oversized key nothing: each of the
+    # three tied members covers a third of the name
+    assert await taken(0.3) == 3
+    assert await taken(0.4) == 1
+
+
 async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSettings) -> None:
     index = RedisIndex(redis, settings, "idx")
     async with redis.pipeline(transaction=True) as pipe:

@@ -36,10 +36,24 @@ async def test_a_change_finds_no_watch_sharing_little_of_its_name_but_one_sharin
     near = WatchEntry(subscriber_id="s3", id="w3", name="Karvell Dunmore Logistics")
     await store.put_many([weak, by_id, near])
     listed = keys("ZENTRIKOVA KARVELL DUNMORE") | {"id:uscc:914403001922038216"}
-    # "Zentrixon" shares one of the eleven keys the index holds ("x:zent"), under the floor; the
-    # identifier's one key is as little, but an identifier is always looked at.
+    # "Zentrixon" shares one of the listed name's keys ("x:zent"), under the floor; the identifier's one
+    # key is as little, but an identifier is always looked at.
     assert [w.id for w in (await store.candidates_many([[listed]]))[0]] == ["w3", "w2"]
     assert [w.id for w in await store.candidates(keys("ZENTRIXON"))] == ["w1"]
+
+
+async def test_watches_tied_past_the_cut_on_the_one_key_of_a_name_anyone_holds_are_not_all_taken(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # Watched names sharing only the first four letters of a listed name's word tie, each covering all of
+    # what was found; past the cut they were all taken and scored (4,985 of a million made-up watches for
+    # "OSTROWSKY, Alexander": 0.6 s for one change). Subscribers watching one name are all taken still.
+    store = WatchlistStore(redis, settings)
+    names = [f"Ostr{chr(97 + i)}vanik Harbour" for i in range(26)]
+    await store.put_many(WatchEntry(subscriber_id="s1", id=f"w{i}", name=name) for i, name in enumerate(names))
+    await store.put_many(WatchEntry(subscriber_id=f"t{i}", id="w", name="Ostrowsky Holding") for i in range(8))
+    assert len((await store.candidates_many([[keys("OSTROWSKY, Alexander")]], limit=5))[0]) == 8
+    assert len((await store.candidates_many([[keys("BELOV, Ostromir")]], limit=5))[0]) == 5
 
 
 async def test_stored_form_is_slim_and_the_full_form_written_before_is_read(
