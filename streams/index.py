@@ -268,7 +268,9 @@ def rank_by_name(
     share: dict[M, float] = {}
     shared: dict[M, float] = {}
     passed: dict[M, bool] = {}  # whether a member reached the floor of a name it shares keys with
-    wholly: dict[M, bool] = {}  # the same, counting the name's keys nobody holds
+    # per name, its members' weights and the weight a floor counting its keys nobody holds asks for (read
+    # only for ties past the cut, so nothing more is done per member)
+    wholes: list[tuple[dict[M, float], float]] = []
     for n, postings in enumerate(names):
         weights: dict[M, float] = defaultdict(float)
         total = 0.0
@@ -279,16 +281,18 @@ def rank_by_name(
                 for member in members:
                     weights[member] += weight
         least = floors[n] if floors else 0.0
-        whole = total + (unseen[n] if unseen else 0.0)
+        wholes.append((weights, least * (total + (unseen[n] if unseen else 0.0))))
         for member, weight in weights.items():
             covered = weight / total
             passed[member] = passed.get(member, False) or covered >= least
-            wholly[member] = wholly.get(member, False) or weight / whole >= least
             before = share.get(member)
             if before is None or covered > before or (covered == before and weight > shared[member]):
                 share[member], shared[member] = covered, weight
     ordered = sorted((m for m in share if passed[m]), key=lambda m: (-share[m], -shared[m], str(m)))
-    taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]), wholly.__getitem__)
+    def wholly(m: M) -> bool:
+        return any(weights.get(m, 0.0) >= need for weights, need in wholes)
+
+    taken = _take(ordered, limit, ties, lambda m: (share[m], shared[m]), wholly)
     if pinned:
         chosen = set(taken)
         taken += sorted((m for m in set(pinned) if m not in chosen and m in share), key=str)
