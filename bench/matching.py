@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import tempfile
 import time
@@ -143,6 +144,25 @@ def _summary(name: str, scored: list[Scored], part: str) -> list[dict[str, objec
     return rows
 
 
+def paired_recall(
+    ours: Sequence[bool], theirs: Sequence[bool], resamples: int = 4000, seed: int = 7
+) -> dict[str, object]:
+    """Two matchers' hits on the same positives: the recall difference (ours - theirs), a 95 % interval of it by
+    a paired bootstrap (positives resampled with replacement, both matchers' outcomes kept together), and how
+    many only one of them finds. Whether a gap is more than which queries happened to be drawn."""
+    if len(ours) != len(theirs) or not ours:
+        raise ValueError("paired_recall needs the same positives, at least one, for both matchers")
+    n = len(ours)
+    pairs = [int(a) - int(b) for a, b in zip(ours, theirs, strict=True)]
+    rng = random.Random(seed)
+    diffs = sorted(sum(pairs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return {
+        "difference": round(sum(pairs) / n, 4), "ci95": [round(diffs[int(0.025 * resamples)], 4),
+        round(diffs[int(0.975 * resamples) - 1], 4)], "only_ours": pairs.count(1), "only_theirs": pairs.count(-1),
+        "positives": n,
+    }  # fmt: skip
+
+
 def _speed(
     lists: Lists, queries: list[Query], sample: int, copies: int = 1, threshold: float = 0.0
 ) -> dict[str, object]:
@@ -208,13 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     pools = {id(q): widened(q) for q in queries}
     curves: dict[str, list[dict[str, object]]] = {}
     timing: dict[str, float] = {}
+    runs: dict[str, list[Scored]] = {}
     for name, cands, scorer in (
         ("listwatch", lambda q: candidates(lists, q), listwatch_scorer(lists)),
         ("nomenklatura logic-v2", lambda q: pools[id(q)], logic_v2_scorer()),
         ("rapidfuzz token_set_ratio", lambda q: pools[id(q)], rapidfuzz_scorer),
     ):
         started = time.perf_counter()
-        scored = run(queries, cands, scorer)
+        scored = runs[name] = run(queries, cands, scorer)
         timing[name] = time.perf_counter() - started
         curves[name] = _summary(name, scored, args.part)
         for row in curves[name]:
@@ -224,6 +245,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"bench": "matching_best", "matcher": name, "part": args.part, **{
             k: best[k] for k in ("threshold", "latin_precision", "latin_recall", "latin_f1")},
             "scoring_seconds": round(timing[name], 1)}))  # fmt: skip
+    # listwatch at its default threshold against logic-v2 at its own best, on the same Latin positives
+    v2_best = max(curves["nomenklatura logic-v2"], key=lambda r: (r["latin_f1"], r["threshold"]))
+    best_v2 = float(str(v2_best["threshold"]))
+    positives = [i for i, s in enumerate(runs["listwatch"]) if s.query.family == "latin_positive"
+                 and (args.part == "all" or s.query.part == args.part)]  # fmt: skip
+    print(json.dumps({"bench": "matching_paired", "part": args.part, "ours": f"listwatch at {DEFAULT_THRESHOLD}",
+                      "theirs": f"nomenklatura logic-v2 at {best_v2}", **paired_recall(
+                          [runs["listwatch"][i].expected >= DEFAULT_THRESHOLD for i in positives],
+                          [runs["nomenklatura logic-v2"][i].expected >= best_v2 for i in positives])}))
     for copies in (1, 2):
         for threshold in (0.0, DEFAULT_THRESHOLD):
             print(json.dumps(_speed(lists, queries, 300, copies, threshold)))
