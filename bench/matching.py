@@ -240,14 +240,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         curves[name] = _summary(name, scored, args.part)
         for row in curves[name]:
             print(json.dumps(row))
+    bests: dict[str, dict[str, object]] = {}
     for name, rows in curves.items():
-        best = max(rows, key=lambda r: (r["latin_f1"], r["threshold"]))
+        best = bests[name] = max(rows, key=lambda r: (r["latin_f1"], r["threshold"]))
         print(json.dumps({"bench": "matching_best", "matcher": name, "part": args.part, **{
             k: best[k] for k in ("threshold", "latin_precision", "latin_recall", "latin_f1")},
             "scoring_seconds": round(timing[name], 1)}))  # fmt: skip
     # listwatch at its default threshold against logic-v2 at its own best, on the same Latin positives
-    v2_best = max(curves["nomenklatura logic-v2"], key=lambda r: (r["latin_f1"], r["threshold"]))
-    best_v2 = float(str(v2_best["threshold"]))
+    best_v2 = float(str(bests["nomenklatura logic-v2"]["threshold"]))
     positives = [i for i, s in enumerate(runs["listwatch"]) if s.query.family == "latin_positive"
                  and (args.part == "all" or s.query.part == args.part)]  # fmt: skip
     print(json.dumps({"bench": "matching_paired", "part": args.part, "ours": f"listwatch at {DEFAULT_THRESHOLD}",
