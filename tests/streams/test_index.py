@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 
 import pytest
@@ -29,6 +30,41 @@ def test_ties_at_the_cut_are_kept_only_when_asked() -> None:
     assert len(rank([same], limit=5)) == 5
     assert len(rank([same], limit=5, ties=True)) == 8
     assert rank([same, ["w3"]], limit=1, ties=True) == ["w3"]
+
+
+def test_ranking_orders_only_down_to_the_cut_as_a_full_sort_would() -> None:
+    # ``rank`` and ``rank_by_name`` sort only the members down to the cut's weight: the same lists as sorting
+    # every member by weight, then by member, and taking the cut (and its ties when asked).
+    rng = random.Random(11)
+    for _ in range(300):
+        members = [f"m{i}" for i in range(rng.randint(1, 40))]
+        postings = [rng.sample(members, rng.randint(1, len(members))) for _ in range(rng.randint(1, 6))]
+        limit, ties = rng.randint(1, 12), rng.random() < 0.5
+        weights: dict[str, float] = {}
+        for p in postings:
+            for m in p:
+                weights[m] = weights.get(m, 0.0) + (1 / math.log2(1 + len(p)) if len(p) > 1 else 1.0)
+        full = sorted(weights, key=lambda m: (-weights[m], m))
+        end = limit
+        while ties and end < len(full) and weights[full[end]] == weights[full[limit - 1]]:
+            end += 1
+        assert rank(postings, limit, ties) == full[:end]
+        # two names: a member's best-covered name counts, then the weight it shares there
+        names = [postings, [rng.sample(members, rng.randint(1, len(members))) for _ in range(rng.randint(1, 3))]]
+        best: dict[str, tuple[float, float]] = {}
+        for name in names:
+            got: dict[str, float] = {}
+            for p in name:
+                for m in p:
+                    got[m] = got.get(m, 0.0) + (1 / math.log2(1 + len(p)) if len(p) > 1 else 1.0)
+            total = sum(1 / math.log2(1 + len(p)) if len(p) > 1 else 1.0 for p in name)
+            for m, w in got.items():
+                best[m] = max(best.get(m, (0.0, 0.0)), (w / total, w))
+        full = sorted(best, key=lambda m: (-best[m][0], -best[m][1], m))
+        end = limit
+        while ties and end < len(full) and best[full[end]] == best[full[limit - 1]]:
+            end += 1
+        assert rank_by_name(names, limit, ties) == full[:end]
 
 
 def test_by_name_the_best_covered_name_counts_not_the_sum_over_names() -> None:
