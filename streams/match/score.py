@@ -542,12 +542,16 @@ def score_bound(
 @dataclass(frozen=True, slots=True)
 class _Words:
     """A name's words as ``name_bound`` weighs them: the words, their set, each adjacent pair joined (what
-    ``_rejoin`` may make of them), and their weights past legal-form words."""
+    ``_rejoin`` may make of them), and their weights past legal-form words; per word its weight and whether
+    it may go unpartnered (a legal-form word or a filler), and how many words are no legal form (worked out
+    once per name: the bounds ask for them for every candidate)."""
 
     tokens: list[str]
     whole: frozenset[str]
     concats: frozenset[str]
     total: float
+    weighed: list[tuple[str, float, bool]]
+    named: int
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -556,7 +560,19 @@ def _words(text: str) -> _Words:
     return _Words(
         tokens, frozenset(tokens), frozenset(x + y for x, y in itertools.pairwise(tokens)),
         sum(token_weight(t) for t in tokens if not is_legal_word(t)),
+        [(t, token_weight(t), is_legal_word(t) or t in _FILLERS) for t in tokens],
+        sum(1 for t in tokens if not is_legal_word(t)),
     )  # fmt: skip
+
+
+def _bound_of(matched: float, total: float, unpartnered: bool, watch: _Words, entry: _Words) -> float:
+    """``_with_one_word_more`` of ``_token_bound``'s ratio, from the words' figures worked out once."""
+    bound = min(1.0, matched / total)
+    if bound >= _ONE_WORD_MORE:
+        return bound
+    if not unpartnered and watch.named >= 2:
+        return _ONE_WORD_MORE
+    return _ONE_WORD_MORE if _inside(entry.tokens, watch.whole) else bound
 
 
 def _pair_words(a: NameForm, b: NameForm) -> tuple[_Words, _Words, bool] | float:
@@ -644,13 +660,13 @@ class EntryBound:
         total = watch.total + words.total
         matched = 0.0
         unpartnered = False
-        for token in watch.tokens:
+        for token, weight, loose in watch.weighed:
             partner = entry.partner(token)
             if partner >= 0.0:
-                matched += token_weight(token) + partner
-            elif not is_legal_word(token) and token not in _FILLERS:
+                matched += weight + partner
+            elif not loose:
                 unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, words.tokens, watch.whole)
+        return _bound_of(matched, total, unpartnered, watch, words)
 
 
 class WatchBound:
@@ -709,24 +725,22 @@ class WatchBound:
         # ``_token_bound(watch.tokens, entry.tokens)``, summed in the same order (the same float)
         total = watch.total + entry.total
         partner: dict[str, float] = {}  # watched word -> its heaviest possible partner's weight
-        for other in entry.tokens:
+        for other, weight, _ in entry.weighed:
             may = self._may.get(other)
             if may is None:
                 may = self._may[other] = self._partners(other)
-            if may:
-                weight = token_weight(other)
-                for token in may:
-                    if partner.get(token, -1.0) < weight:
-                        partner[token] = weight
+            for token in may:
+                if partner.get(token, -1.0) < weight:
+                    partner[token] = weight
         matched = 0.0
         unpartnered = False
-        for token in watch.tokens:
+        for token, weight, loose in watch.weighed:
             best = partner.get(token)
             if best is not None:
-                matched += token_weight(token) + best
-            elif not is_legal_word(token) and token not in _FILLERS:
+                matched += weight + best
+            elif not loose:
                 unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.tokens, unpartnered, entry.tokens, watch.whole)
+        return _bound_of(matched, total, unpartnered, watch, entry)
 
 
 def score(
