@@ -1,17 +1,20 @@
 """What several benchmarks share: a run's own namespace (or a private redis-server), starting and stopping
-service processes, removing the run's Redis keys, the real OFAC snapshot they load, writing results, and
-drawing a curve (matplotlib, PNG under docs/)."""
+service processes, removing the run's Redis keys, the real OFAC snapshot they load, writing results,
+drawing a curve (matplotlib, PNG under docs/), and what two busy processes get from this machine."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -111,6 +114,29 @@ async def private_run(name: str) -> Run:
     topics = Topics.for_settings(settings)
     await ensure_topics(settings, topics)
     return Run(namespace, tmp, env, settings, topics, redis_client(settings))
+
+
+def _spin(loops: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(loops):
+        total += i
+    return time.perf_counter() - started
+
+
+def parallel_capacity(repeats: int = 3, loops: int = 3_000_000) -> dict[str, object]:
+    """How much two CPU-bound processes at once get done against one alone, measured now: 2.0 on two free
+    cores. The ceiling of any two-process figure of the same run (two stream workers against one, the diff's
+    ``-j 2``): on this virtual machine two busy processes have measured 1.25-2.0x one, varying by the minute.
+    One alone, then two at once, ``repeats`` times; the median and the spread."""
+    ratios = []
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for _ in range(repeats):
+            alone = pool.apply(_spin, (loops,))
+            pair = [pool.apply_async(_spin, (loops,)) for _ in range(2)]
+            ratios.append(2 * alone / max(p.get() for p in pair))
+    return {"what": "machine: two CPU-bound processes at once against one alone", "ratio": round(
+        statistics.median(ratios), 2), "min": round(min(ratios), 2), "max": round(max(ratios), 2), "repeats": repeats}
 
 
 def free_port() -> int:

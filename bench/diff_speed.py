@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.common import line_plot, save_results
+from bench.common import line_plot, parallel_capacity, save_results
 
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_diff.png"
 ROW = ('{n},"EXAMPLE TRADING CO {n} LIMITED",-0- ,"{program}",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
@@ -120,11 +120,14 @@ def run(sizes: list[int], repeats: int) -> list[dict[str, object]]:
             synthesise(new, size, after=True)
             per_tool: dict[str, list[dict[str, float]]] = {
                 "listwatch": [], "listwatch-j1": [], "listwatch-monitor": [], "pandas": []}  # fmt: skip
+            capacity = [parallel_capacity()]  # what ``-j 2``'s two processes can get from the machine
             for _ in range(repeats):
                 for tool in per_tool:  # interleaved, so that drift on a shared machine hits both alike
                     per_tool[tool].append(measure(tool, old, new))
+            capacity.append(parallel_capacity())
             row: dict[str, object] = {"benchmark": "diff_speed", "entries": size,
-                                      "file_mib": round(old.stat().st_size / 2**20, 1), "repeats": repeats}  # fmt: skip
+                                      "file_mib": round(old.stat().st_size / 2**20, 1), "repeats": repeats,
+                                      "machine_two_processes": [c["ratio"] for c in capacity]}  # fmt: skip
             for tool, runs in per_tool.items():
                 times = [r["seconds"] for r in runs]
                 row[tool] = {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
