@@ -194,6 +194,21 @@ def test_every_bound_rises_with_a_word_more_either_way(a: str, b: str) -> None:
     assert EntryBound(listed, []).bound(watched, []) == bound == WatchBound(watched, []).bound(listed, [])
 
 
+@pytest.mark.parametrize(
+    ("watched", "listed"),
+    [
+        ("Cedar Lebanon Trading", "CEDAR LEBANESE TRADING"),  # one country (an Indel ratio of 67)
+        ("Phu Kham Mining", "FU KHAM MINING"),  # one folded spelling (ph / f: a ratio of 40)
+        ("Zentrix Holdings", "ZENTRIX HOLDINGSGESELLSCHAFT"),  # a shared seven-letter stem (a ratio of 57)
+    ],
+)
+def test_a_screens_bound_finds_partners_past_the_ratio_as_score_bound_does(watched: str, listed: str) -> None:
+    # WatchBound looks a listed word's partners up by stem, folded spelling and country (built once per
+    # screen); each pair here needs one of those ways, and without it the bound would fall under the score.
+    watch, entry = [name_form(watched)], [name_form(listed)]
+    assert WatchBound(watch, []).bound(entry, []) == score_bound(watch, entry, [], []) == 1.0
+
+
 def test_renamed_entry_reaches_watchers_of_the_old_name() -> None:
     c = change(ChangeKind.MODIFIED, before=entry(name="OLDNAME SHIPPING CO"), after=entry(name="NEWNAME CO"))
     watch = WatchEntry(subscriber_id="s", id="w", name="Oldname Shipping")
