@@ -127,7 +127,7 @@ def _spin(loops: int) -> float:
 def parallel_capacity(repeats: int = 3, loops: int = 3_000_000) -> dict[str, object]:
     """How much two CPU-bound processes at once get done against one alone, measured now: 2.0 on two free
     cores. The ceiling of any two-process figure of the same run (two stream workers against one, the diff's
-    ``-j 2``): on this virtual machine two busy processes have measured 1.25-2.0x one, varying by the minute.
+    ``-j 2``): on this virtual machine two busy processes have measured 0.95-2.2x one, varying by the minute.
     One alone, then two at once, ``repeats`` times; the median and the spread."""
     ratios = []
     with multiprocessing.get_context("fork").Pool(2) as pool:

@@ -485,18 +485,20 @@ def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
             matched += token_weight(token) + max(partners)
         elif not is_legal_word(token) and token not in _FILLERS:
             unpartnered = True
-    return _with_one_word_more(min(1.0, matched / total), a, unpartnered, b, a)
+    named = sum(1 for t in a if not is_legal_word(t))
+    return _with_one_word_more(min(1.0, matched / total), named, unpartnered, b, a)
 
 
 def _with_one_word_more(
-    bound: float, a: Sequence[str], unpartnered: bool, listed: Sequence[str], watched: Collection[str]
+    bound: float, named: int, unpartnered: bool, listed: Sequence[str], watched: Collection[str]
 ) -> float:
     """The bound raised to what ``_token_score`` gives a name with one word more: the listed one (every word
-    of ``a`` but legal forms and fillers may match, two of them at least; whether they equal their partners is
-    not known here) or the watched one (``_inside``: ``watched`` holds the words of ``a``)."""
+    of the watched name but legal forms and fillers may match, ``named`` of them being no legal form, two at
+    least; whether they equal their partners is not known here) or the watched one (``_inside``: ``watched``
+    holds the watched name's words)."""
     if bound >= _ONE_WORD_MORE:
         return bound
-    if not unpartnered and sum(1 for t in a if not is_legal_word(t)) >= 2:
+    if not unpartnered and named >= 2:
         return _ONE_WORD_MORE
     return _ONE_WORD_MORE if _inside(listed, watched) else bound
 
@@ -563,16 +565,6 @@ def _words(text: str) -> _Words:
         [(t, token_weight(t), is_legal_word(t) or t in _FILLERS) for t in tokens],
         sum(1 for t in tokens if not is_legal_word(t)),
     )  # fmt: skip
-
-
-def _bound_of(matched: float, total: float, unpartnered: bool, watch: _Words, entry: _Words) -> float:
-    """``_with_one_word_more`` of ``_token_bound``'s ratio, from the words' figures worked out once."""
-    bound = min(1.0, matched / total)
-    if bound >= _ONE_WORD_MORE:
-        return bound
-    if not unpartnered and watch.named >= 2:
-        return _ONE_WORD_MORE
-    return _ONE_WORD_MORE if _inside(entry.tokens, watch.whole) else bound
 
 
 def _pair_words(a: NameForm, b: NameForm) -> tuple[_Words, _Words, bool] | float:
@@ -666,7 +658,7 @@ class EntryBound:
                 matched += weight + partner
             elif not loose:
                 unpartnered = True
-        return _bound_of(matched, total, unpartnered, watch, words)
+        return _with_one_word_more(min(1.0, matched / total), watch.named, unpartnered, words.tokens, watch.whole)
 
 
 class WatchBound:
@@ -740,7 +732,7 @@ class WatchBound:
                 matched += weight + best
             elif not loose:
                 unpartnered = True
-        return _bound_of(matched, total, unpartnered, watch, entry)
+        return _with_one_word_more(min(1.0, matched / total), watch.named, unpartnered, entry.tokens, watch.whole)
 
 
 def score(
