@@ -19,7 +19,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein, Prefix
 from rigour.text import metaphone
 from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency, zipf_to_freq
@@ -585,38 +585,54 @@ def _pair_words(a: NameForm, b: NameForm) -> tuple[_Words, _Words, bool] | float
     return watch, entry, split
 
 
+class _MayMatch:
+    """``_may_match`` against a fixed list of words, for one word at a time: the Indel ratio per word, and its
+    ways past the ratio (a shared seven-letter stem, one folded spelling, one country) as lookups built once,
+    so a word is folded and looked up once rather than once per pair."""
+
+    __slots__ = ("by_country", "by_fold", "by_stem", "words")
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = list(words)
+        self.by_stem: dict[str, list[int]] = {}
+        self.by_fold: dict[str, list[int]] = {}
+        self.by_country: dict[str, list[int]] = {}
+        for i, t in enumerate(self.words):
+            if len(t) >= 7:
+                self.by_stem.setdefault(t[:7], []).append(i)
+            self.by_fold.setdefault(fold(t), []).append(i)
+            if (country := country_of(t)) is not None:
+                self.by_country.setdefault(country, []).append(i)
+
+    def positions(self, token: str) -> set[int]:
+        """Where the words ``_may_match`` pairs with ``token`` stand."""
+        close = {i for i, t in enumerate(self.words) if fuzz.ratio(t, token, score_cutoff=70)}
+        if len(token) >= 7 and (stem := self.by_stem.get(token[:7])):
+            close.update(stem)
+        if folded := self.by_fold.get(fold(token)):
+            close.update(folded)
+        if (country := country_of(token)) is not None and (same := self.by_country.get(country)):
+            close.update(same)
+        return close
+
+
 class _EntryWords:
     """One entry name's words, with each watched word's heaviest possible partner among them, worked out
     once per change however many candidates carry that word."""
 
-    __slots__ = ("by_country", "by_fold", "by_stem", "partners", "weights", "words")
+    __slots__ = ("may", "partners", "weights", "words")
 
     def __init__(self, words: _Words) -> None:
         self.words = words
-        self.weights = [token_weight(t) for t in words.tokens]
-        # ``_may_match``'s ways past the Indel ratio, as lookups: a shared seven-letter stem, one folded
-        # spelling, one country
-        self.by_stem: dict[str, float] = {}
-        self.by_fold: dict[str, float] = {}
-        self.by_country: dict[str, float] = {}
-        for t, w in zip(words.tokens, self.weights, strict=True):
-            if len(t) >= 7:
-                self.by_stem[t[:7]] = max(w, self.by_stem.get(t[:7], -1.0))
-            self.by_fold[fold(t)] = max(w, self.by_fold.get(fold(t), -1.0))
-            if (country := country_of(t)) is not None:
-                self.by_country[country] = max(w, self.by_country.get(country, -1.0))
+        self.weights = [w for _, w, _ in words.weighed]
+        self.may = _MayMatch(words.tokens)
         self.partners: dict[str, float] = {}  # watched word -> heaviest partner's weight, -1.0 for none
 
     def partner(self, token: str) -> float:
         """The heaviest weight of a word that ``_may_match`` pairs with ``token``; -1.0 for none."""
         found = self.partners.get(token)
         if found is None:
-            close = process.extract(token, self.words.tokens, scorer=fuzz.ratio, score_cutoff=70, limit=None)
-            found = max(max((self.weights[i] for _, _, i in close), default=-1.0),
-                        self.by_fold.get(fold(token), -1.0),
-                        self.by_country.get(country_of(token) or "", -1.0),
-                        self.by_stem.get(token[:7], -1.0) if len(token) >= 7 else -1.0)  # fmt: skip
-            self.partners[token] = found
+            found = self.partners[token] = max((self.weights[i] for i in self.may.positions(token)), default=-1.0)
         return found
 
 
@@ -671,21 +687,9 @@ class WatchBound:
         self._ids = set(watch_ids)
         # every word the watched names may be split into, either way (core or ASCII form); a Chinese name's
         # bound is 1.0 without its words
-        self._tokens = {
+        self._may_match = _MayMatch(list(dict.fromkeys(
             t for a in self._names if a.script != "cjk" for text in (a.core, a.ascii) for t in _words(text).tokens
-        }
-        # ``_may_match``'s ways past the Indel ratio, as lookups (as in ``_EntryWords``): a listed word's
-        # partners are then the watched words within the ratio and three lookups (a third less time per
-        # listed word than ``_may_match`` per pair, which folds and looks up both words each time)
-        self._by_stem: dict[str, set[str]] = {}
-        self._by_fold: dict[str, set[str]] = {}
-        self._by_country: dict[str, set[str]] = {}
-        for t in self._tokens:
-            if len(t) >= 7:
-                self._by_stem.setdefault(t[:7], set()).add(t)
-            self._by_fold.setdefault(fold(t), set()).add(t)
-            if (country := country_of(t)) is not None:
-                self._by_country.setdefault(country, set()).add(t)
+        )))  # fmt: skip
         self._may: dict[str, frozenset[str]] = {}  # listed word -> the watched words that may match it
 
     def bound(self, entry_names: Iterable[NameForm], entry_ids: Iterable[tuple[str, str]]) -> float:
@@ -698,17 +702,6 @@ class WatchBound:
                 best = max(best, self._name_bound(a, b))
         return best
 
-    def _partners(self, other: str) -> frozenset[str]:
-        """The watched words ``_may_match`` pairs with the listed word ``other``."""
-        close = {t for t in self._tokens if fuzz.ratio(t, other, score_cutoff=70)}
-        if len(other) >= 7 and (stem := self._by_stem.get(other[:7])):
-            close |= stem
-        if folded := self._by_fold.get(fold(other)):
-            close |= folded
-        if (country := country_of(other)) is not None and (same := self._by_country.get(country)):
-            close |= same
-        return frozenset(close)
-
     def _name_bound(self, a: NameForm, b: NameForm) -> float:
         pair = _pair_words(a, b)
         if isinstance(pair, float):
@@ -720,7 +713,8 @@ class WatchBound:
         for other, weight, _ in entry.weighed:
             may = self._may.get(other)
             if may is None:
-                may = self._may[other] = self._partners(other)
+                found = self._may_match.positions(other)
+                may = self._may[other] = frozenset(map(self._may_match.words.__getitem__, found))
             for token in may:
                 if partner.get(token, -1.0) < weight:
                     partner[token] = weight
