@@ -121,8 +121,8 @@ class Deliverer:
         s = self._settings
         channel = self._channels.get(endpoint.type)
         if channel is not None and channel.policy.digests:
-            burst = await self._store.count_in_window(
-                f"mail:{alert.subscriber_id}:{endpoint.id}", s.digest_window_s
+            burst = await self._store.count_recent(
+                f"mail:{alert.subscriber_id}:{endpoint.id}", alert.alert_id, s.digest_window_s, s.email_burst + 1
             )  # fmt: skip
             if endpoint.digest or burst > s.email_burst:
                 await self._store.add_to_digest(

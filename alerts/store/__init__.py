@@ -9,7 +9,7 @@
 | ``reviews`` | ``reviews:{sub}``, ``reviewpair:{sub}:{watch}:{source}:{entry}`` (reviews, suppressions) |
 | ``queue`` | ``delivery:{id}``, ``deliveries:due``, ``attempts:{id}``, ``dead:{sub}``, ``order:{sub}:{endpoint}`` |
 | ``sessions`` | ``session:{hash}``, ``alertlog:{sub}:{alert}`` (web sessions, what reviewers did to each alert) |
-| ``digests`` | ``digest:{sub}:{endpoint}``, ``digests:due``, ``rate:{name}:{window}`` (digests, rate windows) |
+| ``digests`` | ``digest:{sub}:{endpoint}``, ``digests:due``, ``recent:{name}``, ``rate:{name}:{w}`` (limits) |
 
 Watchlists and thresholds are the stream workers' (streams/watchlists.py), list state too (streams/list_state.py).
 """

@@ -1,7 +1,9 @@
-"""E-mail digests and fixed-window counters (rate limits, burst detection, failed key attempts).
+"""E-mail digests, the e-mail burst's sliding window, and fixed-window counters (rate limits, failed key
+attempts).
 
 Keys: ``digest:{sub}:{endpoint}`` list of alert ids waiting for a digest, ``digests:due`` sorted set,
-``rate:{name}:{window}`` counters that expire with their window.
+``recent:{name}`` sorted set of the last events (id -> time), ``rate:{name}:{window}`` counters that expire
+with their window.
 """
 
 from __future__ import annotations
@@ -16,6 +18,23 @@ return n
 """
 
 
+# The events of the last ``window`` seconds (member -> time), trimmed to the newest ``cap``: the count is exact
+# up to ``cap`` at any moment (a fixed window restarts at the clock's minute and lets a second burst through
+# right after the first), memory stays bounded, and an event seen again (a redelivered alert) counts once.
+_RECENT = """
+local at, window, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at - window)
+redis.call('ZADD', KEYS[1], 'NX', at, ARGV[4])
+local n = redis.call('ZCARD', KEYS[1])
+if n > cap then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - cap - 1)
+  n = cap
+end
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return n
+"""
+
+
 class DigestStore(StoreBase):
     # -- digests and rate limits -------------------------------------------------------------------------
 
@@ -24,6 +43,12 @@ class DigestStore(StoreBase):
         bucket = int(now() // window_s)
         key = self.k("rate", name, str(bucket))
         return int(await self.grouped(_COUNT, [key], [int(window_s) + 5]))
+
+    async def count_recent(self, name: str, event: str, window_s: float, cap: int, at: float | None = None) -> int:
+        """Distinct events for ``name`` in the ``window_s`` seconds up to ``at`` (now), ``event`` included,
+        counted up to ``cap``."""
+        at = now() if at is None else at
+        return int(await self.grouped(_RECENT, [self.k("recent", name)], [repr(at), repr(window_s), cap, event]))
 
     async def peek_window(self, name: str, window_s: float) -> int:
         """Events so far in the current window for ``name``, without counting one."""
