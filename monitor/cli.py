@@ -14,8 +14,8 @@ import orjson
 
 from contracts.cli import EXIT_REJECTED, EXIT_USAGE
 from contracts.models import ListChange
-from monitor.diff import SnapshotRejected, diff
-from monitor.pair import read_pair
+from monitor.diff import SnapshotRejected
+from monitor.pair import diff_output
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.base import LinkedFiles, SnapshotError, Source
@@ -68,18 +68,23 @@ def cmd_diff(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     except SnapshotError as exc:
         print(f"listwatch diff: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    out = sys.stdout.buffer
+    # Named by their paths: a content id (hashing both files) would be printed nowhere.
+    chunks = diff_output(source, old_files, new_files, (args.old, args.new), datetime.now(UTC), _line,
+                         workers=args.jobs)  # fmt: skip
     try:
-        # Named by their paths: a content id (hashing both files) would be printed nowhere.
-        old, new = read_pair(source, old_files, new_files, (args.old, args.new), workers=args.jobs)
+        for chunk in chunks:
+            out.write(chunk)
     except SnapshotRejected as exc:
         side = (exc.side or "new").upper()
         print(f"listwatch diff: {side} snapshot rejected ({exc.reason}): {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    out = sys.stdout.buffer
-    for change in diff(source.info.id, old.entries, old.snapshot_id, new, datetime.now(UTC), source.info):
-        out.write(orjson.dumps(change_json(change)) + b"\n")
     out.flush()
     return 0
+
+
+def _line(change: ListChange) -> bytes:
+    return orjson.dumps(change_json(change)) + b"\n"
 
 
 def cmd_monitor(_: argparse.Namespace, env: Mapping[str, str]) -> int:

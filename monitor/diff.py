@@ -341,14 +341,42 @@ def diff(
         return
     entries = current.entries
     # Only the entries parsed from records whose fingerprint moved can differ (all of them, without one).
-    for key in entries.own():
+    yield from arrivals(source, previous, previous_id, entries, current.snapshot_id, entries.own(), observed_at, info)
+    gone = filterfalse(entries.keys_view().__contains__, previous)
+    yield from removals(source, previous, gone, previous_id, current.snapshot_id, observed_at, info)
+
+
+def arrivals(
+    source: str,
+    previous: Mapping[str, bytes],
+    previous_id: str | None,
+    current: Mapping[str, bytes],
+    snapshot_id: str,
+    keys: Iterable[str],
+    observed_at: datetime,
+    info: SourceInfo | None = None,
+) -> Iterator[ListChange]:
+    """The ADDED and MODIFIED changes of ``diff`` for these keys of ``current``, in their order."""
+    for key in keys:
         old_digest = digest_of(previous, key)
         if old_digest is None:
-            yield _change(source, key, ChangeKind.ADDED, None, entries[key], previous_id, current.snapshot_id,
+            yield _change(source, key, ChangeKind.ADDED, None, current[key], previous_id, snapshot_id, observed_at,
+                          info=info)  # fmt: skip
+        elif old_digest != digest_of(current, key):
+            yield _change(source, key, ChangeKind.MODIFIED, previous[key], current[key], previous_id, snapshot_id,
                           observed_at, info=info)  # fmt: skip
-        elif old_digest != entries.digest(key):
-            yield _change(source, key, ChangeKind.MODIFIED, previous[key], entries[key], previous_id,
-                          current.snapshot_id, observed_at, info=info)  # fmt: skip
-    for key in filterfalse(entries.keys_view().__contains__, previous):
-        yield _change(source, key, ChangeKind.REMOVED, previous[key], None, previous_id, current.snapshot_id,
-                          observed_at, info=info)  # fmt: skip
+
+
+def removals(
+    source: str,
+    previous: Mapping[str, bytes],
+    keys: Iterable[str],
+    previous_id: str | None,
+    snapshot_id: str,
+    observed_at: datetime,
+    info: SourceInfo | None = None,
+) -> Iterator[ListChange]:
+    """The REMOVED changes of ``diff`` for these keys of ``previous`` (those the current snapshot lacks)."""
+    for key in keys:
+        yield _change(source, key, ChangeKind.REMOVED, previous[key], None, previous_id, snapshot_id, observed_at,
+                      info=info)  # fmt: skip

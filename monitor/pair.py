@@ -4,8 +4,10 @@ With raw-record fingerprints (``RawRecords``) neither file is parsed in full: bo
 one keeps only the entries the diff reads (records that changed or left), the new one parses only the records
 that changed. With ``workers=2`` the old snapshot's half (its fingerprints, then the parse of its records the
 diff needs) runs in a forked process beside the new one's: the two halves are alike in cost and
-share nothing but the list of records to read. Results are the same either way
-(tests/monitor/test_pair.py); bench/diff_speed.py measures both.
+share nothing but the list of records to read. ``diff_output`` (the ``listwatch diff`` command) also has that
+process render the removals (it holds their entries) and part of the other changes while this one renders
+the rest. Results are the
+same either way (tests/monitor/test_pair.py); bench/diff_speed.py measures both.
 """
 
 from __future__ import annotations
@@ -14,22 +16,28 @@ import multiprocessing
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import compress, repeat
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain, compress, filterfalse, repeat
 from multiprocessing.connection import Connection
 from operator import eq, not_
 from types import TracebackType
 from typing import Any, TypeVar
 
+from contracts.models import ListChange
 from monitor.diff import (
     ParsedSnapshot,
     Rejection,
     SnapshotRejected,
+    arrivals,
     check_shrink,
+    diff,
     encoded,
     first_wins,
     guard,
     paused_gc,
     read_snapshot,
+    removals,
     take,
 )
 from monitor.snapshot import DiskSnapshot
@@ -81,30 +89,81 @@ def _read_here(
     return before, _guarded(source, after, len(old_prints))
 
 
+def diff_output(
+    source: Source,
+    old: DiskSnapshot,
+    new: DiskSnapshot,
+    ids: tuple[str, str],
+    observed_at: datetime,
+    render: Callable[[ListChange], bytes],
+    *,
+    workers: int = 1,
+) -> Iterator[bytes]:
+    """``render`` of each change from ``old`` to ``new`` (what ``diff`` gives for ``read_pair``'s snapshots, in
+    its order), in chunks to write. With ``workers=2`` the old side's process renders the second half of the
+    additions and modifications and the removals (last in ``diff``'s order) while this one renders the first."""
+    info = source.info
+    if workers < 2 or not isinstance(source, RawRecords):
+        before, after = read_pair(source, old, new, ids, workers=workers)
+        for change in diff(info.id, before.entries, before.snapshot_id, after, observed_at, info):
+            yield render(change)
+        return
+    with _OldSide(source, old, _Rendering(render, ids, observed_at)) as old_side:
+        with paused_gc():
+            before, after = _read_with(old_side, source, new, ids)
+        own = list(after.entries.own())
+        # The keys ``diff`` takes as removed, in its order; the old side holds their entries.
+        gone = list(filterfalse(after.entries.keys_view().__contains__, before.entries))
+        cut = _half(own, before.entries, len(gone))
+        old_side.render_rest([(key, after.entries[key]) for key in own[cut:]], gone)
+        for change in arrivals(info.id, before.entries, ids[0], after.entries, ids[1], own[:cut], observed_at, info):
+            yield render(change)
+        yield old_side.rendered()
+
+
+def _half(own: list[str], previous: Mapping[str, bytes], removed: int) -> int:
+    """Where this process's half of the rendering ends in ``own`` (the old side renders the rest and the
+    removals): a modification, two entries decoded and compared, counts twice."""
+    weights = [2 if key in previous else 1 for key in own]
+    half = (sum(weights) + removed) / 2
+    done = 0
+    for at, weight in enumerate(weights):
+        if done >= half:
+            return at
+        done += weight
+    return len(own)
+
+
 def _read_forked(
     source: RawRecords, old: DiskSnapshot, new: DiskSnapshot, ids: tuple[str, str]
 ) -> tuple[ParsedSnapshot, ParsedSnapshot]:
     with _OldSide(source, old) as old_side:
-        failed: SnapshotError | None = None
-        try:
-            runs = list(_runs(source, new))
-        except SnapshotError as exc:  # the old side's own failure, if any, is reported first, as read_here does
-            runs, failed = [], exc
-        # Built while the old side may still be reading its file.
-        message = _new_side_message(runs) if failed is None else None
-        old_count = old_side.ready()
-        if failed is not None or message is None:
-            raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {failed}", "new") from failed
-        # The old side compares (it holds the old fingerprints) run by run, this side takes each run's unchanged
-        # records as they are flagged; then each side parses its moved records.
-        old_side.compare(message)
-        after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
-        flagged = ((run, old_side.flags()) for run in runs)
-        new_at = _inherit(after, flagged)
-        del runs, message
-        _side("new", take, after, encoded(source.parse_at(new, new_at)))
-        before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
-        _side("old", take, before, old_side.entries())
+        return _read_with(old_side, source, new, ids)
+
+
+def _read_with(
+    old_side: _OldSide, source: RawRecords, new: DiskSnapshot, ids: tuple[str, str]
+) -> tuple[ParsedSnapshot, ParsedSnapshot]:
+    failed: SnapshotError | None = None
+    try:
+        runs = list(_runs(source, new))
+    except SnapshotError as exc:  # the old side's own failure, if any, is reported first, as read_here does
+        runs, failed = [], exc
+    # Built while the old side may still be reading its file.
+    message = _new_side_message(runs) if failed is None else None
+    old_count = old_side.ready()
+    if failed is not None or message is None:
+        raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {failed}", "new") from failed
+    # The old side compares (it holds the old fingerprints) run by run, this side takes each run's unchanged
+    # records as they are flagged; then each side parses its moved records.
+    old_side.compare(message)
+    after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
+    flagged = ((run, old_side.flags()) for run in runs)
+    new_at = _inherit(after, flagged)
+    del runs, message
+    _side("new", take, after, encoded(source.parse_at(new, new_at)))
+    before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
+    _side("old", take, before, old_side.entries())
     return before, _guarded(source, after, old_count)
 
 
@@ -164,17 +223,27 @@ def _guarded(source: Source, after: ParsedSnapshot, old_count: int) -> ParsedSna
     return after
 
 
+@dataclass(frozen=True, slots=True)
+class _Rendering:
+    """What the old side renders changes with (``diff_output``); inherited by the fork, never pickled."""
+
+    render: Callable[[ListChange], bytes]
+    ids: tuple[str, str]
+    observed_at: datetime
+
+
 class _OldSide:
     """The old snapshot's half of ``read_pair`` in a forked process: it fingerprints the old snapshot, flags
-    the new records sent to it, then parses the old records the diff reads. A rejection there is raised here,
-    marked "old"; a reader that dies says so instead of hanging."""
+    the new records sent to it, then parses the old records the diff reads (and, given ``rendering``, renders
+    the changes it is then sent). A rejection there is raised here, marked "old"; a reader that dies says so
+    instead of hanging."""
 
-    def __init__(self, source: RawRecords, files: DiskSnapshot) -> None:
+    def __init__(self, source: RawRecords, files: DiskSnapshot, rendering: _Rendering | None = None) -> None:
         self._source_id = source.info.id
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_old_side, args=(source, files, child), name="listwatch-diff-old", daemon=True
+            target=_old_side, args=(source, files, child, rendering), name="listwatch-diff-old", daemon=True
         )
         self._process.start()
         child.close()
@@ -207,6 +276,15 @@ class _OldSide:
         items: list[tuple[str, bytes] | RecordError] = self._receive("entries")[0]
         return items
 
+    def render_rest(self, arrived: list[tuple[str, bytes]], gone: list[str]) -> None:
+        """Send the new entries whose changes the old side renders and the keys of the old entries that
+        ``diff`` takes as removed, each in ``diff``'s order."""
+        self._conn.send(("rest", arrived, gone))
+
+    def rendered(self) -> bytes:
+        rendered: bytes = self._receive("rendered")[0]
+        return rendered
+
     def _receive(self, kind: str) -> Any:
         try:
             message = self._conn.recv()
@@ -223,9 +301,10 @@ class _OldSide:
         return message[1:]
 
 
-def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection) -> None:
+def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render: _Rendering | None) -> None:
     """The forked process: fingerprint the old snapshot (kept here, never sent), flag each record the parent
-    sends as unchanged or not, run by run, then parse the old records that changed or left."""
+    sends as unchanged or not, run by run, then parse the old records that changed or left (and render the
+    changes the parent names)."""
     try:
         runs = list(_runs(source, files))
         old_prints = _by_key(runs, source.info.id)
@@ -245,7 +324,10 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection) -> None
         deque(map(old_prints.pop, compress(keys, same), repeat(None)), maxlen=0)
         del keys, message, same
         wanted = list(old_prints)
-        conn.send(("entries", list(encoded(source.parse_at(files, _offsets(runs, wanted))))))
+        entries = list(encoded(source.parse_at(files, _offsets(runs, wanted))))
+        conn.send(("entries", entries))
+        if render is not None:
+            conn.send(("rendered", _render_rest(source, entries, conn.recv(), render)))
     except SnapshotRejected as exc:
         conn.send(("rejected", exc.reason.value, str(exc)))
     except SnapshotError as exc:
@@ -257,6 +339,23 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection) -> None
             conn.send(("failed", RuntimeError(repr(exc))))
     finally:
         conn.close()
+
+
+def _render_rest(
+    source: RawRecords, entries: list[tuple[str, bytes] | RecordError],
+    message: tuple[str, list[tuple[str, bytes]], list[str]], render: _Rendering,
+) -> bytes:  # fmt: skip
+    if message[0] != "rest":
+        raise RuntimeError(f"{source.info.id}: the diff sent {message[0]!r}, not 'rest'")
+    previous: dict[str, bytes] = {}
+    for item in entries:
+        if not isinstance(item, RecordError):
+            previous.setdefault(*item)  # the first of a repeated key, as ``take`` keeps it
+    arrived, gone = dict(message[1]), message[2]
+    ids, at, info = render.ids, render.observed_at, source.info
+    changes = chain(arrivals(info.id, previous, ids[0], arrived, ids[1], arrived, at, info),
+                    removals(info.id, previous, gone, ids[0], ids[1], at, info))  # fmt: skip
+    return b"".join(map(render.render, changes))
 
 
 def _new_side_message(runs: list[_Run]) -> tuple[str, str | list[str], array[int], list[int]]:

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from contracts.models import ListChange
+from monitor.cli import change_json
 from monitor.diff import Previous, Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
-from monitor.pair import read_pair
+from monitor.pair import diff_output, read_pair
 from monitor.snapshot import DiskSnapshot, from_path
 from monitor.sources.base import RawRecords, SnapshotFiles
 from monitor.sources.ofac_cons import OfacCons
@@ -44,6 +45,10 @@ def _full(source: OfacCsvSource, old: SnapshotFiles, new: SnapshotFiles) -> list
     assert not isinstance(Plain(), RawRecords)
     check_shrink(source.info, len(a.entries), b)
     return list(diff(source.info.id, a.entries, "a", b, NOW, source.info))
+
+
+def _line(change: ListChange) -> bytes:
+    return orjson.dumps(change_json(change)) + b"\n"
 
 
 def _view(changes: list[ListChange]) -> list[tuple[str, str, str]]:
@@ -87,6 +92,9 @@ def test_cli_pair_gives_the_full_parse_changes(
     a, b = read_pair(source, old, new, ("a", "b"), workers=workers)
     got = list(diff(source_id, a.entries, "a", b, NOW, source.info))
     assert _view(got) == _view(_full(source, old, new))
+    # What the command prints (with -j 2 partly rendered by the old snapshot's process): the same, in order.
+    printed = b"".join(diff_output(source, old, new, ("a", "b"), NOW, _line, workers=workers))
+    assert printed == b"".join(map(_line, got))
 
 
 def _write(path: Path, rows: list[str]) -> Path:

@@ -1,18 +1,22 @@
 """read_pair with the old snapshot in a forked process (``listwatch diff -j 2``): the same snapshots as in one
-process, its failures raised here, never a hang. The real-pair equality of both is in test_fingerprints.py."""
+process, its failures raised here, never a hang; diff_output, the command's changes rendered partly in that
+process, the same bytes in the same order. The real-pair equality of both is in test_fingerprints.py."""
 
 from __future__ import annotations
 
 import os
 from array import array
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
-from contracts.models import Entry
-from monitor.diff import Rejection, SnapshotRejected
-from monitor.pair import _new_side_message, read_pair
+from contracts.models import Entry, ListChange
+from monitor.cli import change_json
+from monitor.diff import Rejection, SnapshotRejected, diff
+from monitor.pair import _half, _new_side_message, diff_output, read_pair
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.base import RecordError, SnapshotFiles
 from monitor.sources.ofac_sdn import OfacSdn
@@ -49,12 +53,48 @@ def test_repeated_keys_and_unreadable_records_come_out_alike_in_one_or_two_proce
     assert (duplicates, errors) == (2, 1)
 
 
+def _line(change: ListChange) -> bytes:
+    return orjson.dumps({**change_json(change), "before": change.snapshot_before, "after": change.snapshot_after,
+                         "removal": change.removal}) + b"\n"  # fmt: skip
+
+
+def test_the_rendered_changes_are_the_same_bytes_in_one_or_two_processes(tmp_path: Path) -> None:
+    old = [_row(n, f"COMPANY {n} LTD") for n in range(1, 301)]
+    new = [_row(n, f"COMPANY {n} LTD", "IRAN" if n % 7 == 0 else "SDGT") for n in range(5, 321)]
+    new[10] = _row(15, "COMPANY 15 LTD", "CUBA")
+    new.append(_row(15, "COMPANY 15 LTD"))
+    # An existing key's record unreadable in the new snapshot: diff takes it as removed, after the keys gone.
+    new[20] = "25,BROKEN RECORD"
+    files = (_write(tmp_path / "old.csv", old), _write(tmp_path / "new.csv", new))
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    a, b = read_pair(OfacSdn(), *files, ("a", "b"))
+    expected = b"".join(map(_line, diff("ofac_sdn", a.entries, "a", b, at, OfacSdn().info)))
+    kinds = [orjson.loads(line)["change"] for line in expected.splitlines()]
+    assert (kinds.count("added"), kinds.count("modified"), kinds.count("removed")) == (20, 42, 5)
+    assert orjson.loads(expected.splitlines()[-1])["key"] == "25"
+    for workers in (1, 2):
+        assert b"".join(diff_output(OfacSdn(), *files, ("a", "b"), at, _line, workers=workers)) == expected
+
+
+def test_the_forked_side_renders_about_half() -> None:
+    previous = {"2": b"", "4": b""}
+    # Weights 1, 2, 1, 2 and three removals: nine, this side's half ends once 4.5 is reached.
+    assert _half(["1", "2", "3", "4"], previous, 3) == 4
+    assert _half(["1", "2", "3", "4"], previous, 0) == 2  # 1 + 2 of 6
+    assert _half(["1", "2", "3", "4"], previous, 30) == 4
+    assert _half([], previous, 3) == 0
+
+
 def test_an_empty_old_snapshot_is_refused_as_the_old_side(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"\x1a")
     good = _write(tmp_path / "good.csv", [_row(n, f"COMPANY {n} LTD") for n in range(1, 11)])
     with pytest.raises(SnapshotRejected) as raised:
         read_pair(OfacSdn(), DiskSnapshot({"sdn.csv": empty}), good, ("a", "b"), workers=2)
+    assert (raised.value.reason, raised.value.side) == (Rejection.EMPTY, "old")
+    with pytest.raises(SnapshotRejected) as raised:
+        next(diff_output(OfacSdn(), DiskSnapshot({"sdn.csv": empty}), good, ("a", "b"), datetime.now(UTC), _line,
+                         workers=2))  # fmt: skip
     assert (raised.value.reason, raised.value.side) == (Rejection.EMPTY, "old")
 
 
