@@ -150,14 +150,36 @@ def read_snapshot(
     return parsed
 
 
-def first_wins(into: dict[str, int], keys: list[str], values: Iterable[int]) -> None:
-    """``into.update(zip(keys, values))``, but a key seen before keeps its first value (as the parse does)."""
+def first_wins(into: dict[str, int], keys: list[str], values: Iterable[int]) -> bool:
+    """``into.update(zip(keys, values))``, but a key seen before keeps its first value (as the parse does).
+    False when a key of ``keys`` repeats, within them or from before."""
     size = len(into)
     values = list(values)
     into.update(zip(keys, values, strict=True))
-    if len(into) - size != len(keys):  # a key repeated: redo the run one by one
-        for key, value in zip(keys, values, strict=True):
-            into.setdefault(key, value)
+    if len(into) - size == len(keys):
+        return True
+    for key, value in zip(keys, values, strict=True):  # a key repeated: redo the run one by one
+        into.setdefault(key, value)
+    return False
+
+
+def claim_in_order(
+    entries: EntrySpool, keys: list[str], same: Iterable[object], locators: Iterable[int], moved: set[str]
+) -> tuple[list[int], int]:
+    """One run of records taken one by one, for a run where a key repeats: the first record of a key wins, as
+    the full parse keeps it. An unchanged record (``same`` true) is inherited, a changed one's locator returned
+    to parse (its key added to ``moved``), any later record of a key counted as a repeat. (Locators, repeats.)"""
+    parse: list[int] = []
+    repeats = 0
+    for key, unchanged, at in zip(keys, same, locators, strict=True):
+        if key in moved or key in entries:
+            repeats += 1
+        elif unchanged:
+            entries.inherit_many((key,))
+        else:
+            moved.add(key)
+            parse.append(at)
+    return parse, repeats
 
 
 def _read_changed(
@@ -175,15 +197,23 @@ def _read_changed(
         take(parsed, encoded(source.parse(files)))
         return parsed
     pending: list[int] = []
+    moved: set[str] = set()
     known = previous.entries
     present = known.keys_view().__contains__ if isinstance(known, EntrySpool) else known.__contains__
     for run in source.fingerprints(files):
-        first_wins(prints, run.keys, run.prints)
+        no_repeats = first_wins(prints, run.keys, run.prints)
         # Inherited only when the previous snapshot has the entry: a record it could not read is read again.
         same = list(map(and_, map(eq, map(old_prints.get, run.keys), run.prints), map(present, run.keys)))
+        if not no_repeats:  # the first record of a key wins, changed or not
+            at, repeated = claim_in_order(parsed.entries, run.keys, same, run.locators, moved)
+            pending.extend(at)
+            parsed.duplicates += repeated
+            continue
         _, repeated = parsed.entries.inherit_many(compress(run.keys, same))
         parsed.duplicates += repeated
-        pending.extend(compress(run.locators, map(not_, same)))
+        changed = list(map(not_, same))
+        moved.update(compress(run.keys, changed))
+        pending.extend(compress(run.locators, changed))
     take(parsed, encoded(source.parse_at(files, pending)))
     return parsed
 

@@ -31,6 +31,7 @@ from monitor.diff import (
     SnapshotRejected,
     arrivals,
     check_shrink,
+    claim_in_order,
     diff,
     encoded,
     first_wins,
@@ -78,7 +79,7 @@ def _read_here(
     after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
     try:
         flagged = ((run, _same(old_prints, run[0], run[1])) for run in _runs(source, new))
-        new_at = _inherit(after, flagged)
+        new_at, _ = _inherit(after, flagged)
     except SnapshotError as exc:
         raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {exc}", "new") from exc
     # Every old record not inherited unchanged is read: it changed or left.
@@ -159,7 +160,8 @@ def _read_with(
     old_side.compare(message)
     after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
     flagged = ((run, old_side.flags()) for run in runs)
-    new_at = _inherit(after, flagged)
+    new_at, moved = _inherit(after, flagged)
+    old_side.also(moved)
     del runs, message
     _side("new", take, after, encoded(source.parse_at(new, new_at)))
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
@@ -199,14 +201,21 @@ def _same(old_prints: Mapping[str, int], keys: list[str], prints: Iterable[int])
     return list(map(eq, map(old_prints.get, keys), prints))
 
 
-def _inherit(after: ParsedSnapshot, flagged: Iterable[tuple[_Run, Sequence[int] | Sequence[bool]]]) -> list[int]:
+def _inherit(
+    after: ParsedSnapshot, flagged: Iterable[tuple[_Run, Sequence[int] | Sequence[bool]]]
+) -> tuple[list[int], list[str]]:
     """Take the unchanged records (flagged true) as inherited, unread; the offsets of the others to parse
-    (records that changed or arrived; a key already seen is a duplicate, as the parse counts it)."""
+    (records that changed or arrived; a key already seen is a duplicate, as the parse counts it). The first
+    record of a key wins, as the full parse keeps it: when a key repeats, the runs are taken again one record
+    at a time (the fast pass would keep a later unchanged record over an earlier changed one), and the keys to
+    parse are returned too (an old side that dropped a key for its later unchanged record reads it again)."""
     new_at: list[int] = []
     moved: set[str] = set()
-    for (keys, _, locators), same in flagged:
-        taken = after.entries.inherit_many(compress(keys, same))
-        after.duplicates += taken[1]
+    taken: list[tuple[_Run, Sequence[int] | Sequence[bool]]] = []
+    for (keys, prints, locators), same in flagged:
+        taken.append(((keys, prints, locators), same))
+        repeated = after.entries.inherit_many(compress(keys, same))[1]
+        after.duplicates += repeated
         changed = list(map(not_, same))
         for key, at in zip(compress(keys, changed), compress(locators, changed), strict=True):
             if key in moved or key in after.entries:
@@ -214,7 +223,15 @@ def _inherit(after: ParsedSnapshot, flagged: Iterable[tuple[_Run, Sequence[int] 
                 continue
             moved.add(key)
             new_at.append(at)
-    return new_at
+    if not after.duplicates and moved.isdisjoint(after.entries.keys_view()):
+        return new_at, []
+    after.entries, after.duplicates = EntrySpool(base=_Unread()), 0
+    new_at, moved = [], set()
+    for (keys, _, locators), same in taken:
+        offsets, repeated = claim_in_order(after.entries, keys, same, locators, moved)
+        new_at += offsets
+        after.duplicates += repeated
+    return new_at, list(moved)
 
 
 def _guarded(source: Source, after: ParsedSnapshot, old_count: int) -> ParsedSnapshot:
@@ -272,6 +289,10 @@ class _OldSide:
         flags: bytes = self._receive("same")[0]
         return flags
 
+    def also(self, keys: list[str]) -> None:
+        """Keys to read besides those of the records not flagged unchanged (``_inherit``'s, when a key repeats)."""
+        self._conn.send(("also", keys))
+
     def entries(self) -> list[tuple[str, bytes] | RecordError]:
         items: list[tuple[str, bytes] | RecordError] = self._receive("entries")[0]
         return items
@@ -323,7 +344,8 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render:
         # rather than collected in a set of a million inherited keys.)
         deque(map(old_prints.pop, compress(keys, same), repeat(None)), maxlen=0)
         del keys, message, same
-        wanted = list(old_prints)
+        also = _expect(conn.recv(), "also", source)[1]
+        wanted = [*old_prints, *filterfalse(old_prints.__contains__, also)]  # _offsets skips keys not here
         entries = list(encoded(source.parse_at(files, _offsets(runs, wanted))))
         conn.send(("entries", entries))
         if render is not None:
@@ -341,12 +363,17 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render:
         conn.close()
 
 
+def _expect(message: tuple[Any, ...], kind: str, source: RawRecords) -> tuple[Any, ...]:
+    if message[0] != kind:
+        raise RuntimeError(f"{source.info.id}: the diff sent {message[0]!r}, not {kind!r}")
+    return message
+
+
 def _render_rest(
     source: RawRecords, entries: list[tuple[str, bytes] | RecordError],
     message: tuple[str, list[tuple[str, bytes]], list[str]], render: _Rendering,
 ) -> bytes:  # fmt: skip
-    if message[0] != "rest":
-        raise RuntimeError(f"{source.info.id}: the diff sent {message[0]!r}, not 'rest'")
+    _expect(message, "rest", source)
     previous: dict[str, bytes] = {}
     for item in entries:
         if not isinstance(item, RecordError):

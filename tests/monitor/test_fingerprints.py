@@ -222,3 +222,29 @@ def test_a_quoted_line_break_takes_the_careful_path(tmp_path: Path, monkeypatch:
     changes = list(diff("ofac_sdn", first.entries, "a", second, NOW, source.info))
     assert [(c.entry_key, c.change) for c in changes] == [("51", "modified")]
     assert sum(second.entries.inherited(k) for k in second.entries) == 59
+
+
+def test_a_repeated_key_keeps_its_first_record_as_the_full_parse_does(tmp_path: Path) -> None:
+    """A key listed twice: the first record wins on every path, whether it or the later one changed."""
+    old = [_row(n, f"COMPANY {n} LTD") for n in range(1, 51)]
+    old.append(_row(40, "COMPANY 40 LTD", "IRAN"))  # repeated in the old file too
+    new = [_row(n, f"COMPANY {n} LTD") for n in range(1, 51)]
+    new[10] = _row(11, "COMPANY 11 LTD", "CUBA")  # changed first record, then the unchanged one again
+    new.append(_row(11, "COMPANY 11 LTD"))
+    new.append(_row(20, "COMPANY 20 LTD", "CUBA"))  # unchanged first record, then a changed one
+    new[29] = _row(30, "COMPANY 30 LTD", "CUBA")  # changed twice
+    new.append(_row(30, "COMPANY 30 LTD", "IRAN"))
+    new.append(_row(40, "COMPANY 40 LTD", "CUBA"))
+    old_files = DiskSnapshot({"sdn.csv": _write(tmp_path / "old.csv", old)})
+    new_files = DiskSnapshot({"sdn.csv": _write(tmp_path / "new.csv", new)})
+    source = OfacSdn()
+    expected = _full(source, old_files, new_files)
+    assert sorted((c.entry_key, c.change) for c in expected) == [("11", "modified"), ("30", "modified")]
+    first = read_snapshot(source, old_files, "a")
+    second = read_snapshot(source, new_files, "b", Previous(first.entries, first.prints, first.prints_version))
+    assert _view(list(diff("ofac_sdn", first.entries, "a", second, NOW, source.info))) == _view(expected)
+    assert second.duplicates == 4
+    for workers in (1, 2):
+        a, b = read_pair(source, old_files, new_files, ("a", "b"), workers=workers)
+        assert _view(list(diff("ofac_sdn", a.entries, "a", b, NOW, source.info))) == _view(expected)
+        assert b.duplicates == 4

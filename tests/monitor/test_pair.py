@@ -15,11 +15,12 @@ import pytest
 
 from contracts.models import Entry, ListChange
 from monitor.cli import change_json
-from monitor.diff import Rejection, SnapshotRejected, diff
-from monitor.pair import _half, _new_side_message, diff_output, read_pair
+from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, diff
+from monitor.pair import _half, _inherit, _new_side_message, diff_output, read_pair
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.base import RecordError, SnapshotFiles
 from monitor.sources.ofac_sdn import OfacSdn
+from monitor.spool import EntrySpool
 
 
 def _write(path: Path, rows: list[str]) -> DiskSnapshot:
@@ -70,7 +71,7 @@ def test_the_rendered_changes_are_the_same_bytes_in_one_or_two_processes(tmp_pat
     a, b = read_pair(OfacSdn(), *files, ("a", "b"))
     expected = b"".join(map(_line, diff("ofac_sdn", a.entries, "a", b, at, OfacSdn().info)))
     kinds = [orjson.loads(line)["change"] for line in expected.splitlines()]
-    assert (kinds.count("added"), kinds.count("modified"), kinds.count("removed")) == (20, 42, 5)
+    assert (kinds.count("added"), kinds.count("modified"), kinds.count("removed")) == (20, 43, 5)  # 42 multiples of 7, and key 15 (its first record)
     assert orjson.loads(expected.splitlines()[-1])["key"] == "25"
     for workers in (1, 2):
         assert b"".join(diff_output(OfacSdn(), *files, ("a", "b"), at, _line, workers=workers)) == expected
@@ -139,3 +140,17 @@ def test_keys_are_sent_as_one_string_unless_one_holds_the_separator() -> None:
 
 def _prints(n: int) -> array[int]:
     return array("Q", range(n))
+
+
+def test_a_key_changed_in_one_run_and_unchanged_in_a_later_one_is_parsed() -> None:
+    """Runs are chunks of the file: the fast pass would inherit the later, unchanged record of key 1."""
+    after = ParsedSnapshot(snapshot_id="b", entries=EntrySpool())
+    runs = [((["1", "2"], _prints(2), array("Q", [0, 10])), [False, True]),
+            ((["3", "1"], _prints(2), array("Q", [20, 30])), [True, True])]  # fmt: skip
+    assert _inherit(after, runs) == ([0], ["1"])
+    assert sorted(after.entries) == ["2", "3"]
+    assert after.duplicates == 1
+    # Without a repeated key the fast pass stands: the same runs with key 1 once.
+    after = ParsedSnapshot(snapshot_id="b", entries=EntrySpool())
+    assert _inherit(after, [runs[0], ((["3"], _prints(1), array("Q", [20])), [True])]) == ([0], [])
+    assert (sorted(after.entries), after.duplicates) == (["2", "3"], 0)
