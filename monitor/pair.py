@@ -333,17 +333,18 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render:
         message = conn.recv()
         keys = message[1].split("\n") if message[0] == "joined" else message[1]
         prints, lengths = message[2], message[3]
-        same = bytearray()
         start = 0
         for length in lengths:
-            run = bytes(_same(old_prints, keys[start : start + length], prints[start : start + length]))
+            run_keys = keys[start : start + length]
+            run = bytes(_same(old_prints, run_keys, prints[start : start + length]))
             conn.send(("same", run))
-            same += run
+            # Every old record not inherited unchanged is read: it changed or left. (Popped from the
+            # fingerprints rather than collected in a set of a million inherited keys; run by run, while the
+            # parent takes the run. A later record of a popped key is flagged changed: the parent counts it as
+            # the repeat it is.)
+            deque(map(old_prints.pop, compress(run_keys, run), repeat(None)), maxlen=0)
             start += length
-        # Every old record not inherited unchanged is read: it changed or left. (Popped from the fingerprints
-        # rather than collected in a set of a million inherited keys.)
-        deque(map(old_prints.pop, compress(keys, same), repeat(None)), maxlen=0)
-        del keys, message, same
+        del keys, message
         also = _expect(conn.recv(), "also", source)[1]
         wanted = [*old_prints, *filterfalse(old_prints.__contains__, also)]  # _offsets skips keys not here
         entries = list(encoded(source.parse_at(files, _offsets(runs, wanted))))
