@@ -6,8 +6,7 @@ that changed. With ``workers=2`` the old snapshot's half (its fingerprints, then
 diff needs) runs in a forked process beside the new one's: the two halves are alike in cost and
 share nothing but the list of records to read. ``diff_output`` (the ``listwatch diff`` command) also has that
 process render the removals (it holds their entries) and part of the other changes while this one renders
-the rest. Results are the
-same either way (tests/monitor/test_pair.py); bench/diff_speed.py measures both.
+the rest. Results are the same either way (tests/monitor/test_pair.py); bench/diff_speed.py measures both.
 """
 
 from __future__ import annotations
@@ -78,8 +77,10 @@ def _read_here(
     old_prints = _side("old", _by_key, old_runs, source.info.id)
     after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
     try:
-        flagged = ((run, _same(old_prints, run[0], run[1])) for run in _runs(source, new))
-        new_at, _ = _inherit(after, flagged)
+        def flagged() -> Iterator[tuple[_Run, list[bool]]]:
+            return ((run, _same(old_prints, run[0], run[1])) for run in _runs(source, new))
+
+        new_at, _ = _inherit(after, flagged(), again=flagged)
     except SnapshotError as exc:
         raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {exc}", "new") from exc
     # Every old record not inherited unchanged is read: it changed or left.
@@ -201,19 +202,24 @@ def _same(old_prints: Mapping[str, int], keys: list[str], prints: Iterable[int])
     return list(map(eq, map(old_prints.get, keys), prints))
 
 
+_Flagged = Iterable[tuple[_Run, Sequence[int] | Sequence[bool]]]
+
+
 def _inherit(
-    after: ParsedSnapshot, flagged: Iterable[tuple[_Run, Sequence[int] | Sequence[bool]]]
+    after: ParsedSnapshot, flagged: _Flagged, again: Callable[[], _Flagged] | None = None
 ) -> tuple[list[int], list[str]]:
     """Take the unchanged records (flagged true) as inherited, unread; the offsets of the others to parse
     (records that changed or arrived; a key already seen is a duplicate, as the parse counts it). The first
     record of a key wins, as the full parse keeps it: when a key repeats, the runs are taken again one record
     at a time (the fast pass would keep a later unchanged record over an earlier changed one), and the keys to
-    parse are returned too (an old side that dropped a key for its later unchanged record reads it again)."""
+    parse are returned too (an old side that dropped a key for its later unchanged record reads it again). The
+    runs are read ``again`` for that when given, else kept from the first pass."""
     new_at: list[int] = []
     moved: set[str] = set()
     taken: list[tuple[_Run, Sequence[int] | Sequence[bool]]] = []
     for (keys, prints, locators), same in flagged:
-        taken.append(((keys, prints, locators), same))
+        if again is None:
+            taken.append(((keys, prints, locators), same))
         repeated = after.entries.inherit_many(compress(keys, same))[1]
         after.duplicates += repeated
         changed = list(map(not_, same))
@@ -227,7 +233,7 @@ def _inherit(
         return new_at, []
     after.entries, after.duplicates = EntrySpool(base=_Unread()), 0
     new_at, moved = [], set()
-    for (keys, _, locators), same in taken:
+    for (keys, _, locators), same in taken if again is None else again():
         offsets, repeated = claim_in_order(after.entries, keys, same, locators, moved)
         new_at += offsets
         after.duplicates += repeated
