@@ -73,10 +73,17 @@ class ParsedSnapshot:
     prints: dict[str, int] | None = None
     prints_version: str | None = None
 
+    # Keys of records that could not be read but whose key could (``carry_forward``).
+    unreadable: list[str] = field(default_factory=list)
+    # How many of those kept the previous snapshot's entry.
+    carried: int = 0
+
     def count_error(self, error: RecordError) -> None:
         self.error_count += 1
         if len(self.errors) < 5:
             self.errors.append(str(error))
+        if error.key is not None:
+            self.unreadable.append(error.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +154,21 @@ def read_snapshot(
     except SnapshotError as exc:
         raise SnapshotRejected(Rejection.UNPARSABLE, f"{info.id}: {exc}") from exc
     guard(info, parsed)
+    if previous is not None:
+        carry_forward(parsed, previous.entries)
     return parsed
+
+
+def carry_forward(parsed: ParsedSnapshot, previous: Mapping[str, bytes]) -> None:
+    """Keep the previous entry of a record that is still in the file but could not be read this time: the
+    publisher did not remove it, so no "removed" change (never cry wolf). The error still counts against the
+    rate, and its fingerprint is dropped so that the record is read again, and counted again, next time."""
+    for key in parsed.unreadable:
+        if key not in parsed.entries and key in previous:
+            parsed.entries.add(key, previous[key])
+            parsed.carried += 1
+            if parsed.prints is not None:
+                parsed.prints.pop(key, None)
 
 
 def first_wins(into: dict[str, int], keys: list[str], values: Iterable[int]) -> bool:

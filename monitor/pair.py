@@ -29,6 +29,7 @@ from monitor.diff import (
     Rejection,
     SnapshotRejected,
     arrivals,
+    carry_forward,
     check_shrink,
     claim_in_order,
     diff,
@@ -64,6 +65,7 @@ def read_pair(
             before = _side("old", read_snapshot, source, old, ids[0])
             after = _side("new", read_snapshot, source, new, ids[1])
             _side("new", check_shrink, source.info, len(before.entries), after)
+            carry_forward(after, before.entries)
             return before, after
         if workers > 1:
             return _read_forked(source, old, new, ids)
@@ -88,7 +90,7 @@ def _read_here(
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
     _side("old", take, before, encoded(source.parse_at(old, _offsets(old_runs, old_keys))))
     _side("new", take, after, encoded(source.parse_at(new, new_at)))
-    return before, _guarded(source, after, len(old_prints))
+    return before, _guarded(source, before, after, len(old_prints))
 
 
 def diff_output(
@@ -167,7 +169,7 @@ def _read_with(
     _side("new", take, after, encoded(source.parse_at(new, new_at)))
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
     _side("old", take, before, old_side.entries())
-    return before, _guarded(source, after, old_count)
+    return before, _guarded(source, before, after, old_count)
 
 
 def _runs(source: RawRecords, files: DiskSnapshot) -> Iterator[_Run]:
@@ -240,9 +242,10 @@ def _inherit(
     return new_at, list(moved)
 
 
-def _guarded(source: Source, after: ParsedSnapshot, old_count: int) -> ParsedSnapshot:
+def _guarded(source: Source, before: ParsedSnapshot, after: ParsedSnapshot, old_count: int) -> ParsedSnapshot:
     _side("new", guard, source.info, after)
     _side("new", check_shrink, source.info, old_count, after)
+    carry_forward(after, before.entries)
     return after
 
 

@@ -215,13 +215,15 @@ class MonitorService:
         self.metrics.entries.labels(info.id).set(len(parsed.entries))
         reused = parsed.entries.inherited_count()
         self.metrics.records.labels(info.id, "reused").inc(reused)
-        self.metrics.records.labels(info.id, "parsed").inc(len(parsed.entries) - reused + parsed.error_count)
+        # Entries kept for unreadable records (carry_forward) were neither parsed nor reused unread.
+        parsed_count = len(parsed.entries) - reused - parsed.carried + parsed.error_count
+        self.metrics.records.labels(info.id, "parsed").inc(parsed_count)
         if published:
             self._freshness(info, time.time(), validators)
         log.info(
-            "source %s: snapshot %s%s, %d entries, %d changes%s (%d unreadable records)",
+            "source %s: snapshot %s%s, %d entries, %d changes%s (%d unreadable records, %d of them kept as last seen)",
             info.id, parsed.snapshot_id[:12], f" (version {version})" if version else "", len(parsed.entries),
-            published, " (baseline)" if previous is None else "", parsed.error_count,
+            published, " (baseline)" if previous is None else "", parsed.error_count, parsed.carried,
         )  # fmt: skip
 
     async def _fetch(

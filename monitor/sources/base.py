@@ -77,7 +77,15 @@ class SourceInfo:
 
 
 class RecordError(Exception):
-    """One record could not be read: counted against ``max_error_rate``, the rest goes on."""
+    """One record could not be read: counted against ``max_error_rate``, the rest goes on. ``key``: the
+    record's key, when it could still be read (the entry is then listed still; see ``carry_forward``)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+    def __reduce__(self) -> tuple[type[RecordError], tuple[str, str | None]]:
+        return RecordError, (str(self), self.key)  # the key survives the trip from the diff's old side
 
 
 class SnapshotError(Exception):

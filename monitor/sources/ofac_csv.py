@@ -91,7 +91,8 @@ def read_rows(stream: IO[bytes], name: str, width: int) -> Iterator[list[str] | 
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != width:
-                pending = RecordError(f"{name} line {reader.line_num}: {len(row)} fields, expected {width}")
+                pending = RecordError(f"{name} line {reader.line_num}: {len(row)} fields, expected {width}",
+                                      _key_of(row[0]))  # fmt: skip
                 continue
             yield row
     except csv.Error as exc:
@@ -149,11 +150,17 @@ def _row(record: bytes, name: str, width: int) -> list[str] | RecordError:
     try:
         rows = [r for r in csv.reader(_decode(record).splitlines(keepends=True), strict=True) if r]
     except csv.Error as exc:
-        return RecordError(f"{name}: {exc}")
+        return RecordError(f"{name}: {exc}", _key_of(record_key(record)))
     if len(rows) != 1 or len(rows[0]) != width:
         return RecordError(f"{name} record {record_key(record)!r}: {len(rows[0]) if rows else 0} fields, "
-                           f"expected {width}")  # fmt: skip
+                           f"expected {width}", _key_of(record_key(record)))  # fmt: skip
     return rows[0]
+
+
+def _key_of(field: str) -> str | None:
+    """An unreadable record's ``ent_num``, when it is one."""
+    key = field.strip().strip('"').strip()
+    return key if key.isdigit() else None
 
 
 _CHUNK = 8 << 20
@@ -283,7 +290,7 @@ def _entry(
     key = row[0].strip()
     name = clean(row[1])
     if not key.isdigit() or name is None:
-        return RecordError(f"{file}: record {key!r} has no numeric ent_num or no name")
+        return RecordError(f"{file}: record {key!r} has no numeric ent_num or no name", _key_of(key))
     raw = {col: clean(value) for col, value in zip(MAIN_COLUMNS, row, strict=True)}
     remarks = " ".join(p for p in (raw["Remarks"], comments.get(key)) if p) or None
     programs = [p.strip() for p in (raw["Program"] or "").strip("[]").split("] [") if p.strip()]

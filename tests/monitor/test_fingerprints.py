@@ -248,3 +248,35 @@ def test_a_repeated_key_keeps_its_first_record_as_the_full_parse_does(tmp_path: 
         a, b = read_pair(source, old_files, new_files, ("a", "b"), workers=workers)
         assert _view(list(diff("ofac_sdn", a.entries, "a", b, NOW, source.info))) == _view(expected)
         assert b.duplicates == 4
+
+
+def test_a_listed_record_unreadable_now_keeps_its_entry_and_is_read_again(tmp_path: Path) -> None:
+    """Never cry wolf: a record still in the file but unreadable this time is no removal on any path; the
+    error still counts, and the record is read (and counted) again at the next snapshot."""
+    old = [_row(n, f"COMPANY {n} LTD") for n in range(1, 401)]  # three errors stay under the 1 % limit
+    new = list(old)
+    new[6] = "7,BROKEN RECORD"  # too few fields, key readable
+    new[7] = _row(8, "")  # no name
+    new[8] = "X9,BROKEN RECORD"  # key unreadable: nothing to keep, so a removal as before
+    old_files = DiskSnapshot({"sdn.csv": _write(tmp_path / "old.csv", old)})
+    new_files = DiskSnapshot({"sdn.csv": _write(tmp_path / "new.csv", new)})
+    source = OfacSdn()
+    first = read_snapshot(source, old_files, "a")
+    second = read_snapshot(source, new_files, "b", Previous(first.entries, first.prints, first.prints_version))
+    assert [(c.entry_key, c.change) for c in diff("ofac_sdn", first.entries, "a", second, NOW, source.info)] == [
+        ("9", "removed")
+    ]
+    assert (second.error_count, second.carried) == (3, 2)
+    assert second.entries["7"] == first.entries["7"]
+    assert second.prints is not None
+    assert "7" not in second.prints  # so that it is read again next time
+    third = read_snapshot(source, new_files, "c", Previous(second.entries, second.prints, second.prints_version))
+    assert (third.error_count, third.carried) == (3, 2)
+    for workers in (1, 2):
+        a, b = read_pair(source, old_files, new_files, ("a", "b"), workers=workers)
+        assert [(c.entry_key, c.change) for c in diff("ofac_sdn", a.entries, "a", b, NOW, source.info)] == [
+            ("9", "removed")
+        ]
+        assert b.carried == 2
+    # Without a previous snapshot there is nothing to keep: the record is just an error.
+    assert "7" not in read_snapshot(source, new_files, "b").entries

@@ -64,15 +64,17 @@ def test_the_rendered_changes_are_the_same_bytes_in_one_or_two_processes(tmp_pat
     new = [_row(n, f"COMPANY {n} LTD", "IRAN" if n % 7 == 0 else "SDGT") for n in range(5, 321)]
     new[10] = _row(15, "COMPANY 15 LTD", "CUBA")
     new.append(_row(15, "COMPANY 15 LTD"))
-    # An existing key's record unreadable in the new snapshot: diff takes it as removed, after the keys gone.
+    # An existing key's record unreadable in the new snapshot: it keeps its entry (carry_forward), no removal.
     new[20] = "25,BROKEN RECORD"
     files = (_write(tmp_path / "old.csv", old), _write(tmp_path / "new.csv", new))
     at = datetime(2026, 11, 30, tzinfo=UTC)
     a, b = read_pair(OfacSdn(), *files, ("a", "b"))
     expected = b"".join(map(_line, diff("ofac_sdn", a.entries, "a", b, at, OfacSdn().info)))
     kinds = [orjson.loads(line)["change"] for line in expected.splitlines()]
-    assert (kinds.count("added"), kinds.count("modified"), kinds.count("removed")) == (20, 43, 5)  # 42 multiples of 7, and key 15 (its first record)
-    assert orjson.loads(expected.splitlines()[-1])["key"] == "25"
+    # 42 multiples of 7 and key 15 (its first record) modified; keys 1 to 4 removed, not 25.
+    assert (kinds.count("added"), kinds.count("modified"), kinds.count("removed")) == (20, 43, 4)
+    assert (b.carried, b.entries["25"]) == (1, a.entries["25"])
+    assert orjson.loads(expected.splitlines()[-1])["change"] == "removed"
     for workers in (1, 2):
         assert b"".join(diff_output(OfacSdn(), *files, ("a", "b"), at, _line, workers=workers)) == expected
 
