@@ -131,7 +131,24 @@ class AlertsService:
         self._consumer = self._producer = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(self._consume(stop), self._deliver(stop), self._measure_lag(stop))
+        await asyncio.gather(self._consume(stop), self._deliver(stop), self._measure_lag(stop), self._migrate(stop))
+
+    async def _migrate(self, stop: asyncio.Event) -> None:
+        """Watch ids an earlier version stored moved to today's layout (streams/watch_ids.py), once, in steps
+        (replicas may both run it: each step is atomic). Until then they are read where they are."""
+        if self.store is None:
+            raise RuntimeError("AlertsService.run() before start()")
+        backoff = Backoff(base=1.0, cap=30.0)
+        while not stop.is_set():
+            try:
+                moved = await WatchlistStore(self.store.redis, self.settings.common).migrate()
+            except TRANSIENT as exc:
+                log.warning("could not move the watch ids yet (%s: %s)", type(exc).__name__, exc)
+                await backoff.wait(stop)
+                continue
+            if moved:
+                log.info("moved the watch ids of %d subscribers to the compact layout", moved)
+            return
 
     async def _measure_lag(self, stop: asyncio.Event) -> None:
         """Consumer lag of the stream workers and of this service, for ops (every 15 s)."""

@@ -2,7 +2,7 @@
 
 Layout (every key under the namespace):
 - ``watch:{subscriber}``: hash, watch id -> WatchEntry JSON (the source of truth);
-- ``watchids:{subscriber}``: sorted set of the watch ids (all score 0), for pages in id order and the count;
+- each subscriber's ids in order, for pages and the count: streams/watch_ids.py;
 - ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
 - ``threshold:{subscriber}``: the subscriber's match threshold (set through the API, read by the matcher).
 The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
@@ -26,6 +26,7 @@ from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
 from streams.index import MAX_WATCH_CANDIDATES, RedisIndex
 from streams.match.keys import identifier_key, is_identifier_key, name_keys, share_floor
+from streams.watch_ids import WatchIds
 
 _SEP = "\x1f"
 _STORED_ELSEWHERE = frozenset({"subscriber_id", "id"})
@@ -87,12 +88,10 @@ class WatchlistStore:
         self._redis = redis
         self._settings = settings
         self._index = RedisIndex(redis, settings, "widx")
+        self._ids = WatchIds(redis, settings, self._entries_key)
 
     def _entries_key(self, subscriber_id: str) -> str:
         return self._settings.redis_key("watch", subscriber_id)
-
-    def _ids_key(self, subscriber_id: str) -> str:
-        return self._settings.redis_key("watchids", subscriber_id)
 
     async def put(self, entry: WatchEntry) -> None:
         """Insert or replace a watch entry and its index rows atomically."""
@@ -101,10 +100,13 @@ class WatchlistStore:
     async def put_many(self, entries: Iterable[WatchEntry]) -> None:
         """Insert or replace entries, in one transaction (the caller keeps batches to a few hundred)."""
         batch = list(entries)
+        ids: dict[str, list[str]] = {}
         async with self._redis.pipeline(transaction=True) as pipe:
             for entry in batch:
                 pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
-                pipe.zadd(self._ids_key(entry.subscriber_id), {entry.id: 0})
+                ids.setdefault(entry.subscriber_id, []).append(entry.id)
+            for subscriber_id, added in ids.items():
+                self._ids.change(subscriber_id, added, [], pipe)
             self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe)
             await pipe.execute()
 
@@ -137,14 +139,24 @@ class WatchlistStore:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._entries_key(subscriber_id), watch_id)
-            pipe.zrem(self._ids_key(subscriber_id), watch_id)
+            self._ids.change(subscriber_id, [], [watch_id], pipe)
             await self._index.replace(member(subscriber_id, watch_id), (), pipe)
             await pipe.execute()
         return True
 
     async def count(self, subscriber_id: str) -> int:
-        await self._ensure_ids(subscriber_id)
-        return int(await self._redis.zcard(self._ids_key(subscriber_id)))
+        return await self._ids.count(subscriber_id)
+
+    async def migrate(self, step: int = 500) -> int:
+        """Every subscriber's ids moved from the sorted set written before to the chunks (streams/watch_ids.py),
+        ``step`` at a time (each step atomic, so two replicas may run it at once). How many subscribers had
+        ids to move."""
+        moved = 0
+        for subscriber_id in await self.subscribers():
+            moved += await self._redis.exists(self._ids.legacy(subscriber_id))
+            while await self._ids.migrate_step(subscriber_id, step):  # a hash written before ids: repaired first
+                pass
+        return moved
 
     async def exists(self, subscriber_id: str, watch_ids: Iterable[str]) -> set[str]:
         ids = list(watch_ids)
@@ -155,23 +167,12 @@ class WatchlistStore:
 
     async def page(self, subscriber_id: str, after: str | None, limit: int) -> tuple[list[WatchEntry], str | None]:
         """Entries in id order after ``after``; the cursor of the next page, or None at the end."""
-        await self._ensure_ids(subscriber_id)
-        low = "(" + after if after else "-"
-        ids = [text(i) for i in await self._redis.zrangebylex(self._ids_key(subscriber_id), low, "+", 0, limit + 1)]
+        ids = await self._ids.page(subscriber_id, after, limit + 1)
         more = len(ids) > limit
         ids = ids[:limit]
         raw = await self._redis.hmget(self._entries_key(subscriber_id), ids) if ids else []
         entries = [WatchEntry.from_json(r, subscriber_id, i) for i, r in zip(ids, raw, strict=True) if r is not None]
         return entries, (ids[-1] if more and ids else None)
-
-    async def _ensure_ids(self, subscriber_id: str) -> None:
-        """Watchlists written before the id set existed get it once, from the hash."""
-        ids_key = self._ids_key(subscriber_id)
-        if await self._redis.exists(ids_key):
-            return
-        keys = await self._redis.hkeys(self._entries_key(subscriber_id))
-        if keys:
-            await self._redis.zadd(ids_key, {text(k): 0 for k in keys})
 
     async def get(self, subscriber_id: str, watch_id: str) -> WatchEntry | None:
         raw = await self._redis.hget(self._entries_key(subscriber_id), watch_id)
