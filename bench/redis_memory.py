@@ -5,7 +5,9 @@ count are read before and after loading:
 - the stream workers' list state and index (streams/list_state.py) for every entry of a real OFAC SDN file
   (``LISTWATCH_REALDATA``), each applied as its baseline change is;
 - the monitor's saved snapshot of the same entries (monitor/state.py);
-- made-up watched companies in the watchlist store and its index (streams/watchlists.py).
+- made-up watched companies in the watchlist store and its index (streams/watchlists.py);
+- each index filled with copies of those keys, and one subscriber's watch records and ids with copies of those
+  records, to a million members (an index's or a hash's cost per member at 15k is not its cost at 1M).
 Prints one JSON object per store, with the projection for 1M list entries plus 1M watched companies against
 the 1 GiB target, and writes ``bench/results/redis_memory.json``. ``--quick``: 2,000 of each.
 """
@@ -45,6 +47,15 @@ async def measure(redis: Redis, label: str, count: int, load: Callable[[], Await
             "load_seconds": round(seconds, 1)}  # fmt: skip
 
 
+async def first_and_rest(
+    redis: Redis, what: str, unit: str, first: int, scale: int, fill: Callable[[int, int], Awaitable[None]]
+) -> list[dict[str, object]]:
+    """``fill(start, stop)`` measured for the first ``first`` items, then for the rest up to ``scale``."""
+    small = await measure(redis, f"{what}, {first:,} {unit}", first, lambda: fill(0, first))
+    big = await measure(redis, f"{what}, {unit} {first + 1:,} to {scale:,}", scale - first, lambda: fill(first, scale))
+    return [small, big]
+
+
 async def index_at_scale(
     redis: Redis, settings: CommonSettings, label: str, name: str, keysets: list[set[str]], scale: int
 ) -> list[dict[str, object]]:
@@ -65,11 +76,7 @@ async def index_at_scale(
                 index.replace_many(items, pipe)
                 await pipe.execute()
 
-    first = len(keysets)
-    small = await measure(redis, f"{label} alone, {first:,} members", first, lambda: fill(0, first))
-    big = await measure(redis, f"{label} alone, members {first + 1:,} to {scale:,}", scale - first,
-                        lambda: fill(first, scale))  # fmt: skip
-    return [small, big]
+    return await first_and_rest(redis, f"{label} alone", "members", len(keysets), scale, fill)
 
 
 async def records_at_scale(
@@ -93,11 +100,7 @@ async def records_at_scale(
                 ids.change("scale", list(batch), [], pipe)
                 await pipe.execute()
 
-    first = len(records)
-    small = await measure(redis, f"watch records and ids alone, {first:,} watches", first, lambda: fill(0, first))
-    big = await measure(redis, f"watch records and ids alone, watches {first + 1:,} to {scale:,}", scale - first,
-                        lambda: fill(first, scale))  # fmt: skip
-    return [small, big]
+    return await first_and_rest(redis, "watch records and ids alone", "watches", len(records), scale, fill)
 
 
 async def run(limit: int | None, scale: int) -> list[dict[str, object]]:

@@ -129,7 +129,8 @@ return {tonumber(redis.call('HGET', ns .. 'wcount', sub) or '0'), redis.call('ZC
 """
 
 # ARGV: ns, subscriber, the subscriber's hash. Ids of its records that neither the chunks nor the sorted set
-# written before know (a hash written before either existed) go to the chunks.
+# written before know (a hash written before either existed) go to the chunks: once, in one script (a hash of
+# a million would hold Redis for seconds; those hashes date from the first sessions, demo-sized).
 _REPAIR = _COMMON + """
 local ns, sub = ARGV[1], ARGV[2]
 local old = ns .. 'watchids:' .. sub
