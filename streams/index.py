@@ -40,6 +40,14 @@ MK_RECORD_MAX = 480
 
 M = TypeVar("M", bound=Hashable)
 
+# Splits a script argument that ``joined`` made (the record separator is char 30).
+LUA_SPLIT = """local function split(joined)
+  local out = {}
+  for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
+  return out
+end
+"""
+
 # Server-side, so that a batch costs one reply to parse instead of one per set touched (redis-py spends more
 # per reply than Redis per command). Keys are built from the prefix inside the script: fine on one Redis
 # (standalone or Sentinel), not on Redis Cluster, which listwatch does not use.
@@ -60,12 +68,7 @@ local MK_SMALL = @MK_RECORD_MAX@
 local function mk_bucket(prefix, member)
   return prefix .. ':mk:' .. (tonumber(string.sub(redis.sha1hex(member), 1, 4), 16) % 16384)
 end
-local function split(joined)
-  local out = {}
-  for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
-  return out
-end
--- A key's members; false for a set of more than ``most`` (when given): an oversized key is not read.
+@SPLIT@-- A key's members; false for a set of more than ``most`` (when given): an oversized key is not read.
 local function members_of(prefix, key, most)
   local set = prefix .. ':k:' .. key
   local size = redis.call('SCARD', set)
@@ -119,7 +122,7 @@ local function remove(prefix, key, member)
   for _, m in ipairs(split(joined)) do if m ~= member then keep[#keep + 1] = m end end
   if #keep == 0 then redis.call('HDEL', b, key) else redis.call('HSET', b, key, table.concat(keep, '\\30')) end
 end
-""".replace("@MK_RECORD_MAX@", str(MK_RECORD_MAX))
+""".replace("@MK_RECORD_MAX@", str(MK_RECORD_MAX)).replace("@SPLIT@", LUA_SPLIT)
 # ARGV: prefix, then per member: member, its keys joined by the record separator ('' for none). Keys go joined:
 # redis-py packs each argument in Python, about 2 us apiece, a tenth of a baseline change's CPU as one per key.
 _REPLACE = _KEYS_LUA + """
@@ -380,13 +383,13 @@ class RedisIndex:
             return
         args: list[str] = [self._prefix]
         for member, keys in items:
-            args += [member, _joined(keys)]
+            args += [member, joined(keys)]
         pipe.eval(_REPLACE, 0, *args)
 
     async def all_of_many(self, keysets: Sequence[Iterable[str]]) -> list[list[str]]:
         """Per key set, the members indexed under every one of its keys (none for an empty set): one script
         call for the batch, each an intersection that Redis walks from its smallest set."""
-        args: list[str] = [self._prefix, *(_joined(set(keys)) for keys in keysets)]
+        args: list[str] = [self._prefix, *(joined(set(keys)) for keys in keysets)]
         if len(args) == 1:
             return []
         found = await self._redis.eval(_ALL_OF, 0, *args)
@@ -429,7 +432,7 @@ class RedisIndex:
         distinct = sorted(keys)
         if not distinct:
             return {}, set()
-        found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, _joined(distinct))
+        found = await self._redis.eval(_LOOKUP, 0, self._prefix, MAX_KEY_MEMBERS, joined(distinct))
         postings = {k: _texts(ps) for k, ps in zip(distinct, found, strict=True) if isinstance(ps, list) and ps}
         return postings, {k for k, ps in zip(distinct, found, strict=True) if not isinstance(ps, list)}
 
@@ -438,17 +441,18 @@ class RedisIndex:
         chosen = sorted({p for ps in ranked for p in ps})
         if not chosen:
             return [[] for _ in ranked]
-        found = await self._redis.eval(_MEMBERS, 0, self._prefix, _joined(chosen))
+        found = await self._redis.eval(_MEMBERS, 0, self._prefix, joined(chosen))
         named = dict(zip(chosen, map(_text, found), strict=True))
         return [[named[p] for p in ps if named[p]] for ps in ranked]
 
 
-def _joined(keys: Iterable[str]) -> str:
-    """Keys (or postings) as one script argument, sorted, joined by the record separator, which no key holds:
-    names are folded to words and identifiers have whitespace (the separator is whitespace) removed."""
+def joined(keys: Iterable[str], what: str = "an index key") -> str:
+    """Keys (or postings, or watch ids) as one script argument, sorted, joined by the record separator, which no
+    key holds: names are folded to words and identifiers have whitespace (the separator is whitespace) removed;
+    ``what`` names them in the error."""
     ordered = sorted(keys)
     if bad := [k for k in ordered if not k or _RS in k]:
-        raise ValueError(f"an index key is empty or holds the record separator: {bad!r}")
+        raise ValueError(f"{what} is empty or holds the record separator: {bad!r}")
     return _RS.join(ordered)
 
 

@@ -23,21 +23,16 @@ from redis.asyncio.client import Pipeline
 
 from contracts.clients import text
 from contracts.settings import CommonSettings
+from streams.index import LUA_SPLIT, joined
 
 # Ids per chunk: Redis keeps a sorted set of up to 128 (zset-max-listpack-entries) as a compact listpack.
 CHUNK_MAX = 128
-_RS = "\x1e"
 
 _COMMON = """
 local CHUNK_MAX = @CHUNK_MAX@
 local function dir(ns, sub) return ns .. 'wids:' .. sub end
 local function chunk(ns, sub, bound) return ns .. 'wchunk:' .. sub .. '\\31' .. bound end
-local function split(joined)
-  local out = {}
-  for m in string.gmatch(joined, '[^\\30]+') do out[#out + 1] = m end
-  return out
-end
--- The bound of the chunk that holds (or would hold) ``id``: the greatest bound not above it.
+@SPLIT@-- The bound of the chunk that holds (or would hold) ``id``: the greatest bound not above it.
 local function find(ns, sub, id)
   return redis.call('ZREVRANGEBYLEX', dir(ns, sub), '[' .. id, '-', 'LIMIT', 0, 1)[1]
 end
@@ -83,7 +78,7 @@ end
 local function count(ns, sub, by)
   if by ~= 0 then redis.call('HINCRBY', ns .. 'wcount', sub, by) end
 end
-""".replace("@CHUNK_MAX@", str(CHUNK_MAX))
+""".replace("@CHUNK_MAX@", str(CHUNK_MAX)).replace("@SPLIT@", LUA_SPLIT)
 
 # ARGV: ns, subscriber, then ids to add joined, ids to remove joined. (The sorted set written before loses them.)
 _CHANGE = _COMMON + """
@@ -169,7 +164,7 @@ class WatchIds:
     def change(self, subscriber_id: str, added: Sequence[str], removed: Sequence[str], pipe: Pipeline) -> None:
         """Queue in ``pipe`` (one script call) the ids that are now there and those that are gone."""
         if added or removed:
-            pipe.eval(_CHANGE, 0, self._ns, subscriber_id, _joined(added), _joined(removed))
+            pipe.eval(_CHANGE, 0, self._ns, subscriber_id, joined(added, "a watch id"), joined(removed, "a watch id"))
 
     async def page(self, subscriber_id: str, after: str | None, want: int) -> list[str]:
         """Up to ``want`` of the subscriber's ids after ``after``, in order."""
@@ -196,8 +191,3 @@ class WatchIds:
             new, legacy, _ = await self._redis.eval(_COUNT, 0, self._ns, subscriber_id, self.records(subscriber_id))
         return int(new), int(legacy)
 
-
-def _joined(ids: Sequence[str]) -> str:
-    if any(not i or _RS in i for i in ids):
-        raise ValueError(f"a watch id is empty or holds the record separator: {list(ids)!r}")
-    return _RS.join(ids)
