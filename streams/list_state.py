@@ -1,7 +1,8 @@
 """The current state of every list, materialised from the changes stream (baselines included), with an
 index over its entries so that a newly watched company can be screened at once.
 
-Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSON, zlib-compressed;
+Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSON, compressed with the list's
+trained dictionary (``zdict:{source}``, streams/zdicts.py) once it has one, with a preset deflate before;
 ``list:{source}:changed`` hash, entry key -> when its last non-baseline change was observed (ms);
 ``lidx:*`` the index (streams/index.py) with members ``{source}<US>{entry key}``.
 """
@@ -9,10 +10,11 @@ Layout under the namespace: ``list:{source}`` hash, entry key -> ListedEntry JSO
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import faust
+import zstandard as zstd
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
@@ -26,6 +28,7 @@ from streams.enrich.names import name_form
 from streams.index import MAX_CANDIDATES, RedisIndex
 from streams.match.keys import name_keys
 from streams.match.logic import enrichment_keys
+from streams.zdicts import Dictionaries
 
 _SEP = "\x1f"
 # How long an entry's "changed at" stamp is kept: far longer than any baseline takes to stream through.
@@ -42,10 +45,11 @@ class ListedEntry(faust.Record, serializer="json"):
 
 
 class ListStateStore:
-    def __init__(self, redis: Redis, settings: CommonSettings) -> None:
+    def __init__(self, redis: Redis, settings: CommonSettings, dictionaries: Dictionaries | None = None) -> None:
         self._redis = redis
         self._settings = settings
         self._index = RedisIndex(redis, settings, "lidx")
+        self._dicts = dictionaries or Dictionaries(redis, settings)
 
     def _hash(self, source: str) -> str:
         return self._settings.redis_key("list", source)
@@ -70,7 +74,21 @@ class ListStateStore:
         last: dict[str, EnrichedChange] = {}
         for enriched in batch:
             last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
+        written: dict[str, int] = {}
+        for enriched in last.values():
+            written[enriched.change.source] = written.get(enriched.change.source, 0) + 1
+        await self._dicts.before_writing(written)
         prepared = {member: self._prepare(enriched) for member, enriched in last.items()}
+        applied = await self._write(batch, last, prepared)
+        await self._dicts.train_due(written, self._hash, training_json)
+        return applied
+
+    async def _write(
+        self,
+        batch: Sequence[EnrichedChange],
+        last: dict[str, EnrichedChange],
+        prepared: dict[str, tuple[bytes | None, set[str]]],
+    ) -> list[EnrichedChange]:
         baseline = [e for e in last.values() if e.change.baseline]
         async with self._redis.pipeline(transaction=True) as pipe:
             if not baseline:
@@ -102,7 +120,7 @@ class ListStateStore:
             if change.before is None
             else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
         )
-        return _stored(change.source, change.after, current, change.event_id)
+        return _stored(change.source, change.after, current, change.event_id, self._dicts.writer(change.source))
 
     async def _stale(self, pipe: Pipeline, baseline: Sequence[EnrichedChange]) -> set[str]:
         """The baseline events' members that a later change of their entry overtook."""
@@ -159,6 +177,10 @@ class ListStateStore:
         the old forms (and keys) until their next change; this brings them up to date at once. A page of
         entries at a time, under WATCH: a page a worker writes to meanwhile starts again. (entries, rewritten)"""
         key = self._hash(source)
+        # a list that holds enough entries and has no dictionary yet gets one first: the pages are then
+        # written with it (the upgrade path for entries stored before dictionaries)
+        await self._dicts.before_writing({source: 0})
+        await self._dicts.train_due([source], self._hash, training_json)
         total = rewritten = 0
         cursor = 0
         while True:
@@ -172,18 +194,21 @@ class ListStateStore:
 
     async def _reindex_page(self, source: str, fields: list[str]) -> int:
         key = self._hash(source)
+        writer = self._dicts.writer(source)
 
         async def page(pipe: Pipeline) -> int:
             raws = await pipe.hmget(key, fields)
+            await self._dicts.need(_numbers(source, raws))
             values: dict[str, bytes] = {}
             updates: list[tuple[str, set[str]]] = []
             for field, raw in zip(fields, raws, strict=True):
                 if raw is None:
                     continue  # removed since the scan
-                listed = decode(raw)
+                listed = decode(raw, self._dicts.reader(source))
                 was = listed.enrichment
                 now = enrich_entries([listed.entry], was.list_kind, was.authority, was.jurisdiction)
-                value, keys = _stored(source, listed.entry, now, listed.event_id)
+                # written again with the list's dictionary when it has one (entries stored before it was trained)
+                value, keys = _stored(source, listed.entry, now, listed.event_id, writer)
                 if value != raw:
                     values[field] = value
                 updates.append((source + _SEP + field, keys))
@@ -198,7 +223,10 @@ class ListStateStore:
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)
-        return None if raw is None else decode(raw)
+        if raw is None:
+            return None
+        await self._dicts.need(_numbers(source, [raw]))
+        return decode(raw, self._dicts.reader(source))
 
     async def same_name_many(self, changes: Sequence[ListChange]) -> list[list[Entry]]:
         """For each change, the other entries of its list indexed under every key of its entry's name: among
@@ -223,11 +251,14 @@ class ListStateStore:
         pipe = self._redis.pipeline(transaction=False)
         for source, entry_keys in by_source.items():
             pipe.hmget(self._hash(source), entry_keys)
+        found = list(zip(by_source.items(), await pipe.execute(), strict=True))
+        await self._dicts.need(n for (source, _), values in found for n in _numbers(source, values))
         out: dict[tuple[str, str], ListedEntry] = {}
-        for (source, entry_keys), values in zip(by_source.items(), await pipe.execute(), strict=True):
+        for (source, entry_keys), values in found:
+            reader = self._dicts.reader(source)
             for entry_key, value in zip(entry_keys, values, strict=True):
                 if value is not None:
-                    out[(source, entry_key)] = decode(value)
+                    out[(source, entry_key)] = decode(value, reader)
         return out
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:
@@ -237,11 +268,18 @@ class ListStateStore:
         return [read[(s, k)] for s, k in found if (s, k) in read]
 
 
-def _stored(source: str, entry: Entry, enrichment: Enrichment, event_id: str) -> tuple[bytes, set[str]]:
+def _stored(
+    source: str, entry: Entry, enrichment: Enrichment, event_id: str, writer: tuple[int, zstd.ZstdCompressor] | None
+) -> tuple[bytes, set[str]]:
     """What the list state keeps of an entry, and the keys it is indexed under (one definition for a change
     applied and for ``reindex``)."""
     listed = build(ListedEntry, {"source": source, "entry": entry, "enrichment": enrichment, "event_id": event_id})
-    return encode(listed), set(enrichment_keys(enrichment))
+    return encode(listed, writer), set(enrichment_keys(enrichment))
+
+
+def _numbers(source: str, values: Iterable[bytes | str | None]) -> list[tuple[str, int]]:
+    """The dictionaries that these stored values of ``source`` were written with."""
+    return [(source, int.from_bytes(v[1:3], "big")) for v in values if isinstance(v, bytes) and v[:1] == _V2]
 
 
 def _millis(when: datetime) -> int:
@@ -264,23 +302,44 @@ _ZDICT_V1 = (
     b'"authority":"","entity_type":"entity","errors":[]},"event_id":""}'
 )
 _V1 = b"\x01"  # raw deflate with _ZDICT_V1 follows (plain JSON starts with "{", a zlib stream with "x")
+_V2 = b"\x02"  # the number of the list's dictionary (2 bytes) and a zstd frame follow
 
 
-def encode(listed: ListedEntry) -> bytes:
-    """Stored compressed (deflate, fastest level, with a preset dictionary): the JSON of an entry and its
-    enrichment (every name in four forms) shrinks about threefold. Written by contracts.codec, without
-    faust's type tags (faust's own writer was a tenth of a baseline's time)."""
+def encode(listed: ListedEntry, writer: tuple[int, zstd.ZstdCompressor] | None = None) -> bytes:
+    """Stored compressed: with the list's trained dictionary when it has one (``writer``: its number and
+    compressor, streams/zdicts.py), else deflate at its fastest level with a preset dictionary. The JSON of an
+    entry and its enrichment (every name in four forms) shrinks about sixfold, or threefold. Written by
+    contracts.codec, without faust's type tags (faust's own writer was a tenth of a baseline's time)."""
+    data = codec.dumps(listed)
+    if writer is not None:
+        number, compressor = writer
+        return _V2 + number.to_bytes(2, "big") + compressor.compress(data)
     deflate = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT_V1)
-    return _V1 + deflate.compress(codec.dumps(listed)) + deflate.flush()
+    return _V1 + deflate.compress(data) + deflate.flush()
 
 
-def decode(raw: bytes | str) -> ListedEntry:
-    """What ``encode`` wrote, or what earlier versions stored: zlib without a dictionary, plain JSON, with or
-    without faust's type tags (an upgrade reads what is there)."""
+def decode(raw: bytes | str, reader: Callable[[int], zstd.ZstdDecompressor] | None = None) -> ListedEntry:
+    """What ``encode`` wrote (``reader``: the list's decompressor by dictionary number, for entries written
+    with one), or what earlier versions stored: zlib without a dictionary, plain JSON, with or without
+    faust's type tags (an upgrade reads what is there)."""
+    return codec.loads(ListedEntry, _plain(raw, reader))
+
+
+def training_json(raw: bytes) -> bytes | None:
+    """A stored entry's JSON to train a dictionary on; None for one already written with a dictionary."""
+    return None if raw[:1] == _V2 else _plain(raw)
+
+
+def _plain(raw: bytes | str, reader: Callable[[int], zstd.ZstdDecompressor] | None = None) -> bytes:
+    """A stored entry's JSON."""
     data = raw.encode() if isinstance(raw, str) else raw
+    if data[:1] == _V2:
+        if reader is None:
+            raise ValueError("an entry written with its list's dictionary, read without the list's dictionaries")
+        return reader(int.from_bytes(data[1:3], "big")).decompress(data[3:])
     if data[:1] == _V1:
         inflate = zlib.decompressobj(-15, _ZDICT_V1)
-        data = inflate.decompress(data[1:]) + inflate.flush()
-    elif data[:1] != b"{":
-        data = zlib.decompress(data)
-    return codec.loads(ListedEntry, data)
+        return inflate.decompress(data[1:]) + inflate.flush()
+    if data[:1] != b"{":
+        return zlib.decompress(data)
+    return data
