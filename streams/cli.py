@@ -123,6 +123,10 @@ def cmd_reindex(_: argparse.Namespace, env: Mapping[str, str]) -> int:
             for subscriber in await watches.subscribers():
                 count = await watches.reindex(subscriber)
                 print(orjson.dumps({"subscriber": subscriber, "watch_entries": count}).decode(), flush=True)
+            # postings left by entries whose keys changed with this version (the indexes keep digests of keys)
+            for index, store in (("lists", lists), ("watchlists", watches)):
+                dropped = await store.vacuum()
+                print(orjson.dumps({"index": index, "stale_postings_removed": dropped}).decode(), flush=True)
         finally:
             await redis.aclose()
 

@@ -5,8 +5,10 @@ Layout under ``{namespace}:{name}``: every member is posted under a number of it
 ``:im:{id // 100}`` hashes name the member of each id, a hundred to a compact listpack). Key -> ids in
 ``:b:{bucket}`` hashes (a field per key, its ids joined by the ASCII record separator) while they fit in 64
 bytes, in a ``:k:{key}`` set past that (an integer set while it holds ids only, see ``_KEYS_LUA``); and the
-``:mk:{bucket}`` hashes, member -> ``#{id}`` and its keys joined by the record separator (so that re-indexing
-removes what is no longer true; a long record, or one written before buckets, in the ``:mk`` hash). Members
+``:mk:{bucket}`` hashes, member -> ``%{id}`` and a digest of its keys (a long record, or one written before
+buckets, in the ``:mk`` hash). Re-indexing removes what is no longer true from the keys the caller says the
+member had, read from what it stores beside the index, when their digest is the record's (``replace_many``);
+records written before digests, ``#{id}`` and the keys themselves, are read as they are. Members
 posted under their names, as the index wrote them before ids (and, before that, a set of keys per member),
 are still read, and move to an id when next indexed. Updates run in one MULTI/EXEC transaction, as one
 script call per batch.
@@ -123,13 +125,22 @@ local function remove(prefix, key, member)
   if #keep == 0 then redis.call('HDEL', b, key) else redis.call('HSET', b, key, table.concat(keep, '\\30')) end
 end
 """.replace("@MK_RECORD_MAX@", str(MK_RECORD_MAX)).replace("@SPLIT@", LUA_SPLIT)
-# ARGV: prefix, then per member: member, its keys joined by the record separator ('' for none). Keys go joined:
-# redis-py packs each argument in Python, about 2 us apiece, a tenth of a baseline change's CPU as one per key.
+# ARGV: prefix, then per member: member, its keys joined by the record separator ('' for none), and the keys
+# the caller says it is indexed under now (joined; read from what it stored). Keys go joined: redis-py packs
+# each argument in Python, about 2 us apiece, a tenth of a baseline change's CPU as one per key.
+#
+# A member's record holds its id and a digest of its keys (``%{id}<RS>{digest}``), not the keys: they are most
+# of a record (about 100 of 120 bytes), and the caller knows them from what it stores beside the index. When
+# the digest of the keys the caller names is not the record's (a key function changed by an upgrade, or two
+# writers racing on one member), its postings cannot be found: they are left to its old id, which stops
+# naming the member (lookups drop such postings), the member gets a new id, and ``:orphans`` counts it for
+# ``vacuum``. Records written before (``#{id}<RS>{keys}``) hold their keys, and those are used.
 _REPLACE = _KEYS_LUA + """
 local prefix = ARGV[1]
 local mk = prefix .. ':mk'
-for i = 2, #ARGV, 2 do
-  local member, keys = ARGV[i], split(ARGV[i + 1])
+local function digest(joined) return string.sub(redis.sha1hex(joined), 1, 8) end
+for i = 2, #ARGV, 3 do
+  local member, keys, claimed = ARGV[i], split(ARGV[i + 1]), ARGV[i + 2]
   local n = #keys
   local new = {}
   for _, k in ipairs(keys) do new[k] = true end
@@ -145,19 +156,33 @@ for i = 2, #ARGV, 2 do
     -- the member after this code did, under an id of its own. Its record is the newer one; the bucket's id
     -- and postings go.
     local stale = split(joined)
-    local sid = string.match(stale[1], '^#(%d+)$')
-    if sid and sid ~= string.match(in_mk, '^#(%d+)') then
-      table.remove(stale, 1)
-      for _, k in ipairs(stale) do remove(prefix, k, sid) end
+    local sid = string.match(stale[1], '^[#%%](%d+)$')
+    if sid and sid ~= string.match(in_mk, '^[#%%](%d+)') then
+      if string.sub(stale[1], 1, 1) == '#' then
+        table.remove(stale, 1)
+        for _, k in ipairs(stale) do remove(prefix, k, sid) end
+      else
+        redis.call('INCR', prefix .. ':orphans')  -- a record of its digest only: its postings are left
+      end
       redis.call('HDEL', names(prefix, sid), sid)
     end
   end
   joined = in_mk or joined
   if joined then
     previous = split(joined)
-    if string.sub(previous[1], 1, 1) == '#' then
+    local mark = string.sub(previous[1], 1, 1)
+    if mark == '#' then
       id = string.sub(table.remove(previous, 1), 2)
       posted = id
+    elseif mark == '%' then
+      id = string.sub(previous[1], 2)
+      if previous[2] == digest(claimed) then
+        previous, posted = split(claimed), id
+      else
+        redis.call('HDEL', names(prefix, id), id)
+        redis.call('INCR', prefix .. ':orphans')
+        id, previous = nil, {}
+      end
     end
   else
     -- Written before the keys moved into one hash (a set per member): read once, then dropped.
@@ -176,7 +201,7 @@ for i = 2, #ARGV, 2 do
   for _, k in ipairs(keys) do
     if not kept[k] then add(prefix, k, id) end
   end
-  local record = n > 0 and '#' .. id .. '\\30' .. ARGV[i + 1]
+  local record = n > 0 and '%' .. id .. '\\30' .. digest(ARGV[i + 1])
   local small = record and #record + #member <= MK_SMALL
   -- the record where it now belongs, and gone from where it was
   if small then redis.call('HSET', mkb, member, record) elseif in_bucket then redis.call('HDEL', mkb, member) end
@@ -203,6 +228,37 @@ _MEMBERS = _KEYS_LUA + """
 local out = {}
 for i, posting in ipairs(split(ARGV[2])) do out[i] = member_of(ARGV[1], posting) end
 return out
+"""
+
+# ARGV: prefix, then names of ``:b:`` bucket hashes and ``:k:`` sets. Drops from them every posting whose id no
+# longer names a member (left by a member whose keys could not be found, see _REPLACE). How many dropped.
+_VACUUM = _KEYS_LUA + """
+local prefix = ARGV[1]
+local dropped = 0
+for i = 2, #ARGV do
+  local key = ARGV[i]
+  local kind = redis.call('TYPE', key)['ok']
+  if kind == 'hash' then
+    local flat = redis.call('HGETALL', key)
+    for j = 1, #flat, 2 do
+      local postings, keep = split(flat[j + 1]), {}
+      for _, p in ipairs(postings) do if member_of(prefix, p) ~= '' then keep[#keep + 1] = p end end
+      if #keep < #postings then
+        dropped = dropped + #postings - #keep
+        if #keep == 0 then redis.call('HDEL', key, flat[j])
+        else redis.call('HSET', key, flat[j], table.concat(keep, '\\30')) end
+      end
+    end
+  elseif kind == 'set' then
+    for _, p in ipairs(redis.call('SMEMBERS', key)) do
+      if member_of(prefix, p) == '' then
+        redis.call('SREM', key, p)
+        dropped = dropped + 1
+      end
+    end
+  end
+end
+return dropped
 """
 
 # ARGV: prefix, then per key set its keys joined. Per key set: the members under every one of its keys.
@@ -367,24 +423,59 @@ class RedisIndex:
         self._redis = redis
         self._prefix = settings.redis_key(name)
 
-    async def replace(self, member: str, keys: Iterable[str], pipe: Pipeline | None = None) -> None:
-        """Index ``member`` under exactly ``keys`` (nothing when empty), in ``pipe`` if given."""
+    async def replace(
+        self, member: str, keys: Iterable[str], pipe: Pipeline | None = None, was: Iterable[str] | None = None
+    ) -> None:
+        """Index ``member`` under exactly ``keys`` (nothing when empty), in ``pipe`` if given; ``was``: the keys
+        it is indexed under now, as the caller computes them from what it stored (None: the same as ``keys``)."""
+        items = [(member, set(keys))]
+        previous = None if was is None else {member: set(was)}
         if pipe is None:
             async with self._redis.pipeline(transaction=True) as own:
-                self.replace_many([(member, set(keys))], own)
+                self.replace_many(items, own, previous)
                 await own.execute()
         else:
-            self.replace_many([(member, set(keys))], pipe)
+            self.replace_many(items, pipe, previous)
 
-    def replace_many(self, items: list[tuple[str, set[str]]], pipe: Pipeline) -> None:
+    def replace_many(
+        self, items: list[tuple[str, set[str]]], pipe: Pipeline, was: Mapping[str, set[str]] | None = None
+    ) -> None:
         """``replace`` for many members, queued in ``pipe`` as one script call (nothing awaited, so it can be
-        queued inside a MULTI after WATCH)."""
+        queued inside a MULTI after WATCH). ``was``: per member, the keys it is indexed under now (a member not
+        in it is taken to be indexed under its new keys, or not at all). The index keeps a digest of a member's
+        keys, not the keys: the right ``was`` lets it remove the postings that are no longer true; a wrong one
+        leaves them to an id that no longer names the member (dropped by lookups, removed by ``vacuum``)."""
         if not items:
             return
         args: list[str] = [self._prefix]
         for member, keys in items:
-            args += [member, joined(keys)]
+            new = joined(keys)
+            args += [member, new, new if was is None or member not in was else joined(was[member])]
         pipe.eval(_REPLACE, 0, *args)
+
+    async def orphans(self) -> int:
+        """Members re-indexed since the last ``vacuum`` whose previous postings could not be found."""
+        return int(await self._redis.get(self._prefix + ":orphans") or 0)
+
+    async def vacuum(self, page: int = 200) -> int:
+        """Remove the postings left to ids that no longer name a member, when there are any (``orphans``): a
+        scan of every key bucket and key set, ``page`` to a script call. How many postings were removed."""
+        orphans = await self.orphans()
+        if not orphans:
+            return 0
+        dropped = 0
+        batch: list[bytes] = []
+        for pattern in (":b:*", ":k:*"):
+            async for key in self._redis.scan_iter(match=self._prefix + pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= page:
+                    dropped += int(await self._redis.eval(_VACUUM, 0, self._prefix, *batch))
+                    batch = []
+        if batch:
+            dropped += int(await self._redis.eval(_VACUUM, 0, self._prefix, *batch))
+        # what was counted before the scan is done; members orphaned meanwhile stay counted for the next one
+        await self._redis.decrby(self._prefix + ":orphans", orphans)
+        return dropped
 
     async def all_of_many(self, keysets: Sequence[Iterable[str]]) -> list[list[str]]:
         """Per key set, the members indexed under every one of its keys (none for an empty set): one script

@@ -79,20 +79,38 @@ class ListStateStore:
             written[enriched.change.source] = written.get(enriched.change.source, 0) + 1
         await self._dicts.before_writing(written)
         prepared = {member: self._prepare(enriched) for member, enriched in last.items()}
-        applied = await self._write(batch, last, prepared)
+        applied = await self._write(batch, last, prepared, await self._indexed(last, prepared))
         await self._dicts.train_due(written, self._hash, training_json)
         return applied
+
+    async def _indexed(
+        self, last: dict[str, EnrichedChange], prepared: dict[str, tuple[bytes | None, set[str]]]
+    ) -> dict[str, set[str]]:
+        """The keys these entries are indexed under now: their stored entries' (the index keeps only a digest of
+        them); an entry stored as it is about to be written again has its new keys, and is not read. Read before
+        the transaction: a change written meanwhile makes the index give the entry a new id (streams/index.py),
+        so that costs a vacuum, never a wrong posting."""
+        stored = await self._read_raw((e.change.source, e.change.entry_key) for e in last.values())
+        was: dict[str, set[str]] = {}
+        for (source, key), raw in stored.items():
+            member = source + _SEP + key
+            value, keys = prepared[member]
+            if raw != value:
+                keys = set(enrichment_keys(decode(raw, self._dicts.reader(source)).enrichment))
+            was[member] = keys
+        return was
 
     async def _write(
         self,
         batch: Sequence[EnrichedChange],
         last: dict[str, EnrichedChange],
         prepared: dict[str, tuple[bytes | None, set[str]]],
+        was: dict[str, set[str]],
     ) -> list[EnrichedChange]:
         baseline = [e for e in last.values() if e.change.baseline]
         async with self._redis.pipeline(transaction=True) as pipe:
             if not baseline:
-                self._queue(pipe, last, prepared)
+                self._queue(pipe, last, prepared, was)
                 await pipe.execute()
                 return list(batch)
             watched = sorted({self._changed(e.change.source) for e in baseline})
@@ -101,7 +119,7 @@ class ListStateStore:
                     await pipe.watch(*watched)
                     stale = await self._stale(pipe, baseline)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    self._queue(pipe, {m: e for m, e in last.items() if m not in stale}, prepared)
+                    self._queue(pipe, {m: e for m, e in last.items() if m not in stale}, prepared, was)
                     await pipe.execute()
                     break
                 except WatchError:
@@ -136,7 +154,11 @@ class ListStateStore:
         return stale
 
     def _queue(
-        self, pipe: Pipeline, last: dict[str, EnrichedChange], prepared: dict[str, tuple[bytes | None, set[str]]]
+        self,
+        pipe: Pipeline,
+        last: dict[str, EnrichedChange],
+        prepared: dict[str, tuple[bytes | None, set[str]]],
+        was: dict[str, set[str]],
     ) -> None:
         gone: dict[str, list[str]] = {}
         kept: dict[str, dict[str, bytes]] = {}
@@ -159,7 +181,7 @@ class ListStateStore:
         for source, when in stamps.items():
             pipe.hset(self._changed(source), mapping=when)  # type: ignore[arg-type]
             pipe.expire(self._changed(source), _CHANGED_TTL_S)
-        self._index.replace_many(updates, pipe)
+        self._index.replace_many(updates, pipe, was)
 
     async def sources(self) -> list[str]:
         """The lists held (each a hash ``list:{source}``)."""
@@ -201,11 +223,13 @@ class ListStateStore:
             await self._dicts.need(_numbers(source, raws))
             values: dict[str, bytes] = {}
             updates: list[tuple[str, set[str]]] = []
+            indexed: dict[str, set[str]] = {}
             for field, raw in zip(fields, raws, strict=True):
                 if raw is None:
                     continue  # removed since the scan
                 listed = decode(raw, self._dicts.reader(source))
                 was = listed.enrichment
+                indexed[source + _SEP + field] = set(enrichment_keys(was))
                 now = enrich_entries([listed.entry], was.list_kind, was.authority, was.jurisdiction)
                 # written again with the list's dictionary when it has one (entries stored before it was trained)
                 value, keys = _stored(source, listed.entry, now, listed.event_id, writer)
@@ -215,11 +239,15 @@ class ListStateStore:
             pipe.multi()  # type: ignore[no-untyped-call]
             if values:
                 pipe.hset(key, mapping=values)  # type: ignore[arg-type]
-            self._index.replace_many(updates, pipe)
+            self._index.replace_many(updates, pipe, indexed)
             return len(values)
 
         # A worker writing to the list meanwhile (a baseline writes every few ms) makes the page start again.
         return await optimistic(self._redis, key, page)
+
+    async def vacuum(self) -> int:
+        """Remove the index's postings left by entries whose keys it could not find (``RedisIndex.vacuum``)."""
+        return await self._index.vacuum()
 
     async def get(self, source: str, entry_key: str) -> ListedEntry | None:
         raw = await self._redis.hget(self._hash(source), entry_key)
@@ -243,6 +271,11 @@ class ListStateStore:
 
     async def _read_many(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ListedEntry]:
         """Stored entries by (list, key): one HMGET per list, in one round trip; missing ones left out."""
+        raws = await self._read_raw(wanted)
+        return {(source, key): decode(raw, self._dicts.reader(source)) for (source, key), raw in raws.items()}
+
+    async def _read_raw(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """``_read_many`` as stored (the dictionaries they name loaded)."""
         by_source: dict[str, list[str]] = {}
         for source, entry_key in sorted(set(wanted)):
             by_source.setdefault(source, []).append(entry_key)
@@ -253,12 +286,11 @@ class ListStateStore:
             pipe.hmget(self._hash(source), entry_keys)
         found = list(zip(by_source.items(), await pipe.execute(), strict=True))
         await self._dicts.need(n for (source, _), values in found for n in _numbers(source, values))
-        out: dict[tuple[str, str], ListedEntry] = {}
+        out: dict[tuple[str, str], bytes] = {}
         for (source, entry_keys), values in found:
-            reader = self._dicts.reader(source)
             for entry_key, value in zip(entry_keys, values, strict=True):
                 if value is not None:
-                    out[(source, entry_key)] = decode(value, reader)
+                    out[(source, entry_key)] = value
         return out
 
     async def candidates(self, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[ListedEntry]:

@@ -101,14 +101,36 @@ class WatchlistStore:
         """Insert or replace entries, in one transaction (the caller keeps batches to a few hundred)."""
         batch = list(entries)
         ids: dict[str, list[str]] = {}
+        was = await self._indexed(batch)
         async with self._redis.pipeline(transaction=True) as pipe:
             for entry in batch:
                 pipe.hset(self._entries_key(entry.subscriber_id), entry.id, entry.to_json())
                 ids.setdefault(entry.subscriber_id, []).append(entry.id)
             for subscriber_id, added in ids.items():
                 self._ids.change(subscriber_id, added, [], pipe)
-            self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe)
+            self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe, was)
             await pipe.execute()
+
+    async def _indexed(self, batch: list[WatchEntry]) -> dict[str, set[str]]:
+        """The keys these watches are indexed under now: their stored records' (the index keeps only a digest
+        of them; a record written meanwhile makes the index give the watch a new id, never a wrong posting)."""
+        by_subscriber: dict[str, list[str]] = {}
+        for entry in batch:
+            by_subscriber.setdefault(entry.subscriber_id, []).append(entry.id)
+        pipe = self._redis.pipeline(transaction=False)
+        for subscriber_id, ids in by_subscriber.items():
+            pipe.hmget(self._entries_key(subscriber_id), ids)
+        was: dict[str, set[str]] = {}
+        for (subscriber_id, ids), raws in zip(by_subscriber.items(), await pipe.execute(), strict=True):
+            for watch_id, raw in zip(ids, raws, strict=True):
+                if raw is not None:
+                    stored = WatchEntry.from_json(raw, subscriber_id, watch_id)
+                    was[member(subscriber_id, watch_id)] = watch_keys(stored)
+        return was
+
+    async def vacuum(self) -> int:
+        """Remove the index's postings left by watches whose keys it could not find (``RedisIndex.vacuum``)."""
+        return await self._index.vacuum()
 
     async def subscribers(self) -> list[str]:
         """Subscribers with a watchlist (each a hash ``watch:{subscriber}``)."""
@@ -135,12 +157,13 @@ class WatchlistStore:
         return len(ids)
 
     async def remove(self, subscriber_id: str, watch_id: str) -> bool:
-        if await self.get(subscriber_id, watch_id) is None:
+        stored = await self.get(subscriber_id, watch_id)
+        if stored is None:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._entries_key(subscriber_id), watch_id)
             self._ids.change(subscriber_id, [], [watch_id], pipe)
-            await self._index.replace(member(subscriber_id, watch_id), (), pipe)
+            await self._index.replace(member(subscriber_id, watch_id), (), pipe, watch_keys(stored))
             await pipe.execute()
         return True
 

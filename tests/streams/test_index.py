@@ -144,31 +144,37 @@ async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSe
     assert await index.all_of_many([]) == []
 
 
+def _record(member_id: int, keys: set[str]) -> bytes:
+    # a member's record as the index writes it: its id and the first 8 hex digits of its joined keys' SHA-1
+    digest = hashlib.sha1("\x1e".join(sorted(keys)).encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"%{member_id}\x1e{digest}".encode()
+
+
 def _mk_bucket(prefix: str, member: str) -> str:
     # as the index's script picks it: 16,384 buckets by the member's SHA-1
     digest = hashlib.sha1(member.encode(), usedforsecurity=False).hexdigest()
     return f"{prefix}:mk:{int(digest[:4], 16) % 16384}"
 
 
-async def test_a_member_keeps_its_id_and_keys_in_one_hash_and_the_older_layouts_are_taken_over(
+async def test_a_member_keeps_its_id_and_a_digest_of_its_keys_in_one_hash_and_the_older_layouts_are_taken_over(
     redis: Redis, settings: CommonSettings
 ) -> None:
     index = RedisIndex(redis, settings, "idx")
     prefix = settings.redis_key("idx")
     mk = _mk_bucket(prefix, "a")
+    first = {"t:kappa", "t:line", "id:lei:529900T8BM49AURSDO55"}
 
-    async def put(member: str, keys: set[str]) -> None:
-        await index.replace(member, keys)
+    async def put(member: str, keys: set[str], was: set[str] | None = None) -> None:
+        await index.replace(member, keys, was=was)
 
-    await put("a", {"t:kappa", "t:line", "id:lei:529900T8BM49AURSDO55"})
-    assert (await redis.hget(mk, "a")).split(b"\x1e") == [  # type: ignore[union-attr]
-        b"#1", b"id:lei:529900T8BM49AURSDO55", b"t:kappa", b"t:line"
-    ]  # fmt: skip
+    await put("a", first)
+    assert await redis.hget(mk, "a") == _record(1, first)
     assert await redis.hget(f"{prefix}:im:0", "1") == b"a"  # the id names its member
-    await put("a", {"t:kappa", "t:marine"})
-    assert await redis.hget(mk, "a") == b"#1\x1et:kappa\x1et:marine"  # the same id kept
+    await put("a", {"t:kappa", "t:marine"}, was=first)
+    assert await redis.hget(mk, "a") == _record(1, {"t:kappa", "t:marine"})  # the same id kept
     assert await index.all_of_many([["t:kappa"], ["t:line"], ["t:marine"]]) == [["a"], [], ["a"]]
-    await put("a", set())
+    assert await index.orphans() == 0
+    await put("a", set(), was={"t:kappa", "t:marine"})
     assert await redis.hexists(mk, "a") == 0
     assert await redis.hexists(f"{prefix}:im:0", "1") == 0
     assert await index.all_of_many([["t:kappa"]]) == [[]]
@@ -179,7 +185,13 @@ async def test_a_member_keeps_its_id_and_keys_in_one_hash_and_the_older_layouts_
     await put("ofac_sdn\x1fb", {"t:new"})
     assert await index.all_of_many([["t:old"], ["t:new"]]) == [[], ["ofac_sdn\x1fb"]]
     assert await redis.exists(f"{prefix}:m:ofac_sdn\x1fb") == 0
-    assert await redis.hget(_mk_bucket(prefix, "ofac_sdn\x1fb"), "ofac_sdn\x1fb") == b"#2\x1et:new"
+    assert await redis.hget(_mk_bucket(prefix, "ofac_sdn\x1fb"), "ofac_sdn\x1fb") == _record(2, {"t:new"})
+    # As written before digests: the record holds the keys, which are used whatever the caller says.
+    await redis.hset(_mk_bucket(prefix, "ofac_sdn\x1fb"), "ofac_sdn\x1fb", "#2\x1et:new")
+    await put("ofac_sdn\x1fb", {"t:newer"}, was={"t:wrong"})
+    assert await index.all_of_many([["t:new"], ["t:newer"]]) == [[], ["ofac_sdn\x1fb"]]
+    assert await redis.hget(_mk_bucket(prefix, "ofac_sdn\x1fb"), "ofac_sdn\x1fb") == _record(2, {"t:newer"})
+    assert await index.orphans() == 0
 
 
 async def test_a_worker_of_the_version_before_buckets_indexing_a_member_meanwhile_is_taken_over(
@@ -203,7 +215,11 @@ async def test_a_worker_of_the_version_before_buckets_indexing_a_member_meanwhil
     assert await index.lookup_many([["t:kappa"], ["t:line"], ["t:marine"], ["t:new"]], limit=10) == [
         ["a"], [], [], ["a"]
     ]  # fmt: skip
-    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == b"#2\x1et:kappa\x1et:new"  # the newer id kept
+    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == _record(2, {"t:kappa", "t:new"})  # the newer id kept
+    # the bucket's record held a digest only: the postings of its id are left, naming nobody, until a vacuum
+    assert await index.orphans() == 1
+    assert await index.vacuum() == 2  # id 1 under "t:kappa" and "t:line"
+    assert await index.orphans() == 0
     assert await redis.hexists(f"{prefix}:mk", "a") == 0
     assert await redis.hexists(f"{prefix}:im:0", "1") == 0
 
@@ -237,21 +253,27 @@ async def test_a_members_record_moves_between_its_bucket_and_the_one_hash(
     record = await redis.hget(_mk_bucket(prefix, "a"), "a")
     await redis.hdel(_mk_bucket(prefix, "a"), "a")
     await redis.hset(f"{prefix}:mk", "a", record)  # type: ignore[arg-type]
-    await index.replace("a", {"t:kappa", "t:line"})
-    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == b"#1\x1et:kappa\x1et:line"  # the same id
+    await index.replace("a", {"t:kappa", "t:line"}, was={"t:kappa"})
+    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == _record(1, {"t:kappa", "t:line"})  # the same id
     assert await redis.hexists(f"{prefix}:mk", "a") == 0
-    # A record too long for a compact bucket (an entry with many aliases) lives in the one hash, and moves
-    # back when it is short again; nothing is left behind either way.
+    # A record too long for a compact bucket (a member with a very long name) lives in the one hash, and
+    # moves back when it is short again; nothing is left behind either way.
+    long = "a" * MK_RECORD_MAX
+    await index.replace(long, {"t:kappa"})
+    assert await redis.hexists(_mk_bucket(prefix, long), long) == 0
+    assert await redis.hget(f"{prefix}:mk", long) == _record(2, {"t:kappa"})
+    await index.replace(long, {"t:line"}, was={"t:kappa"})
+    assert await index.all_of_many([["t:kappa"], ["t:line"]]) == [["a"], sorted(["a", long])]
+    await index.replace(long, set(), was={"t:line"})
+    assert await redis.hexists(f"{prefix}:mk", long) == 0
+    # A record written before digests too long for a bucket (many keys) moves to the bucket once digested.
     many = {f"t:alias{i:03d}" for i in range(60)}
-    await index.replace("a", many)
-    assert await redis.hexists(_mk_bucket(prefix, "a"), "a") == 0
-    assert (await redis.hget(f"{prefix}:mk", "a")).startswith(b"#1\x1e")  # type: ignore[union-attr]
-    assert await index.all_of_many([["t:kappa"], ["t:alias007"]]) == [[], ["a"]]
+    await redis.hdel(_mk_bucket(prefix, "a"), "a")
+    await redis.hset(f"{prefix}:mk", "a", "\x1e".join(["#1", *sorted(many)]))
     await index.replace("a", {"t:kappa"})
     assert await redis.hexists(f"{prefix}:mk", "a") == 0
-    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == b"#1\x1et:kappa"
-    assert await index.all_of_many([["t:kappa"], ["t:alias007"]]) == [["a"], []]
-    await index.replace("a", set())
+    assert await redis.hget(_mk_bucket(prefix, "a"), "a") == _record(1, {"t:kappa"})
+    await index.replace("a", set(), was={"t:kappa"})
     assert [k async for k in redis.scan_iter(match=f"{prefix}:mk*")] == []
 
 
@@ -270,7 +292,7 @@ async def test_members_posted_under_their_names_before_ids_are_read_and_moved(
     assert await index.lookup_many([["t:shared"], ["t:solo"]], limit=10) == [sorted([old, "ofac_sdn\x1f7"]), [old]]
     assert await index.all_of_many([["t:shared", "t:solo"]]) == [[old]]
     await index.replace(old, {"t:shared", "t:new"})
-    assert (await redis.hget(_mk_bucket(prefix, old), old)).startswith(b"#")  # type: ignore[union-attr]
+    assert (await redis.hget(_mk_bucket(prefix, old), old)).startswith(b"%")  # type: ignore[union-attr]
     assert await redis.hexists(f"{prefix}:mk", old) == 0
     assert await redis.exists(f"{prefix}:k:t:solo") == 0
     assert old.encode() not in (await redis.hget(bucket_key, "t:shared") or b"")  # posted under its id now
@@ -321,28 +343,60 @@ async def test_small_keys_are_fields_of_bucket_hashes_and_grow_into_sets(
     assert await index.all_of_many([["t:odd"]]) == [["odd\x1emember"]]
 
 
-async def test_the_index_answers_as_a_plain_mapping_would(redis: Redis, settings: CommonSettings) -> None:
+@pytest.mark.parametrize("claims", ["right", "wrong"])
+async def test_the_index_answers_as_a_plain_mapping_would(redis: Redis, settings: CommonSettings, claims: str) -> None:
     # Random re-indexing of 300 members over a small vocabulary (keys from one member to hundreds), checked
     # against a dict after every round: buckets, sets and the moves between them must never lose a member.
+    # The index keeps a digest of each member's keys, the caller says what they were: told right, members
+    # keep their ids and nothing is left behind; told wrong (as after a key function changed), the answers
+    # are as right, and a vacuum removes every posting left behind.
     rng = random.Random(11)
     index = RedisIndex(redis, settings, "idx")
+    prefix = settings.redis_key("idx")
     vocabulary = [f"t:w{i}" for i in range(40)] + [f"n:rare{i}" for i in range(200)]
     members = [f"{rng.choice(['ofac_sdn', 'eu_fsf', 'worldbank'])}\x1f{i:0{rng.randint(1, 30)}d}" for i in range(300)]
     model: dict[str, set[str]] = {}
     for _round in range(6):
         items = []
+        was: dict[str, set[str]] = {}
         for member in rng.sample(members, 120):
             keys = set(rng.sample(vocabulary[:40], rng.randint(0, 2)) + rng.sample(vocabulary[40:], rng.randint(0, 2)))
             items.append((member, keys))
+            if member in model:
+                was[member] = model[member] if claims == "right" else model[member] | {"t:unknown"}
             model[member] = keys
         async with redis.pipeline(transaction=True) as pipe:
-            index.replace_many(items, pipe)
+            index.replace_many(items, pipe, was)
             await pipe.execute()
         expected = {key: sorted(m for m, ks in model.items() if key in ks) for key in vocabulary}
         looked = await index.all_of_many([[key] for key in vocabulary])
         assert dict(zip(vocabulary, looked, strict=True)) == expected
         pairs = [vocabulary[i : i + 2] for i in range(0, 40, 2)]
         assert await index.all_of_many(pairs) == [sorted(set(expected[a]) & set(expected[b])) for a, b in pairs]
+    postings = await _all_postings(redis, prefix)
+    if claims == "right":
+        assert await index.orphans() == 0
+        # every posting names a member that holds the key: nothing left behind
+        assert postings == sum(len(ks) for ks in model.values())
+        assert await index.vacuum() == 0
+    else:
+        assert await index.orphans() > 0
+        assert postings > sum(len(ks) for ks in model.values())
+        assert await index.vacuum() == postings - sum(len(ks) for ks in model.values())
+        assert await _all_postings(redis, prefix) == sum(len(ks) for ks in model.values())
+        assert await index.orphans() == 0
+        looked = await index.all_of_many([[key] for key in vocabulary])
+        assert dict(zip(vocabulary, looked, strict=True)) == expected
+
+
+async def _all_postings(redis: Redis, prefix: str) -> int:
+    """How many postings the index's key buckets and key sets hold."""
+    count = 0
+    async for key in redis.scan_iter(match=f"{prefix}:b:*"):
+        count += sum(len(v.split(b"\x1e")) for v in (await redis.hgetall(key)).values())
+    async for key in redis.scan_iter(match=f"{prefix}:k:*"):
+        count += await redis.scard(key)
+    return count
 
 
 async def test_an_oversized_key_says_nothing_to_a_lookup(

@@ -53,6 +53,20 @@ async def test_a_baseline_event_overtaken_by_a_modification_is_not_applied(
     assert await lists.candidates(["t:shipping"]) == []
 
 
+async def test_a_renamed_then_removed_entry_leaves_nothing_in_the_index(redis: Redis, settings: CommonSettings) -> None:
+    # The index keeps a digest of an entry's keys; the list state names the keys of the entry it stored, so a
+    # rename takes the old name's postings away and a removal the rest: nothing is left to vacuum.
+    lists = ListStateStore(redis, settings)
+    await lists.apply(baseline())
+    await lists.apply(renamed())
+    assert [x.entry.name for x in await lists.candidates(["t:marine"])] == [RENAMED.name]
+    assert await lists.candidates(["t:shipping"]) == []
+    await lists.apply(enrich(change(ChangeKind.REMOVED, before=RENAMED, observed_at=NEXT + timedelta(minutes=10))))
+    assert await lists.candidates(["t:marine"]) == []
+    assert await RedisIndex(redis, settings, "lidx").orphans() == 0
+    assert [k async for k in redis.scan_iter(match=settings.redis_key("lidx") + ":[bk]:*")] == []
+
+
 async def test_a_baseline_event_overtaken_by_a_removal_does_not_bring_the_entry_back(
     redis: Redis, settings: CommonSettings
 ) -> None:
@@ -246,7 +260,12 @@ def test_the_reindex_command_walks_every_list_and_watchlist(
     try:
         assert main(["reindex"], env) == 0
         lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
-        assert lines == [{"list": "ofac_sdn", "entries": 1, "rewritten": 0}, {"subscriber": "s1", "watch_entries": 1}]
+        assert lines == [
+            {"list": "ofac_sdn", "entries": 1, "rewritten": 0},
+            {"subscriber": "s1", "watch_entries": 1},
+            {"index": "lists", "stale_postings_removed": 0},
+            {"index": "watchlists", "stale_postings_removed": 0},
+        ]
     finally:
         asyncio.run(drop())
 

@@ -86,6 +86,10 @@ async def test_replace_and_remove_keep_the_index_in_step(redis: Redis, settings:
     assert await store.remove("s1", "w1") is False
     assert await store.candidates(keys("Newname")) == []
     assert await store.entries("s1") == []
+    # the index keeps a digest of a watch's keys; the store names the keys it stored, so the old name's
+    # postings went with the rename and the new name's with the removal: nothing is left to vacuum
+    assert await RedisIndex(redis, settings, "widx").orphans() == 0
+    assert [k async for k in redis.scan_iter(match=settings.redis_key("widx") + ":[bk]:*")] == []
 
 
 async def test_namespaces_do_not_see_each_other(redis: Redis, settings: CommonSettings) -> None:
@@ -155,3 +159,13 @@ async def test_reindex_indexes_watch_entries_as_the_running_code_would(redis: Re
     assert await store.reindex("s1") == 1
     assert await store.candidates(keys("KARVELL DUNMORE")) == [watched]
     assert await store.candidates({"t:karvéll"}) == []
+    # The keys indexed by the old code are not the running code's: their postings were left to an id that
+    # names nobody, and the vacuum (run by `listwatch reindex`) removes them.
+    assert await store.vacuum() > 0
+    postings = [p for k in [k async for k in redis.scan_iter(match=settings.redis_key("widx") + ":b:*")]
+                for v in (await redis.hgetall(k)).values() for p in v.split(b"\x1e")]  # fmt: skip
+    assert len(postings) == len(watch_keys(watched))  # one a key, the watch's own
+    index = RedisIndex(redis, settings, "widx")
+    assert await index.orphans() == 0
+    assert await index.vacuum() == 0
+    assert await store.candidates(keys("KARVELL DUNMORE")) == [watched]

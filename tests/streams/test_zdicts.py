@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from contracts.models import EnrichedChange
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich
+from streams.index import RedisIndex
 from streams.list_state import ListStateStore, encode, training_json
 from streams.match.logic import enrichment_keys
 from streams.zdicts import Dictionaries, MissingDictionary
@@ -136,8 +137,9 @@ async def test_entries_stored_before_the_dictionary_are_read_and_a_reindex_rewri
     assert {v[:1] for v in values.values()} == {b"\x02"}
     assert sum(map(len, values.values())) < 0.7 * before
     await assert_reads_back(store(redis, settings), changes)
-    # once rewritten, a second reindex changes nothing
+    # once rewritten, a second reindex changes nothing; the index found every entry's keys from what was stored
     assert await lists.reindex("ofac_sdn") == (300, 0)
+    assert await RedisIndex(redis, settings, "lidx").orphans() == 0
 
 
 async def test_an_entry_whose_dictionary_is_gone_is_a_clear_error(redis: Redis, settings: CommonSettings) -> None:
