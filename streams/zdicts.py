@@ -13,6 +13,7 @@ entries, from a random sample of them; a list smaller than that keeps the preset
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 
@@ -110,7 +111,8 @@ class Dictionaries:
                 continue
             sample: list[bytes] = await self._redis.hrandfield(key, SAMPLE, withvalues=True)  # type: ignore[assignment]
             values: list[bytes | bytearray | memoryview] = [p for p in map(plain, sample[1::2]) if p is not None]
-            dictionary = zstd.train_dictionary(SIZE, values, level=LEVEL)
+            # about 0.1 s for a thousand entries, once per list: off the event loop (Kafka heartbeats, other agents)
+            dictionary = await asyncio.to_thread(zstd.train_dictionary, SIZE, values, level=LEVEL)
             if await self._redis.hsetnx(self._key(source), "1", dictionary.as_bytes()):
                 trained.append(source)
             await self._load([source])
