@@ -114,19 +114,27 @@ class WatchlistStore:
     async def _indexed(self, batch: list[WatchEntry]) -> dict[str, set[str]]:
         """The keys these watches are indexed under now: their stored records' (the index keeps only a digest
         of them; a record written meanwhile makes the index give the watch a new id, never a wrong posting)."""
+        stored = await self._read_many((e.subscriber_id, e.id) for e in batch)
+        return {m: watch_keys(entry) for m, entry in stored.items()}
+
+    async def _read_many(self, wanted: Iterable[tuple[str, str]]) -> dict[str, WatchEntry]:
+        """Stored watch entries by member, for (subscriber, watch id) pairs: one HMGET per subscriber, in one
+        round trip; missing ones left out."""
         by_subscriber: dict[str, list[str]] = {}
-        for entry in batch:
-            by_subscriber.setdefault(entry.subscriber_id, []).append(entry.id)
-        pipe = self._redis.pipeline(transaction=False)
-        for subscriber_id, ids in by_subscriber.items():
-            pipe.hmget(self._entries_key(subscriber_id), ids)
-        was: dict[str, set[str]] = {}
-        for (subscriber_id, ids), raws in zip(by_subscriber.items(), await pipe.execute(), strict=True):
+        for subscriber_id, watch_id in wanted:
+            by_subscriber.setdefault(subscriber_id, []).append(watch_id)
+        if not by_subscriber:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for subscriber_id, ids in by_subscriber.items():
+                pipe.hmget(self._entries_key(subscriber_id), ids)
+            rows = await pipe.execute()
+        entries: dict[str, WatchEntry] = {}
+        for (subscriber_id, ids), raws in zip(by_subscriber.items(), rows, strict=True):
             for watch_id, raw in zip(ids, raws, strict=True):
                 if raw is not None:
-                    stored = WatchEntry.from_json(raw, subscriber_id, watch_id)
-                    was[member(subscriber_id, watch_id)] = watch_keys(stored)
-        return was
+                    entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw, subscriber_id, watch_id)
+        return entries
 
     async def vacuum(self) -> int:
         """Remove the index's postings left by watches whose keys it could not find (``RedisIndex.vacuum``)."""
@@ -218,20 +226,7 @@ class WatchlistStore:
         two round trips in all, each watch entry read once."""
         found = await self._index.lookup_by_name_many(namesets, limit, True, share_floor, is_identifier_key)
         distinct = sorted({m for members in found for m in members})
-        entries: dict[str, WatchEntry] = {}
-        by_subscriber: dict[str, list[str]] = {}
-        for m in distinct:
-            subscriber_id, watch_id = m.split(_SEP, 1)
-            by_subscriber.setdefault(subscriber_id, []).append(watch_id)
-        if by_subscriber:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for subscriber_id, ids in by_subscriber.items():
-                    pipe.hmget(self._entries_key(subscriber_id), ids)
-                rows = await pipe.execute()
-            for (subscriber_id, ids), raws in zip(by_subscriber.items(), rows, strict=True):
-                for watch_id, raw in zip(ids, raws, strict=True):
-                    if raw is not None:
-                        entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw, subscriber_id, watch_id)
+        entries = await self._read_many((s, w) for s, w in (m.split(_SEP, 1) for m in distinct))
         return [[entries[m] for m in members if m in entries] for members in found]
 
     async def thresholds(self, subscriber_ids: Iterable[str], default: float) -> dict[str, float]:
