@@ -14,6 +14,8 @@ from contracts.settings import CommonSettings, SettingsError, configure_logging
 
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
+# Another process holds the job's lease (a vacuum already running): try again later.
+EXIT_BUSY = 4
 # A package's registrar adds its subcommands; each sets ``func(args, env) -> exit code``.
 Registrar = Callable[[Any], None]
 

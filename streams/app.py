@@ -86,6 +86,9 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
     lane = BaselineLane(common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch)
     app.task(lane.run_until_cancelled)
 
+    # every worker reads the Redis-wide counters (the gauge's alert takes the max over workers)
+    app.timer(interval=float(settings.orphans_every_s))(stages.report_orphans)
+
     # faust's own sensor (messages, commits, rebalances) on our registry, served at /metrics with ours.
     setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.registry, name_prefix="listwatch_faust")
 

@@ -1,4 +1,5 @@
-"""The stream workers' commands: run a worker, import a watchlist, screen a watchlist offline."""
+"""The stream workers' commands: run a worker, import a watchlist, screen a watchlist offline, reindex and
+vacuum the stored state."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from contracts.cli import EXIT_REJECTED, EXIT_USAGE
+from contracts.cli import EXIT_BUSY, EXIT_REJECTED, EXIT_USAGE
 from monitor.cli import sources_from
 from monitor.diff import SnapshotRejected, read_snapshot
 from monitor.snapshot import from_path
 from monitor.sources.base import LinkedFiles, SnapshotError
+
+if TYPE_CHECKING:
+    from streams.list_state import ListStateStore
+    from streams.watchlists import WatchlistStore
 
 
 def cmd_streams(_: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -124,14 +129,46 @@ def cmd_reindex(_: argparse.Namespace, env: Mapping[str, str]) -> int:
                 count = await watches.reindex(subscriber)
                 print(orjson.dumps({"subscriber": subscriber, "watch_entries": count}).decode(), flush=True)
             # postings left by entries whose keys changed with this version (the indexes keep digests of keys)
-            for index, store in (("lists", lists), ("watchlists", watches)):
-                dropped = await store.vacuum()
-                print(orjson.dumps({"index": index, "stale_postings_removed": dropped}).decode(), flush=True)
+            await _vacuum(lists, watches)
         finally:
             await redis.aclose()
 
     asyncio.run(_run())
     return 0
+
+
+def cmd_vacuum(_: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Remove the index postings left behind by re-indexed members (the gauge
+    ``listwatch_index_orphaned_members`` counts them); nothing else is rewritten."""
+    import asyncio
+
+    from contracts.clients import redis_client
+    from contracts.settings import CommonSettings
+    from streams.index import VacuumRunning
+    from streams.list_state import ListStateStore
+    from streams.watchlists import WatchlistStore
+
+    settings = CommonSettings.from_env(env)
+
+    async def _run() -> None:
+        redis = redis_client(settings)
+        try:
+            await _vacuum(ListStateStore(redis, settings), WatchlistStore(redis, settings))
+        finally:
+            await redis.aclose()
+
+    try:
+        asyncio.run(_run())
+    except VacuumRunning as exc:
+        print(f"listwatch vacuum: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    return 0
+
+
+async def _vacuum(lists: ListStateStore, watches: WatchlistStore) -> None:
+    for index, store in (("lists", lists), ("watchlists", watches)):
+        dropped = await store.vacuum()
+        print(orjson.dumps({"index": index, "stale_postings_removed": dropped}).decode(), flush=True)
 
 
 def register(sub: Any) -> None:
@@ -152,3 +189,6 @@ def register(sub: Any) -> None:
     sub.add_parser(
         "reindex", help="enrich and index stored list and watch entries again (after an upgrade that changed names)"
     ).set_defaults(func=cmd_reindex)
+    sub.add_parser(
+        "vacuum", help="remove index postings left behind by re-indexed entries (listwatch_index_orphaned_members)"
+    ).set_defaults(func=cmd_vacuum)

@@ -418,6 +418,10 @@ def _take(
     return ordered[:limit] + [m for m in ordered[limit:end] if tie(m)]
 
 
+class VacuumRunning(RuntimeError):
+    """Another process is vacuuming this index."""
+
+
 class RedisIndex:
     def __init__(self, redis: Redis, settings: CommonSettings, name: str) -> None:
         self._redis = redis
@@ -457,12 +461,22 @@ class RedisIndex:
         """Members re-indexed since the last ``vacuum`` whose previous postings could not be found."""
         return int(await self._redis.get(self._prefix + ":orphans") or 0)
 
-    async def vacuum(self, page: int = 200) -> int:
+    async def vacuum(self, page: int = 200, lease_s: int = 3600) -> int:
         """Remove the postings left to ids that no longer name a member, when there are any (``orphans``): a
-        scan of every key bucket and key set, ``page`` to a script call. How many postings were removed."""
+        scan of every key bucket and key set, ``page`` to a script call. How many postings were removed. One
+        vacuum at a time per index (a lease of ``lease_s``): a second would count the same orphans off twice."""
         orphans = await self.orphans()
-        if not orphans:
+        if orphans <= 0:
             return 0
+        lease = self._prefix + ":vacuuming"
+        if not await self._redis.set(lease, "1", nx=True, ex=lease_s):
+            raise VacuumRunning(f"{self._prefix}: another vacuum is running (lease {lease!r}); try again when it ends")
+        try:
+            return await self._vacuum(orphans, page)
+        finally:
+            await self._redis.delete(lease)
+
+    async def _vacuum(self, orphans: int, page: int) -> int:
         dropped = 0
         batch: list[bytes] = []
         for pattern in (":b:*", ":k:*"):

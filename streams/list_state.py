@@ -245,6 +245,10 @@ class ListStateStore:
         # A worker writing to the list meanwhile (a baseline writes every few ms) makes the page start again.
         return await optimistic(self._redis, key, page)
 
+    async def orphans(self) -> int:
+        """Entries re-indexed since the last vacuum whose previous postings were left behind."""
+        return await self._index.orphans()
+
     async def vacuum(self) -> int:
         """Remove the index's postings left by entries whose keys it could not find (``RedisIndex.vacuum``)."""
         return await self._index.vacuum()

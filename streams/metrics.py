@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -34,3 +34,9 @@ class StreamsMetrics:
             buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200), registry=r,
         )  # fmt: skip
         self.alerts = Counter("listwatch_alerts_produced_total", "Alerts produced, by kind.", ["kind"], registry=r)
+        # Redis-wide, read by every worker: alert on the max over workers, never the sum.
+        self.orphans = Gauge(
+            "listwatch_index_orphaned_members",
+            "Index members whose previous postings were left behind since the last vacuum (`listwatch vacuum`), "
+            "by index.", ["index"], registry=r,
+        )  # fmt: skip

@@ -46,6 +46,11 @@ class Stages:
     bilingual: BilingualStore
     default_threshold: float = DEFAULT_THRESHOLD
 
+    async def report_orphans(self) -> None:
+        """Set the orphaned-members gauge of both indexes from their Redis counters (for the ops alert)."""
+        for index, store in (("lists", self.lists), ("watchlists", self.watches)):
+            self.metrics.orphans.labels(index).set(await store.orphans())
+
     async def dedupe_and_enrich_batch(self, changes: Sequence[ListChange], send: SendEnrichedMany) -> int:
         """Enrich the batch's changes not enriched before, send them, and wait for Kafka's acknowledgement of
         the batch before marking them done; how many were sent."""

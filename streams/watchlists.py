@@ -136,6 +136,10 @@ class WatchlistStore:
                     entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw, subscriber_id, watch_id)
         return entries
 
+    async def orphans(self) -> int:
+        """Entries re-indexed since the last vacuum whose previous postings were left behind."""
+        return await self._index.orphans()
+
     async def vacuum(self) -> int:
         """Remove the index's postings left by watches whose keys it could not find (``RedisIndex.vacuum``)."""
         return await self._index.vacuum()

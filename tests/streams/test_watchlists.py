@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+
+import orjson
 import pytest
 from redis.asyncio import Redis
 
+from contracts.cli import EXIT_BUSY, main
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
 from streams.index import RedisIndex
 from streams.match.keys import name_keys
 from streams.watchlists import WatchEntry, WatchlistStore, member, parse_watchlist_csv, watch_keys
+from tests.streams.stack import stages
 
 
 def keys(name: str) -> set[str]:
@@ -169,3 +174,40 @@ async def test_reindex_indexes_watch_entries_as_the_running_code_would(redis: Re
     assert await index.orphans() == 0
     assert await index.vacuum() == 0
     assert await store.candidates(keys("KARVELL DUNMORE")) == [watched]
+
+
+async def test_orphans_are_reported_to_ops_and_the_vacuum_command_removes_them(
+    redis: Redis, settings: CommonSettings, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = WatchlistStore(redis, settings)
+    await store.put(WatchEntry(subscriber_id="s1", id="w1", name="Karvéll Dünmore"))
+    async with redis.pipeline(transaction=True) as pipe:  # indexed as the code before diacritics folded would
+        RedisIndex(redis, settings, "widx").replace_many([(member("s1", "w1"), {"t:karvéll", "t:dünmore"})], pipe)
+        await pipe.execute()
+    await store.reindex("s1")  # the old keys' postings are left behind
+    orphans = await store.orphans()
+    assert orphans > 0
+    worker = stages(redis, settings)
+    await worker.report_orphans()
+    registry = worker.metrics.registry
+    gauge = "listwatch_index_orphaned_members"
+    assert registry.get_sample_value(gauge, {"index": "watchlists"}) == orphans
+    assert registry.get_sample_value(gauge, {"index": "lists"}) == 0
+
+    # One vacuum at a time: while another holds the lease, the command says so and nothing is counted off.
+    lease = settings.redis_key("widx") + ":vacuuming"
+    await redis.set(lease, "1")
+    assert await asyncio.to_thread(main, ["vacuum"], env) == EXIT_BUSY
+    assert "another vacuum is running" in capsys.readouterr().err
+    assert await store.orphans() == orphans
+    await redis.delete(lease)
+
+    assert await asyncio.to_thread(main, ["vacuum"], env) == 0
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0] == {"index": "lists", "stale_postings_removed": 0}
+    assert lines[1]["index"] == "watchlists"
+    assert lines[1]["stale_postings_removed"] > 0
+    assert not await redis.exists(lease)
+    await worker.report_orphans()
+    assert registry.get_sample_value(gauge, {"index": "watchlists"}) == 0
+    assert await store.candidates(keys("KARVELL DUNMORE")) == [await store.get("s1", "w1")]
