@@ -6,34 +6,38 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from contracts.cli import EXIT_REJECTED, EXIT_USAGE
-from contracts.models import ListChange
-from monitor.diff import SnapshotRejected
+from contracts.models import change_event_id
+from monitor.diff import RawChange, SnapshotRejected, content_of, field_diff
 from monitor.pair import diff_output
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.base import LinkedFiles, SnapshotError, Source
 
 
-def change_json(change: ListChange) -> dict[str, Any]:
-    """The stable, documented shape printed by ``listwatch diff``."""
+def change_json(source: str, change: RawChange) -> dict[str, Any]:
+    """The stable, documented shape printed by ``listwatch diff``: the ListChange's change, source, key,
+    current name, event id and changed fields, read straight from the entries' canonical JSON."""
+    before = content_of(change.before) if change.before is not None else None
+    after = content_of(change.after) if change.after is not None else None
+    current = after if after is not None else before
+    if current is None:
+        raise ValueError(f"{source} {change.key}: a change without an entry")
     out: dict[str, Any] = {
-        "change": change.change,
-        "source": change.source,
-        "key": change.entry_key,
-        "name": change.current.name,
-        "event_id": change.event_id,
+        "change": change.kind.value,
+        "source": source,
+        "key": change.key,
+        "name": current["name"],
+        "event_id": change_event_id(source, change.key, change.kind.value, change.before, change.after),
     }
-    if change.baseline:
-        out["baseline"] = True
-    if change.fields:
-        out["fields"] = {f.field: [f.before, f.after] for f in change.fields}
+    if before is not None and after is not None and (fields := field_diff(before, after)):
+        out["fields"] = {name: [old, new] for name, old, new in fields}
     return out
 
 
@@ -70,7 +74,7 @@ def cmd_diff(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return EXIT_USAGE
     out = sys.stdout.buffer
     # Named by their paths: a content id (hashing both files) would be printed nowhere.
-    chunks = diff_output(source, old_files, new_files, (args.old, args.new), datetime.now(UTC), _line,
+    chunks = diff_output(source, old_files, new_files, (args.old, args.new), partial(change_line, source.info.id),
                          workers=args.jobs)  # fmt: skip
     try:
         for chunk in chunks:
@@ -83,8 +87,8 @@ def cmd_diff(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def _line(change: ListChange) -> bytes:
-    return orjson.dumps(change_json(change)) + b"\n"
+def change_line(source: str, change: RawChange) -> bytes:
+    return orjson.dumps(change_json(source, change)) + b"\n"
 
 
 def cmd_monitor(_: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import compress, filterfalse
 from operator import and_, eq, not_
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -314,21 +314,26 @@ def check_shrink(info: SourceInfo, previous_count: int, parsed: ParsedSnapshot) 
         )
 
 
-def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
-    """Top-level fields that differ between two entries' contents (``Entry.content``); the raw record is
-    compared key by key as ``raw.<key>``."""
-    changes = [
-        build(FieldChange, {"field": name, "before": old.get(name), "after": new.get(name)})
-        for name in _ENTRY_FIELDS
-        if name != "raw" and old.get(name) != new.get(name)
-    ]
+def field_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) of each top-level field that differs between two entries' contents
+    (``Entry.content``); the raw record is compared key by key as ``raw.<key>``."""
+    changes = [(name, old.get(name), new.get(name)) for name in _ENTRY_FIELDS
+               if name != "raw" and old.get(name) != new.get(name)]  # fmt: skip
     old_raw, new_raw = old.get("raw", {}), new.get("raw", {})
-    changes.extend(
-        build(FieldChange, {"field": f"raw.{key}", "before": old_raw.get(key), "after": new_raw.get(key)})
-        for key in sorted(old_raw.keys() | new_raw.keys())
-        if old_raw.get(key) != new_raw.get(key)
-    )
+    changes.extend((f"raw.{key}", old_raw.get(key), new_raw.get(key)) for key in sorted(old_raw.keys() | new_raw.keys())
+                   if old_raw.get(key) != new_raw.get(key))  # fmt: skip
     return changes
+
+
+def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+    """``field_diff`` as the records a ListChange carries."""
+    return [build(FieldChange, {"field": name, "before": before, "after": after})
+            for name, before, after in field_diff(old, new)]  # fmt: skip
+
+
+def content_of(data: bytes) -> dict[str, Any]:
+    """An entry's content (what ``Entry.content`` gives) from its canonical JSON, without building the Entry."""
+    return {**_ENTRY_DEFAULTS, **orjson.loads(data)}
 
 
 def _change(
@@ -376,6 +381,16 @@ def removal(before: Entry | None, observed_at: datetime) -> str:
     return Removal.DELISTED.value
 
 
+class RawChange(NamedTuple):
+    """A change as the diff finds it: the entry's key and its canonical JSON before and after (``_change``
+    makes the ListChange; ``listwatch diff`` prints its line straight from these)."""
+
+    key: str
+    kind: ChangeKind
+    before: bytes | None
+    after: bytes | None
+
+
 def diff(
     source: str,
     previous: Mapping[str, bytes] | None,
@@ -390,44 +405,30 @@ def diff(
             yield _change(source, key, ChangeKind.ADDED, None, data, None, current.snapshot_id, observed_at,
                           baseline=True, info=info)  # fmt: skip
         return
-    entries = current.entries
+    for raw in raw_diff(previous, current.entries):
+        yield _change(source, *raw, previous_id, current.snapshot_id, observed_at, info=info)
+
+
+def raw_diff(previous: Mapping[str, bytes], current: EntrySpool) -> Iterator[RawChange]:
+    """``diff``'s changes from a previous snapshot, in its order: arrivals, then removals."""
     # Only the entries parsed from records whose fingerprint moved can differ (all of them, without one).
-    yield from arrivals(source, previous, previous_id, entries, current.snapshot_id, entries.own(), observed_at, info)
-    gone = filterfalse(entries.keys_view().__contains__, previous)
-    yield from removals(source, previous, gone, previous_id, current.snapshot_id, observed_at, info)
+    yield from raw_arrivals(previous, current, current.own())
+    yield from raw_removals(previous, filterfalse(current.keys_view().__contains__, previous))
 
 
-def arrivals(
-    source: str,
-    previous: Mapping[str, bytes],
-    previous_id: str | None,
-    current: Mapping[str, bytes],
-    snapshot_id: str,
-    keys: Iterable[str],
-    observed_at: datetime,
-    info: SourceInfo | None = None,
-) -> Iterator[ListChange]:
+def raw_arrivals(
+    previous: Mapping[str, bytes], current: Mapping[str, bytes], keys: Iterable[str]
+) -> Iterator[RawChange]:
     """The ADDED and MODIFIED changes of ``diff`` for these keys of ``current``, in their order."""
     for key in keys:
         old_digest = digest_of(previous, key)
         if old_digest is None:
-            yield _change(source, key, ChangeKind.ADDED, None, current[key], previous_id, snapshot_id, observed_at,
-                          info=info)  # fmt: skip
+            yield RawChange(key, ChangeKind.ADDED, None, current[key])
         elif old_digest != digest_of(current, key):
-            yield _change(source, key, ChangeKind.MODIFIED, previous[key], current[key], previous_id, snapshot_id,
-                          observed_at, info=info)  # fmt: skip
+            yield RawChange(key, ChangeKind.MODIFIED, previous[key], current[key])
 
 
-def removals(
-    source: str,
-    previous: Mapping[str, bytes],
-    keys: Iterable[str],
-    previous_id: str | None,
-    snapshot_id: str,
-    observed_at: datetime,
-    info: SourceInfo | None = None,
-) -> Iterator[ListChange]:
+def raw_removals(previous: Mapping[str, bytes], keys: Iterable[str]) -> Iterator[RawChange]:
     """The REMOVED changes of ``diff`` for these keys of ``previous`` (those the current snapshot lacks)."""
     for key in keys:
-        yield _change(source, key, ChangeKind.REMOVED, previous[key], None, previous_id, snapshot_id, observed_at,
-                      info=info)  # fmt: skip
+        yield RawChange(key, ChangeKind.REMOVED, previous[key], None)

@@ -15,30 +15,28 @@ import multiprocessing
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from itertools import chain, compress, filterfalse, repeat
 from multiprocessing.connection import Connection
 from operator import eq, not_
 from types import TracebackType
 from typing import Any, TypeVar
 
-from contracts.models import ListChange
 from monitor.diff import (
     ParsedSnapshot,
+    RawChange,
     Rejection,
     SnapshotRejected,
-    arrivals,
     carry_forward,
     check_shrink,
     claim_in_order,
-    diff,
     encoded,
     first_wins,
     guard,
     paused_gc,
+    raw_arrivals,
+    raw_diff,
+    raw_removals,
     read_snapshot,
-    removals,
     take,
 )
 from monitor.snapshot import DiskSnapshot
@@ -98,21 +96,19 @@ def diff_output(
     old: DiskSnapshot,
     new: DiskSnapshot,
     ids: tuple[str, str],
-    observed_at: datetime,
-    render: Callable[[ListChange], bytes],
+    render: Callable[[RawChange], bytes],
     *,
     workers: int = 1,
 ) -> Iterator[bytes]:
-    """``render`` of each change from ``old`` to ``new`` (what ``diff`` gives for ``read_pair``'s snapshots, in
-    its order), in chunks to write. With ``workers=2`` the old side's process renders the second half of the
-    additions and modifications and the removals (last in ``diff``'s order) while this one renders the first."""
-    info = source.info
+    """``render`` of each change from ``old`` to ``new`` (``raw_diff`` of ``read_pair``'s snapshots, in
+    ``diff``'s order), in chunks to write. With ``workers=2`` the old side's process renders the second half of
+    the additions and modifications and the removals (last in ``diff``'s order) while this one renders the
+    first."""
     if workers < 2 or not isinstance(source, RawRecords):
         before, after = read_pair(source, old, new, ids, workers=workers)
-        for change in diff(info.id, before.entries, before.snapshot_id, after, observed_at, info):
-            yield render(change)
+        yield from map(render, raw_diff(before.entries, after.entries))
         return
-    with _OldSide(source, old, _Rendering(render, ids, observed_at)) as old_side:
+    with _OldSide(source, old, render) as old_side:
         with paused_gc():
             before, after = _read_with(old_side, source, new, ids)
         own = list(after.entries.own())
@@ -120,8 +116,7 @@ def diff_output(
         gone = list(filterfalse(after.entries.keys_view().__contains__, before.entries))
         cut = _half(own, before.entries, len(gone))
         old_side.render_rest([(key, after.entries[key]) for key in own[cut:]], gone)
-        for change in arrivals(info.id, before.entries, ids[0], after.entries, ids[1], own[:cut], observed_at, info):
-            yield render(change)
+        yield from map(render, raw_arrivals(before.entries, after.entries, own[:cut]))
         yield old_side.rendered()
 
 
@@ -249,13 +244,8 @@ def _guarded(source: Source, before: ParsedSnapshot, after: ParsedSnapshot, old_
     return after
 
 
-@dataclass(frozen=True, slots=True)
-class _Rendering:
-    """What the old side renders changes with (``diff_output``); inherited by the fork, never pickled."""
-
-    render: Callable[[ListChange], bytes]
-    ids: tuple[str, str]
-    observed_at: datetime
+# What the old side renders changes with (``diff_output``); inherited by the fork, never pickled.
+_Render = Callable[[RawChange], bytes]
 
 
 class _OldSide:
@@ -264,12 +254,12 @@ class _OldSide:
     the changes it is then sent). A rejection there is raised here, marked "old"; a reader that dies says so
     instead of hanging."""
 
-    def __init__(self, source: RawRecords, files: DiskSnapshot, rendering: _Rendering | None = None) -> None:
+    def __init__(self, source: RawRecords, files: DiskSnapshot, render: _Render | None = None) -> None:
         self._source_id = source.info.id
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_old_side, args=(source, files, child, rendering), name="listwatch-diff-old", daemon=True
+            target=_old_side, args=(source, files, child, render), name="listwatch-diff-old", daemon=True
         )
         self._process.start()
         child.close()
@@ -331,7 +321,7 @@ class _OldSide:
         return message[1:]
 
 
-def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render: _Rendering | None) -> None:
+def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render: _Render | None) -> None:
     """The forked process: fingerprint the old snapshot (kept here, never sent), flag each record the parent
     sends as unchanged or not, run by run, then parse the old records that changed or left (and render the
     changes the parent names)."""
@@ -381,7 +371,7 @@ def _expect(message: tuple[Any, ...], kind: str, source: RawRecords) -> tuple[An
 
 def _render_rest(
     source: RawRecords, entries: list[tuple[str, bytes] | RecordError],
-    message: tuple[str, list[tuple[str, bytes]], list[str]], render: _Rendering,
+    message: tuple[str, list[tuple[str, bytes]], list[str]], render: _Render,
 ) -> bytes:  # fmt: skip
     _expect(message, "rest", source)
     previous: dict[str, bytes] = {}
@@ -389,10 +379,7 @@ def _render_rest(
         if not isinstance(item, RecordError):
             previous.setdefault(*item)  # the first of a repeated key, as ``take`` keeps it
     arrived, gone = dict(message[1]), message[2]
-    ids, at, info = render.ids, render.observed_at, source.info
-    changes = chain(arrivals(info.id, previous, ids[0], arrived, ids[1], arrived, at, info),
-                    removals(info.id, previous, gone, ids[0], ids[1], at, info))  # fmt: skip
-    return b"".join(map(render.render, changes))
+    return b"".join(map(render, chain(raw_arrivals(previous, arrived, arrived), raw_removals(previous, gone))))
 
 
 def _new_side_message(runs: list[_Run]) -> tuple[str, str | list[str], array[int], list[int]]:

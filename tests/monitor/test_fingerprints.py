@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
 import pytest
 
 from contracts.models import ListChange
-from monitor.cli import change_json
+from monitor.cli import change_line
 from monitor.diff import Previous, Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
 from monitor.pair import diff_output, read_pair
 from monitor.snapshot import DiskSnapshot, from_path
@@ -19,6 +20,7 @@ from monitor.sources.base import RawRecords, SnapshotFiles
 from monitor.sources.ofac_cons import OfacCons
 from monitor.sources.ofac_csv import OfacCsvSource
 from monitor.sources.ofac_sdn import OfacSdn
+from tests.monitor.printed import listed_line
 from tests.snapshots import materialise
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -45,10 +47,6 @@ def _full(source: OfacCsvSource, old: SnapshotFiles, new: SnapshotFiles) -> list
     assert not isinstance(Plain(), RawRecords)
     check_shrink(source.info, len(a.entries), b)
     return list(diff(source.info.id, a.entries, "a", b, NOW, source.info))
-
-
-def _line(change: ListChange) -> bytes:
-    return orjson.dumps(change_json(change)) + b"\n"
 
 
 def _view(changes: list[ListChange]) -> list[tuple[str, str, str]]:
@@ -93,8 +91,8 @@ def test_cli_pair_gives_the_full_parse_changes(
     got = list(diff(source_id, a.entries, "a", b, NOW, source.info))
     assert _view(got) == _view(_full(source, old, new))
     # What the command prints (with -j 2 partly rendered by the old snapshot's process): the same, in order.
-    printed = b"".join(diff_output(source, old, new, ("a", "b"), NOW, _line, workers=workers))
-    assert printed == b"".join(map(_line, got))
+    printed = b"".join(diff_output(source, old, new, ("a", "b"), partial(change_line, source_id), workers=workers))
+    assert printed == b"".join(map(listed_line, got))
 
 
 def _write(path: Path, rows: list[str]) -> Path:

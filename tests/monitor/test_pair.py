@@ -8,19 +8,21 @@ import os
 from array import array
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
 import pytest
 
-from contracts.models import Entry, ListChange
-from monitor.cli import change_json
+from contracts.models import Entry
+from monitor.cli import change_line
 from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, diff
 from monitor.pair import _half, _inherit, _new_side_message, diff_output, read_pair
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.base import RecordError, SnapshotFiles
 from monitor.sources.ofac_sdn import OfacSdn
 from monitor.spool import EntrySpool
+from tests.monitor.printed import listed_line
 
 
 def _write(path: Path, rows: list[str]) -> DiskSnapshot:
@@ -54,10 +56,6 @@ def test_repeated_keys_and_unreadable_records_come_out_alike_in_one_or_two_proce
     assert (duplicates, errors) == (2, 1)
 
 
-def _line(change: ListChange) -> bytes:
-    return orjson.dumps({**change_json(change), "before": change.snapshot_before, "after": change.snapshot_after,
-                         "removal": change.removal}) + b"\n"  # fmt: skip
-
 
 def test_the_rendered_changes_are_the_same_bytes_in_one_or_two_processes(tmp_path: Path) -> None:
     old = [_row(n, f"COMPANY {n} LTD") for n in range(1, 301)]
@@ -69,14 +67,15 @@ def test_the_rendered_changes_are_the_same_bytes_in_one_or_two_processes(tmp_pat
     files = (_write(tmp_path / "old.csv", old), _write(tmp_path / "new.csv", new))
     at = datetime(2026, 11, 30, tzinfo=UTC)
     a, b = read_pair(OfacSdn(), *files, ("a", "b"))
-    expected = b"".join(map(_line, diff("ofac_sdn", a.entries, "a", b, at, OfacSdn().info)))
+    expected = b"".join(map(listed_line, diff("ofac_sdn", a.entries, "a", b, at, OfacSdn().info)))
     kinds = [orjson.loads(line)["change"] for line in expected.splitlines()]
     # 42 multiples of 7 and key 15 (its first record) modified; keys 1 to 4 removed, not 25.
     assert (kinds.count("added"), kinds.count("modified"), kinds.count("removed")) == (20, 43, 4)
     assert (b.carried, b.entries["25"]) == (1, a.entries["25"])
     assert orjson.loads(expected.splitlines()[-1])["change"] == "removed"
     for workers in (1, 2):
-        assert b"".join(diff_output(OfacSdn(), *files, ("a", "b"), at, _line, workers=workers)) == expected
+        printed = b"".join(diff_output(OfacSdn(), *files, ("a", "b"), partial(change_line, "ofac_sdn"), workers=workers))
+        assert printed == expected
 
 
 def test_the_forked_side_renders_about_half() -> None:
@@ -96,7 +95,7 @@ def test_an_empty_old_snapshot_is_refused_as_the_old_side(tmp_path: Path) -> Non
         read_pair(OfacSdn(), DiskSnapshot({"sdn.csv": empty}), good, ("a", "b"), workers=2)
     assert (raised.value.reason, raised.value.side) == (Rejection.EMPTY, "old")
     with pytest.raises(SnapshotRejected) as raised:
-        next(diff_output(OfacSdn(), DiskSnapshot({"sdn.csv": empty}), good, ("a", "b"), datetime.now(UTC), _line,
+        next(diff_output(OfacSdn(), DiskSnapshot({"sdn.csv": empty}), good, ("a", "b"), partial(change_line, "ofac_sdn"),
                          workers=2))  # fmt: skip
     assert (raised.value.reason, raised.value.side) == (Rejection.EMPTY, "old")
 
