@@ -3,6 +3,7 @@ give exactly the changes of a full parse, on every real OFAC pair, and keep ever
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import UTC, datetime
 from functools import partial
@@ -220,6 +221,25 @@ def test_a_quoted_line_break_takes_the_careful_path(tmp_path: Path, monkeypatch:
     changes = list(diff("ofac_sdn", first.entries, "a", second, NOW, source.info))
     assert [(c.entry_key, c.change) for c in changes] == [("51", "modified")]
     assert sum(second.entries.inherited(k) for k in second.entries) == 59
+
+
+def test_the_odd_quote_check_finds_exactly_the_lines_a_count_per_line_finds(tmp_path: Path) -> None:
+    """``_odd_quotes`` (the fast path's test for a quoted field across lines, done on the whole block) against
+    a count of each line's quotes: on random blocks of quotes, commas, letters and line ends, and on the real
+    OFAC file's lines, whole and with a record's closing quote cut off."""
+    from monitor.sources.ofac_csv import _odd_quotes
+
+    rng = random.Random(11)
+    for _ in range(5000):
+        block = b"".join(rng.choice([b'"', b'""', b"a", b",", b"\r\n", b"\n"]) for _ in range(rng.randint(0, 40)))
+        block = block[: block.rfind(b"\n") + 1]
+        assert _odd_quotes(block) == any(line.count(b'"') % 2 for line in block.split(b"\n"))
+    real = materialise("ofac_sdn", "gitscrape_2024-05-03", tmp_path)
+    lines = (real / "sdn.csv").read_bytes().split(b"\n")[:2000]
+    assert not _odd_quotes(b"\n".join(lines[:-1]) + b"\n")
+    quoted = next(i for i, line in enumerate(lines) if line.rstrip().endswith(b'"'))
+    lines[quoted] = lines[quoted].rstrip()[:-1]
+    assert _odd_quotes(b"\n".join(lines[:-1]) + b"\n")
 
 
 def test_a_repeated_key_keeps_its_first_record_as_the_full_parse_does(tmp_path: Path) -> None:
