@@ -245,6 +245,21 @@ def build(cls: type[_R], fields: Mapping[str, Any], post_init: bool = True) -> _
     return record
 
 
+def entry_json(fields: Mapping[str, Any]) -> bytes:
+    """What ``canonical_json(build(Entry, fields).content())`` gives, without building the record: for a
+    source that parses straight to the stored form (monitor/sources/base.py ``RawRecords.encoded_at``).
+    tests/contracts/test_models.py checks the two agree."""
+    data = {**ENTRY_DEFAULTS, **fields}
+    data["raw"] = {k: v for k, v in data["raw"].items() if v is not None}  # as Entry.__post_init__
+    data["identifiers"] = [{"scheme": i.scheme, "value": i.value} for i in data["identifiers"]]
+    # A compact copy (as monitor/diff.py encode_entry makes): orjson's own output objects fragment the heap.
+    return bytes(memoryview(canonical_json(data)))
+
+
+# Each optional field of an Entry and its default (never to be mutated: copied into each entry).
+ENTRY_DEFAULTS: dict[str, Any] = dict(Entry._options.defaults)
+
+
 def canonical_json(value: Any) -> bytes:
     """Stable bytes for hashing: sorted keys, no whitespace."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from contracts.models import (
+    ENTRY_DEFAULTS,
     ChangeKind,
     Entry,
     FieldChange,
@@ -110,10 +111,9 @@ def _decoded(data: bytes) -> tuple[dict[str, Any], Entry]:
     content: dict[str, Any] = orjson.loads(data)
     ids = content.get("identifiers", [])
     entry = build(Entry, {**content, "identifiers": [build(Identifier, i) for i in ids]})
-    return {**_ENTRY_DEFAULTS, **content}, entry
+    return {**ENTRY_DEFAULTS, **content}, entry
 
 
-_ENTRY_DEFAULTS: dict[str, Any] = dict(Entry._options.defaults)
 _ENTRY_FIELDS: tuple[str, ...] = tuple(Entry._options.fields)
 
 
@@ -235,7 +235,7 @@ def _read_changed(
         changed = list(map(not_, same))
         moved.update(compress(run.keys, changed))
         pending.extend(compress(run.locators, changed))
-    take(parsed, encoded(source.parse_at(files, pending)))
+    take(parsed, source.encoded_at(files, pending))
     return parsed
 
 
@@ -333,7 +333,7 @@ def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldC
 
 def content_of(data: bytes) -> dict[str, Any]:
     """An entry's content (what ``Entry.content`` gives) from its canonical JSON, without building the Entry."""
-    return {**_ENTRY_DEFAULTS, **orjson.loads(data)}
+    return {**ENTRY_DEFAULTS, **orjson.loads(data)}
 
 
 def _change(

@@ -29,7 +29,6 @@ from monitor.diff import (
     carry_forward,
     check_shrink,
     claim_in_order,
-    encoded,
     first_wins,
     guard,
     paused_gc,
@@ -86,8 +85,8 @@ def _read_here(
     # Every old record not inherited unchanged is read: it changed or left.
     old_keys = old_prints.keys() - after.entries.keys_view()
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
-    _side("old", take, before, encoded(source.parse_at(old, _offsets(old_runs, old_keys))))
-    _side("new", take, after, encoded(source.parse_at(new, new_at)))
+    _side("old", take, before, source.encoded_at(old, _offsets(old_runs, old_keys)))
+    _side("new", take, after, source.encoded_at(new, new_at))
     return before, _guarded(source, before, after, len(old_prints))
 
 
@@ -161,7 +160,7 @@ def _read_with(
     new_at, moved = _inherit(after, flagged)
     old_side.also(moved)
     del runs, message
-    _side("new", take, after, encoded(source.parse_at(new, new_at)))
+    _side("new", take, after, source.encoded_at(new, new_at))
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
     _side("old", take, before, old_side.entries())
     return before, _guarded(source, before, after, old_count)
@@ -346,7 +345,7 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render:
         del keys, message
         also = _expect(conn.recv(), "also", source)[1]
         wanted = [*old_prints, *filterfalse(old_prints.__contains__, also)]  # _offsets skips keys not here
-        entries = list(encoded(source.parse_at(files, _offsets(runs, wanted))))
+        entries = list(source.encoded_at(files, _offsets(runs, wanted)))
         conn.send(("entries", entries))
         if render is not None:
             conn.send(("rendered", _render_rest(source, entries, conn.recv(), render)))

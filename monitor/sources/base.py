@@ -169,7 +169,7 @@ class Prints:
 
     keys: list[str]
     prints: list[int]
-    # Where each record starts (for a text file, its byte offset), for ``RawRecords.parse_at``.
+    # Where each record starts (for a text file, its byte offset), for ``RawRecords.encoded_at``.
     locators: list[int]
 
 
@@ -187,7 +187,7 @@ class RawRecords(Source, Protocol):
 
     ``fingerprints`` reads each record's key, a hash of its raw bytes (and of every line other files join to
     it) and where it starts, at the speed of reading lines; only records whose fingerprint moved are then
-    read again and parsed, by ``parse_at``. A fingerprint is a filter, never the truth: a record whose
+    read again and parsed, by ``encoded_at``. A fingerprint is a filter, never the truth: a record whose
     fingerprint moved is parsed and compared entry by entry as before, so a hash that moves for nothing costs
     time, never an alert."""
 
@@ -199,5 +199,6 @@ class RawRecords(Source, Protocol):
         """Key, fingerprint and locator of every record, in order, in runs; SnapshotError for a truncated
         file."""
 
-    def parse_at(self, files: SnapshotFiles, locators: Iterable[int]) -> Iterator[Entry | RecordError]:
-        """``parse``, for only the records at these locators (from ``fingerprints``)."""
+    def encoded_at(self, files: SnapshotFiles, locators: Iterable[int]) -> Iterator[tuple[str, bytes] | RecordError]:
+        """``parse``, for only the records at these locators (from ``fingerprints``), each entry as its key and
+        canonical JSON (``contracts.models.entry_json``, what the diff stores), the Entry never built."""

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add, itemgetter
-from typing import IO
+from typing import IO, Any
 
 import xxhash
 
 from contracts import models
-from contracts.models import Entry, build
+from contracts.models import Entry, build, entry_json
 from monitor import identifiers
 from monitor.identifiers import from_remarks, nationality_from_remarks
 from monitor.sources.base import (
@@ -273,32 +273,35 @@ def parse(info: SourceInfo, names: OfacFiles, files: SnapshotFiles) -> Iterator[
             if isinstance(item, RecordError):
                 yield item
                 continue
-            yield _entry(item, addresses, countries, aliases, comments, names.main)
+            fields = _fields(item, addresses, countries, aliases, comments, names.main)
+            yield fields if isinstance(fields, RecordError) else build(Entry, fields)
 
 
-def parse_at(
+def encoded_at(
     info: SourceInfo, names: OfacFiles, files: SnapshotFiles, offsets: Iterable[int]
-) -> Iterator[Entry | RecordError]:
-    """``parse`` for the records at these offsets of the main file (from ``fingerprints``): only those are
-    read, split into fields and mapped."""
+) -> Iterator[tuple[str, bytes] | RecordError]:
+    """``parse``'s entries for the records at these offsets of the main file (from ``fingerprints``), as
+    (key, canonical JSON): only those are read, split into fields and mapped, and no Entry is built."""
     addresses, countries, aliases, comments = _side_tables(names, files)
     with require(files, names.main, info.id) as main:
         for offset in sorted(offsets):
             main.seek(offset)
             _, record = next(raw_records(main))
             row = _row(record, names.main, len(MAIN_COLUMNS))
-            yield row if isinstance(row, RecordError) else _entry(row, addresses, countries, aliases, comments,
-                                                                  names.main)  # fmt: skip
+            fields = row if isinstance(row, RecordError) else _fields(row, addresses, countries, aliases, comments,
+                                                                      names.main)  # fmt: skip
+            yield fields if isinstance(fields, RecordError) else (fields["key"], entry_json(fields))
 
 
-def _entry(
+def _fields(
     row: list[str],
     addresses: dict[str, list[str]],
     countries: dict[str, list[str]],
     aliases: dict[str, list[str]],
     comments: dict[str, str],
     file: str,
-) -> Entry | RecordError:
+) -> dict[str, Any] | RecordError:
+    """The fields of the record's Entry (``build(Entry, ...)`` or ``entry_json``)."""
     key = row[0].strip()
     name = clean(row[1])
     if not key.isdigit() or name is None:
@@ -306,7 +309,7 @@ def _entry(
     raw = {col: clean(value) for col, value in zip(MAIN_COLUMNS, row, strict=True)}
     remarks = " ".join(p for p in (raw["Remarks"], comments.get(key)) if p) or None
     programs = [p.strip() for p in (raw["Program"] or "").strip("[]").split("] [") if p.strip()]
-    return build(Entry, {
+    return {
         "key": key,
         "name": name,
         "aliases": list(dict.fromkeys(aliases.get(key, []))),
@@ -318,7 +321,7 @@ def _entry(
         "remarks": remarks,
         "source_url": DETAILS_URL.format(key),
         "raw": raw,
-    })  # fmt: skip
+    }
 
 
 class OfacCsvSource:
@@ -347,5 +350,5 @@ class OfacCsvSource:
     def fingerprints(self, files: SnapshotFiles) -> Iterator[Prints]:
         return fingerprints(self.FILES, files, self.info.id)
 
-    def parse_at(self, files: SnapshotFiles, locators: Iterable[int]) -> Iterator[Entry | RecordError]:
-        return parse_at(self.info, self.FILES, files, locators)
+    def encoded_at(self, files: SnapshotFiles, locators: Iterable[int]) -> Iterator[tuple[str, bytes] | RecordError]:
+        return encoded_at(self.info, self.FILES, files, locators)

@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from contracts.models import Alert, ChangeKind, Entry, FieldChange, Identifier, ListChange, change_event_id
+from contracts.models import (
+    Alert,
+    ChangeKind,
+    Entry,
+    FieldChange,
+    Identifier,
+    ListChange,
+    build,
+    canonical_json,
+    change_event_id,
+    entry_json,
+)
 from tests.factories import change, entry
 
 
@@ -49,3 +60,20 @@ def test_alert_schema_names_every_documented_field() -> None:
         "schema_version", "list_kind", "list_colour", "jurisdiction", "removal", "provisional_for", "confirms",
     }  # fmt: skip
     assert set(Alert._options.fields) == documented
+
+
+def test_entry_json_is_the_canonical_json_of_the_built_entry() -> None:
+    """``entry_json`` (a source's fields straight to the stored form) against the record built and encoded."""
+    cases: list[dict[str, object]] = [
+        {"key": "1", "name": "ACME"},
+        {"key": "2", "name": "华为技术有限公司", "aliases": ["Huawei", "Huawei"], "entity_type": "entity",
+         "identifiers": [Identifier(scheme="uscc", value="914403001922038216")], "countries": ["China"],
+         "addresses": ["Shenzhen"], "programs": ["ENTITY LIST"], "listed_on": "2019-05-16", "end_date": None,
+         "remarks": "r", "source_url": "https://example.org/2",
+         "raw": {"SDN_Name": "HUAWEI", "Title": None, "Remarks": "r"}},
+        {"key": "3", "name": "X", "raw": {"only": None}},
+    ]
+    for fields in cases:
+        expected = canonical_json(build(Entry, fields).content())
+        assert entry_json(fields) == expected
+        assert entry_json(fields) == canonical_json(Entry(**fields).content())  # type: ignore[arg-type]

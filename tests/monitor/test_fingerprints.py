@@ -14,10 +14,10 @@ import pytest
 
 from contracts.models import ListChange
 from monitor.cli import change_line
-from monitor.diff import Previous, Rejection, SnapshotRejected, check_shrink, diff, read_snapshot
+from monitor.diff import Previous, Rejection, SnapshotRejected, check_shrink, diff, encode_entry, read_snapshot
 from monitor.pair import diff_output, read_pair
 from monitor.snapshot import DiskSnapshot, from_path
-from monitor.sources.base import RawRecords, SnapshotFiles
+from monitor.sources.base import RawRecords, RecordError, SnapshotFiles
 from monitor.sources.ofac_cons import OfacCons
 from monitor.sources.ofac_csv import OfacCsvSource
 from monitor.sources.ofac_sdn import OfacSdn
@@ -221,6 +221,18 @@ def test_a_quoted_line_break_takes_the_careful_path(tmp_path: Path, monkeypatch:
     changes = list(diff("ofac_sdn", first.entries, "a", second, NOW, source.info))
     assert [(c.entry_key, c.change) for c in changes] == [("51", "modified")]
     assert sum(second.entries.inherited(k) for k in second.entries) == 59
+
+
+@pytest.mark.parametrize(("source_id", "snapshot"), [(s, x) for s, a, b in PAIRS for x in (a, b)])
+def test_encoded_at_gives_the_parse_entries_of_every_real_record(tmp_path: Path, source_id: str, snapshot: str) -> None:
+    """Every record read at its offset, straight to canonical JSON, is what the full parse's Entry encodes to."""
+    source = _source(source_id)
+    files = from_path(source.info, materialise(source_id, snapshot, tmp_path))
+    offsets = [at for run in source.fingerprints(files) for at in run.locators]
+    parsed = [item if isinstance(item, RecordError) else (item.key, encode_entry(item)) for item in source.parse(files)]
+    read = list(source.encoded_at(files, offsets))
+    assert len(read) == len(parsed) > 400
+    assert [i for i in read if not isinstance(i, RecordError)] == [i for i in parsed if not isinstance(i, RecordError)]
 
 
 def test_the_odd_quote_check_finds_exactly_the_lines_a_count_per_line_finds(tmp_path: Path) -> None:

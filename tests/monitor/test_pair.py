@@ -14,7 +14,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from contracts.models import Entry
 from monitor.cli import change_line
 from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, diff
 from monitor.pair import _half, _inherit, _new_side_message, diff_output, read_pair
@@ -101,18 +100,18 @@ def test_an_empty_old_snapshot_is_refused_as_the_old_side(tmp_path: Path) -> Non
 
 
 class _Failing(OfacSdn):
-    """parse_at fails only in the forked reader (another process than the test's)."""
+    """encoded_at fails only in the forked reader (another process than the test's)."""
 
     def __init__(self, how: str) -> None:
         self.how = how
         self.parent = os.getpid()
 
-    def parse_at(self, files: SnapshotFiles, offsets: Iterable[int]) -> Iterator[Entry | RecordError]:
+    def encoded_at(self, files: SnapshotFiles, offsets: Iterable[int]) -> Iterator[tuple[str, bytes] | RecordError]:
         if os.getpid() != self.parent:
             if self.how == "die":
                 os._exit(3)
             raise ValueError("a defect in the old side's parse")
-        return super().parse_at(files, offsets)
+        return super().encoded_at(files, offsets)
 
 
 def _pair(tmp_path: Path) -> tuple[DiskSnapshot, DiskSnapshot]:
