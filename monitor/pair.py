@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing
 from array import array
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress, filterfalse, repeat
 from multiprocessing.connection import Connection
@@ -79,7 +78,7 @@ def _read_here(
         def flagged() -> Iterator[tuple[_Run, list[bool]]]:
             return ((run, _same(old_prints, run[0], run[1])) for run in _runs(source, new))
 
-        new_at, _ = _inherit(after, flagged(), again=flagged)
+        new_at = _inherit(after, flagged(), again=flagged)
     except SnapshotError as exc:
         raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {exc}", "new") from exc
     # Every old record not inherited unchanged is read: it changed or left.
@@ -157,8 +156,7 @@ def _read_with(
     old_side.compare(message)
     after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
     flagged = ((run, old_side.flags()) for run in runs)
-    new_at, moved = _inherit(after, flagged)
-    old_side.also(moved)
+    new_at = _inherit(after, flagged)
     del runs, message
     _side("new", take, after, source.encoded_at(new, new_at))
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
@@ -203,13 +201,12 @@ _Flagged = Iterable[tuple[_Run, Sequence[int] | Sequence[bool]]]
 
 def _inherit(
     after: ParsedSnapshot, flagged: _Flagged, again: Callable[[], _Flagged] | None = None
-) -> tuple[list[int], list[str]]:
+) -> list[int]:
     """Take the unchanged records (flagged true) as inherited, unread; the offsets of the others to parse
     (records that changed or arrived; a key already seen is a duplicate, as the parse counts it). The first
     record of a key wins, as the full parse keeps it: when a key repeats, the runs are taken again one record
-    at a time (the fast pass would keep a later unchanged record over an earlier changed one), and the keys to
-    parse are returned too (an old side that dropped a key for its later unchanged record reads it again). The
-    runs are read ``again`` for that when given, else kept from the first pass."""
+    at a time (the fast pass would keep a later unchanged record over an earlier changed one). The runs are
+    read ``again`` for that when given, else kept from the first pass."""
     new_at: list[int] = []
     moved: set[str] = set()
     taken: list[tuple[_Run, Sequence[int] | Sequence[bool]]] = []
@@ -226,14 +223,14 @@ def _inherit(
             moved.add(key)
             new_at.append(at)
     if not after.duplicates and moved.isdisjoint(after.entries.keys_view()):
-        return new_at, []
+        return new_at
     after.entries, after.duplicates = EntrySpool(base=_Unread()), 0
     new_at, moved = [], set()
     for (keys, _, locators), same in taken if again is None else again():
         offsets, repeated = claim_in_order(after.entries, keys, same, locators, moved)
         new_at += offsets
         after.duplicates += repeated
-    return new_at, list(moved)
+    return new_at
 
 
 def _guarded(source: Source, before: ParsedSnapshot, after: ParsedSnapshot, old_count: int) -> ParsedSnapshot:
@@ -287,10 +284,6 @@ class _OldSide:
         flags: bytes = self._receive("same")[0]
         return flags
 
-    def also(self, keys: list[str]) -> None:
-        """Keys to read besides those of the records not flagged unchanged (``_inherit``'s, when a key repeats)."""
-        self._conn.send(("also", keys))
-
     def entries(self) -> list[tuple[str, bytes] | RecordError]:
         items: list[tuple[str, bytes] | RecordError] = self._receive("entries")[0]
         return items
@@ -332,19 +325,20 @@ def _old_side(source: RawRecords, files: DiskSnapshot, conn: Connection, render:
         keys = message[1].split("\n") if message[0] == "joined" else message[1]
         prints, lengths = message[2], message[3]
         start = 0
+        # Every old record not inherited unchanged is read: it changed or left. Each key of the new snapshot is
+        # popped from the fingerprints as it is compared (one dict operation, not a lookup and a pop): what
+        # stays are the keys that left, ``changed`` the ones whose record moved. A later record of a popped key
+        # is flagged changed: the parent counts it as the repeat it is.
+        changed: list[str] = []
         for length in lengths:
             run_keys = keys[start : start + length]
-            run = bytes(_same(old_prints, run_keys, prints[start : start + length]))
+            was = list(map(old_prints.pop, run_keys, repeat(None)))
+            run = bytes(map(eq, was, prints[start : start + length]))
             conn.send(("same", run))
-            # Every old record not inherited unchanged is read: it changed or left. (Popped from the
-            # fingerprints rather than collected in a set of a million inherited keys; run by run, while the
-            # parent takes the run. A later record of a popped key is flagged changed: the parent counts it as
-            # the repeat it is.)
-            deque(map(old_prints.pop, compress(run_keys, run), repeat(None)), maxlen=0)
+            changed += (run_keys[i] for i in compress(range(length), map(not_, run)) if was[i] is not None)
             start += length
         del keys, message
-        also = _expect(conn.recv(), "also", source)[1]
-        wanted = [*old_prints, *filterfalse(old_prints.__contains__, also)]  # _offsets skips keys not here
+        wanted = [*old_prints, *changed]
         entries = list(source.encoded_at(files, _offsets(runs, wanted)))
         conn.send(("entries", entries))
         if render is not None:
