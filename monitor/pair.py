@@ -146,17 +146,26 @@ def _read_with(
         runs = list(_runs(source, new))
     except SnapshotError as exc:  # the old side's own failure, if any, is reported first, as read_here does
         runs, failed = [], exc
-    # Built while the old side may still be reading its file.
+    # Built while the old side may still be reading its file: the message, and every key taken as unchanged
+    # (the flags then only take the few that moved out again), unless a key repeats.
     message = _new_side_message(runs) if failed is None else None
+    assumed = EntrySpool(base=_Unread())
+    unique = assumed.assume_inherited(key for run in runs for key in run[0]) == sum(len(run[0]) for run in runs)
     old_count = old_side.ready()
     if failed is not None or message is None:
         raise SnapshotRejected(Rejection.UNPARSABLE, f"{source.info.id}: {failed}", "new") from failed
     # The old side compares (it holds the old fingerprints) run by run, this side takes each run's unchanged
     # records as they are flagged; then each side parses its moved records.
     old_side.compare(message)
-    after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
     flagged = ((run, old_side.flags()) for run in runs)
-    new_at = _inherit(after, flagged)
+    if unique:
+        after = ParsedSnapshot(snapshot_id=ids[1], entries=assumed)
+        new_at = _take_out_moved(assumed, flagged)
+    else:  # a key repeats: ``_inherit`` takes the first record of each
+        assumed.close()
+        del assumed
+        after = ParsedSnapshot(snapshot_id=ids[1], entries=EntrySpool(base=_Unread()))
+        new_at = _inherit(after, flagged)
     del runs, message
     _side("new", take, after, source.encoded_at(new, new_at))
     before = ParsedSnapshot(snapshot_id=ids[0], entries=EntrySpool())
@@ -230,6 +239,18 @@ def _inherit(
         offsets, repeated = claim_in_order(after.entries, keys, same, locators, moved)
         new_at += offsets
         after.duplicates += repeated
+    return new_at
+
+
+def _take_out_moved(entries: EntrySpool, flagged: _Flagged) -> list[int]:
+    """``_inherit`` for a snapshot whose keys are all distinct and were all taken as inherited beforehand
+    (``EntrySpool.assume_inherited``): the records not flagged unchanged are taken out again; their offsets,
+    to parse."""
+    new_at: list[int] = []
+    for (keys, _, locators), same in flagged:
+        moved = list(map(not_, same))
+        entries.disown(compress(keys, moved))
+        new_at += compress(locators, moved)
     return new_at
 
 

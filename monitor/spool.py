@@ -45,6 +45,20 @@ class EntrySpool(Mapping[str, bytes]):
         taken = len(self._index) - size
         return taken, len(keys) - taken
 
+    def assume_inherited(self, keys: Iterable[str]) -> int:
+        """Take every key as inherited, on an empty spool (the caller then ``disown``s those that moved): one
+        C-level dict build. How many distinct keys there were."""
+        if self._index:
+            raise ValueError("assume_inherited is for an empty spool")
+        self._index = dict.fromkeys(keys, _INHERITED)
+        return len(self._index)
+
+    def disown(self, keys: Iterable[str]) -> None:
+        """Take back inherited keys (their records moved after all): each must be one."""
+        for key in keys:
+            if self._index.pop(key) is not _INHERITED:
+                raise ValueError(f"{key}: not an inherited entry")
+
     def own(self) -> Iterator[str]:
         """Keys of the entries added here (not inherited), in the order they were added."""
         return iter(self._own)

@@ -16,7 +16,7 @@ import pytest
 
 from monitor.cli import change_line
 from monitor.diff import ParsedSnapshot, Rejection, SnapshotRejected, diff
-from monitor.pair import _half, _inherit, _new_side_message, diff_output, read_pair
+from monitor.pair import _half, _inherit, _new_side_message, _take_out_moved, diff_output, read_pair
 from monitor.snapshot import DiskSnapshot
 from monitor.sources.base import RecordError, SnapshotFiles
 from monitor.sources.ofac_sdn import OfacSdn
@@ -154,3 +154,23 @@ def test_a_key_changed_in_one_run_and_unchanged_in_a_later_one_is_parsed() -> No
     after = ParsedSnapshot(snapshot_id="b", entries=EntrySpool())
     assert _inherit(after, [runs[0], ((["3"], _prints(1), array("Q", [20])), [True])]) == [0]
     assert (sorted(after.entries), after.duplicates) == (["2", "3"], 0)
+
+
+def test_keys_taken_as_inherited_beforehand_come_out_as_inherit_takes_them() -> None:
+    """``-j 2`` takes every new key as inherited while the old side still reads (``assume_inherited``), then
+    takes out those flagged moved: the same entries, order and offsets as ``_inherit``'s."""
+    runs = [((["1", "2", "5"], _prints(3), array("Q", [0, 10, 20])), b"\x00\x01\x01"),
+            ((["3", "4"], _prints(2), array("Q", [30, 40])), b"\x01\x00")]  # fmt: skip
+    reference = ParsedSnapshot(snapshot_id="b", entries=EntrySpool())
+    assert _inherit(reference, runs) == [0, 40]
+    assumed = EntrySpool()
+    assert assumed.assume_inherited(k for run, _ in runs for k in run[0]) == 5
+    assert _take_out_moved(assumed, runs) == [0, 40]
+    assert list(assumed) == list(reference.entries) == ["2", "5", "3"]
+    assert all(assumed.inherited(k) for k in assumed)
+    assumed.add("1", b"{}")
+    with pytest.raises(ValueError, match="not an inherited entry"):
+        assumed.disown(["1"])
+    with pytest.raises(ValueError, match="empty spool"):
+        assumed.assume_inherited(["9"])
+
