@@ -113,6 +113,7 @@ def cmd_reindex(_: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     from contracts.clients import redis_client
     from contracts.settings import CommonSettings
+    from streams.index import VacuumRunning
     from streams.list_state import ListStateStore
     from streams.watchlists import WatchlistStore
 
@@ -133,7 +134,12 @@ def cmd_reindex(_: argparse.Namespace, env: Mapping[str, str]) -> int:
         finally:
             await redis.aclose()
 
-    asyncio.run(_run())
+    try:
+        asyncio.run(_run())
+    except VacuumRunning as exc:
+        print(f"listwatch reindex: every entry is reindexed, but not vacuumed: {exc} (then `listwatch vacuum`)",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BUSY
     return 0
 
 

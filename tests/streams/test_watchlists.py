@@ -199,6 +199,8 @@ async def test_orphans_are_reported_to_ops_and_the_vacuum_command_removes_them(
     await redis.set(lease, "1")
     assert await asyncio.to_thread(main, ["vacuum"], env) == EXIT_BUSY
     assert "another vacuum is running" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["reindex"], env) == EXIT_BUSY  # the rewrite done, the vacuum left
+    assert "reindexed, but not vacuumed" in capsys.readouterr().err
     assert await store.orphans() == orphans
     await redis.delete(lease)
 
