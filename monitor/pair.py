@@ -267,7 +267,7 @@ _Render = Callable[[RawChange], bytes]
 
 class _OldSide:
     """The old snapshot's half of ``read_pair`` in a forked process: it fingerprints the old snapshot, flags
-    the new records sent to it, then parses the old records the diff reads (and, given ``rendering``, renders
+    the new records sent to it, then parses the old records the diff reads (and, given ``render``, renders
     the changes it is then sent). A rejection there is raised here, marked "old"; a reader that dies says so
     instead of hanging."""
 
