@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import random
+
+from stdnum.cn import uscc
+
 from contracts.models import Identifier
 from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
-from streams.enrich.identifiers import check
+from streams.enrich.identifiers import _VALIDATORS, check, compact_uscc_valid
 from streams.enrich.names import name_form, to_simplified
 from streams.match.keys import name_keys
 from tests.factories import change, entry
@@ -15,6 +19,28 @@ def test_uscc_validated_and_region_decoded() -> None:
     bad = check(Identifier(scheme="uscc", value="91440300192203821X"))
     assert bad.valid is False
     assert bad.detail
+
+
+def test_the_compact_uscc_check_agrees_with_python_stdnum() -> None:
+    # python-stdnum is the reference: random numbers (1 in 31 has the right check character by chance), the same
+    # with the check character python-stdnum computes, and each of those with one character changed.
+    rng = random.Random(31)
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    drawn = ["".join(rng.choices("0123456789", k=8) + rng.choices(alphabet, k=10)) for _ in range(20_000)]
+    right = [n[:17] + uscc.calc_check_digit(n[:17]) for n in drawn[:5_000]]
+    changed = [n[:i] + rng.choice(alphabet.replace(n[i], "")) + n[i + 1 :] for n in right for i in [rng.randrange(18)]]
+    letters = ["".join(rng.choices("0123456789", k=8) + rng.choices(alphabet + "IOSVZ", k=10)) for _ in range(2_000)]
+    odd = ["91440300192203821I", "9144030019220I8216", "9144030019220382", "91440300 192203 8216"]
+    odd += ["9144030019220382160", "A14403001922038216", "914403001922038216"]
+    numbers = drawn + right + changed + letters + odd
+    assert [compact_uscc_valid(n) for n in numbers] == [uscc.is_valid(n) and uscc.compact(n) == n for n in numbers]
+    assert sum(compact_uscc_valid(n) for n in drawn) > 400
+    assert all(compact_uscc_valid(n) for n in right)
+    # what ``check`` says of each equals python-stdnum's verdict and form
+    for n in rng.sample(numbers, 2_000):
+        checked = check(Identifier(scheme="uscc", value=n))
+        assert (checked.valid, checked.value) == (uscc.is_valid(n), uscc.compact(n))
+    assert _VALIDATORS["uscc"] is uscc.validate
 
 
 def test_lei_and_unknown_schemes() -> None:
