@@ -71,7 +71,6 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
     stages = Stages(
         watches=WatchlistStore(redis, common),
         lists=ListStateStore(redis, common),
-        enrich_dedupe=DedupeStore(redis, common, "enrich", settings.dedupe_ttl_s),
         match_dedupe=DedupeStore(redis, common, "match", settings.dedupe_ttl_s),
         metrics=metrics,
         provisional=ProvisionalStore(redis, common),

@@ -29,7 +29,6 @@ from streams.watchlists import WatchlistStore, watch_keys
 
 SendAlert = Callable[[Alert], Awaitable[None]]
 # Batch senders: return once Kafka acknowledged every item.
-SendEnrichedMany = Callable[[Sequence[EnrichedChange]], Awaitable[None]]
 SendAlerts = Callable[[Sequence[Alert]], Awaitable[None]]
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 class Stages:
     watches: WatchlistStore
     lists: ListStateStore
-    enrich_dedupe: DedupeStore
     match_dedupe: DedupeStore
     metrics: StreamsMetrics
     provisional: ProvisionalStore
@@ -51,11 +49,15 @@ class Stages:
         for index, store in (("lists", self.lists), ("watchlists", self.watches)):
             self.metrics.orphans.labels(index).set(await store.orphans())
 
-    async def dedupe_and_enrich_batch(self, changes: Sequence[ListChange], send: SendEnrichedMany) -> int:
-        """Enrich the batch's changes not enriched before, send them, and wait for Kafka's acknowledgement of
-        the batch before marking them done; how many were sent."""
+    async def dedupe_enrich_match(self, changes: Sequence[ListChange], send: SendAlerts) -> int:
+        """Dedupe, enrich and match in one step, with no topic between (both lanes: the changes lane, and the
+        baseline lane, whose events must not queue behind, or ahead of, the others); how many were new.
+
+        One dedupe store: the match stage's, asked here before enriching and marked by ``match_batch`` once
+        the alerts are acknowledged. A store of the enrichment's own (marked after the match's) could only
+        repeat what this one says, at two round trips and a key per change."""
         self.metrics.changes.labels("enrich").inc(len(changes))
-        fresh = await _fresh(self.enrich_dedupe, changes, lambda c: c.event_id)
+        fresh = await _fresh(self.match_dedupe, changes, lambda c: c.event_id)
         self.metrics.duplicates.labels("enrich").inc(len(changes) - len(fresh))
         if not fresh:
             return 0
@@ -67,30 +69,21 @@ class Stages:
             if enriched.enrichment.errors:
                 self.metrics.enrich_errors.inc(len(enriched.enrichment.errors))
             out.append(enriched)
-        await send(out)
-        await self.enrich_dedupe.mark_many(c.event_id for c in fresh)
+        await self.match_batch(out, send, checked=True)
         return len(out)
-
-    async def dedupe_enrich_match(self, changes: Sequence[ListChange], send: SendAlerts) -> int:
-        """Dedupe, enrich and match in one step, with no topic between (both lanes: the changes lane, and the
-        baseline lane, whose events must not queue behind, or ahead of, the others). Marked done in this
-        order: the alerts acknowledged first, then the match, then the enrichment."""
-
-        async def match_now(enriched: Sequence[EnrichedChange]) -> None:
-            await self.match_batch(enriched, send)
-
-        return await self.dedupe_and_enrich_batch(changes, match_now)
 
     async def match(self, enriched: EnrichedChange, send: SendAlert) -> list[Alert]:
         """Keep the list state current, then alert every subscriber whose watched company it concerns."""
         return await self.match_batch([enriched], _one_by_one(send))
 
-    async def match_batch(self, batch: Sequence[EnrichedChange], send: SendAlerts) -> list[Alert]:
+    async def match_batch(
+        self, batch: Sequence[EnrichedChange], send: SendAlerts, checked: bool = False
+    ) -> list[Alert]:
         """``match`` for a batch: the list state updated in one transaction, candidates and thresholds read in
         a few round trips for the whole batch, the alerts sent and acknowledged together, then the batch
-        marked done."""
+        marked done. ``checked``: the caller already dropped what the dedupe store has seen."""
         self.metrics.changes.labels("match").inc(len(batch))
-        fresh = await _fresh(self.match_dedupe, batch, lambda e: e.change.event_id)
+        fresh = list(batch) if checked else await _fresh(self.match_dedupe, batch, lambda e: e.change.event_id)
         self.metrics.duplicates.labels("match").inc(len(batch) - len(fresh))
         if not fresh:
             return []

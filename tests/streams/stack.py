@@ -17,6 +17,6 @@ from streams.watchlists import WatchlistStore
 def stages(redis: Redis, settings: CommonSettings) -> Stages:
     return Stages(
         watches=WatchlistStore(redis, settings), lists=ListStateStore(redis, settings),
-        enrich_dedupe=DedupeStore(redis, settings, "enrich", 600), match_dedupe=DedupeStore(redis, settings, "match", 600),
+        match_dedupe=DedupeStore(redis, settings, "match", 600),
         metrics=StreamsMetrics(), provisional=ProvisionalStore(redis, settings), bilingual=BilingualStore(redis, settings),
     )  # fmt: skip
