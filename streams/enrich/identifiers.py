@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from stdnum import imo, isin, lei, numdb
 from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from contracts.models import CheckedIdentifier, Identifier, build
 from streams.enrich.base import EnrichmentAbort
@@ -22,18 +22,19 @@ _VALIDATORS = {"uscc": uscc.validate, "lei": lei.validate, "isin": isin.validate
 
 # GB 32100-2015's mod-31 check, for USCCs already written in their compact form (nearly all): python-stdnum's
 # `validate` cleans the text character by character twice, about 25 µs a call, two USCCs per entry of a
-# Chinese list. Anything this does not accept still goes to python-stdnum, which says why it is invalid;
-# tests/streams/test_enrich.py holds the two equal on random numbers.
+# Chinese list. A number in any other form still goes to python-stdnum; tests/streams/test_enrich.py holds
+# the two equal, verdicts and messages, on random numbers.
 _USCC_COMPACT = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}")
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
-def compact_uscc_valid(value: str) -> bool:
-    """A USCC in compact form whose check character is right (False is no verdict: ask python-stdnum)."""
+def compact_uscc(value: str) -> bool | None:
+    """Whether a USCC written in compact form has the right check character; None for any other form (no
+    verdict: python-stdnum's to give)."""
     if _USCC_COMPACT.fullmatch(value) is None:
-        return False
+        return None
     total = sum(_USCC_VALUE[c] * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
     return value[17] == _USCC_ALPHABET[-total % 31]
 
@@ -69,7 +70,10 @@ def check(identifier: Identifier) -> CheckedIdentifier:
     if validate is None:
         return build(CheckedIdentifier, {"scheme": scheme, "value": value, "valid": True})
     try:
-        if not (scheme == "uscc" and compact_uscc_valid(value)):
+        verdict = compact_uscc(value) if scheme == "uscc" else None
+        if verdict is False:
+            raise InvalidChecksum  # what python-stdnum says of this form with a wrong check character
+        if verdict is None:
             value = validate(value)
     except ValidationError as exc:
         return build(CheckedIdentifier, {"scheme": scheme, "value": value, "valid": False, "detail": str(exc)})

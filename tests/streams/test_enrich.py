@@ -3,11 +3,12 @@ from __future__ import annotations
 import random
 
 from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
 
 from contracts.models import Identifier
 from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
-from streams.enrich.identifiers import _VALIDATORS, check, compact_uscc_valid
+from streams.enrich.identifiers import _VALIDATORS, check, compact_uscc
 from streams.enrich.names import name_form, to_simplified
 from streams.match.keys import name_keys
 from tests.factories import change, entry
@@ -33,13 +34,19 @@ def test_the_compact_uscc_check_agrees_with_python_stdnum() -> None:
     odd = ["91440300192203821I", "9144030019220I8216", "9144030019220382", "91440300 192203 8216"]
     odd += ["9144030019220382160", "A14403001922038216", "914403001922038216"]
     numbers = drawn + right + changed + letters + odd
-    assert [compact_uscc_valid(n) for n in numbers] == [uscc.is_valid(n) and uscc.compact(n) == n for n in numbers]
-    assert sum(compact_uscc_valid(n) for n in drawn) > 400
-    assert all(compact_uscc_valid(n) for n in right)
-    # what ``check`` says of each equals python-stdnum's verdict and form
-    for n in rng.sample(numbers, 2_000):
+    verdicts = [compact_uscc(n) for n in numbers]
+    assert [v is True for v in verdicts] == [uscc.is_valid(n) and uscc.compact(n) == n for n in numbers]
+    assert sum(v is True for v in verdicts[: len(drawn)]) > 400
+    assert all(v is True for v in verdicts[len(drawn) : len(drawn) + len(right)])
+    assert sum(v is None for v in verdicts) > 1_000
+    # what ``check`` says of each equals python-stdnum's verdict, form and message
+    for n in rng.sample(numbers, 3_000) + odd:
         checked = check(Identifier(scheme="uscc", value=n))
-        assert (checked.valid, checked.value) == (uscc.is_valid(n), uscc.compact(n))
+        try:
+            expected = (True, uscc.validate(n), None)
+        except ValidationError as exc:
+            expected = (False, uscc.compact(n), str(exc))
+        assert (checked.valid, checked.value, None if checked.valid else checked.detail) == expected
     assert _VALIDATORS["uscc"] is uscc.validate
 
 
