@@ -27,7 +27,7 @@ from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
 from streams.index import MAX_CANDIDATES, RedisIndex
 from streams.match.keys import name_keys
-from streams.match.logic import enrichment_keys
+from streams.match.logic import KeysetCache, enrichment_keys
 from streams.zdicts import Dictionaries
 
 _SEP = "\x1f"
@@ -62,7 +62,9 @@ class ListStateStore:
         it is a baseline's entry a later change already overtook (see ``apply_many``)."""
         return bool(await self.apply_many([enriched]))
 
-    async def apply_many(self, batch: Sequence[EnrichedChange]) -> list[EnrichedChange]:
+    async def apply_many(
+        self, batch: Sequence[EnrichedChange], keysets: KeysetCache | None = None
+    ) -> list[EnrichedChange]:
         """``apply`` for a batch, in order, in one transaction: the index is read once for the batch's entries
         and set to what the last change of each entry says. Returns the changes applied.
 
@@ -70,7 +72,8 @@ class ListStateStore:
         be applied before the baseline's event of the same entry. Every other change stamps its entry with when
         it was observed (``list:{source}:changed``), and a baseline event older than its entry's stamp is
         stale: not applied (nor alerted). Stamps are read under WATCH, so a change landing between the read
-        and the write makes the baseline's transaction start again."""
+        and the write makes the baseline's transaction start again. ``keysets``: the batch's cache of index
+        keys, shared with the watch lookup."""
         last: dict[str, EnrichedChange] = {}
         for enriched in batch:
             last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
@@ -78,7 +81,8 @@ class ListStateStore:
         for enriched in last.values():
             written[enriched.change.source] = written.get(enriched.change.source, 0) + 1
         await self._dicts.before_writing(written)
-        prepared = {member: self._prepare(enriched) for member, enriched in last.items()}
+        keysets = keysets or KeysetCache()
+        prepared = {member: self._prepare(enriched, keysets) for member, enriched in last.items()}
         applied = await self._write(batch, last, prepared, await self._indexed(last, prepared))
         await self._dicts.train_due(written, self._hash, training_json)
         return applied
@@ -126,7 +130,7 @@ class ListStateStore:
                     await pipe.reset()  # type: ignore[no-untyped-call]
         return [e for e in batch if e.change.source + _SEP + e.change.entry_key not in stale]
 
-    def _prepare(self, enriched: EnrichedChange) -> tuple[bytes | None, set[str]]:
+    def _prepare(self, enriched: EnrichedChange, keysets: KeysetCache) -> tuple[bytes | None, set[str]]:
         """What to store for the entry (None: it goes) and the keys to index it under."""
         change = enriched.change
         if change.change == "removed" or change.after is None:
@@ -138,7 +142,8 @@ class ListStateStore:
             if change.before is None
             else enrich_entries([change.after], change.list_kind, change.publisher, change.jurisdiction)
         )
-        return _stored(change.source, change.after, current, change.event_id, self._dicts.writer(change.source))
+        writer = self._dicts.writer(change.source)
+        return _stored(change.source, change.after, current, change.event_id, writer, keysets(current))
 
     async def _stale(self, pipe: Pipeline, baseline: Sequence[EnrichedChange]) -> set[str]:
         """The baseline events' members that a later change of their entry overtook."""
@@ -305,12 +310,14 @@ class ListStateStore:
 
 
 def _stored(
-    source: str, entry: Entry, enrichment: Enrichment, event_id: str, writer: tuple[int, zstd.ZstdCompressor] | None
-) -> tuple[bytes, set[str]]:
+    source: str, entry: Entry, enrichment: Enrichment, event_id: str, writer: tuple[int, zstd.ZstdCompressor] | None,
+    keysets: list[set[str]] | None = None,
+) -> tuple[bytes, set[str]]:  # fmt: skip
     """What the list state keeps of an entry, and the keys it is indexed under (one definition for a change
-    applied and for ``reindex``)."""
+    applied and for ``reindex``); ``keysets``: the enrichment's, when already worked out."""
     listed = build(ListedEntry, {"source": source, "entry": entry, "enrichment": enrichment, "event_id": event_id})
-    return encode(listed, writer), set(enrichment_keys(enrichment))
+    keys = set[str]().union(*keysets) if keysets is not None else enrichment_keys(enrichment)
+    return encode(listed, writer), keys
 
 
 def _numbers(source: str, values: Iterable[bytes | str | None]) -> list[tuple[str, int]]:

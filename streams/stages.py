@@ -21,7 +21,7 @@ from streams.bilingual import BilingualStore, is_chinese_only, with_names
 from streams.dedupe.store import DedupeStore
 from streams.enrich.change import enrich
 from streams.list_state import ListStateStore
-from streams.match.logic import enrichment_keysets, match_change, same_name_reason, screen_watch
+from streams.match.logic import KeysetCache, match_change, same_name_reason, screen_watch
 from streams.match.score import DEFAULT_THRESHOLD
 from streams.metrics import StreamsMetrics
 from streams.provisional import ProvisionalStore
@@ -89,13 +89,14 @@ class Stages:
             return []
         started = time.perf_counter()
         # A baseline's event a later change overtook (the lanes run side by side) is neither kept nor alerted.
-        applied = await self.lists.apply_many(fresh)
+        keysets = KeysetCache()
+        applied = await self.lists.apply_many(fresh, keysets)
         self.metrics.stale_baseline.inc(len(fresh) - len(applied))
         await self.bilingual.learn_many(
             (e.change.source, e.change.after) for e in applied if e.change.after is not None
         )
         named = await self._with_chinese_names(applied)
-        candidates = await self.watches.candidates_many([enrichment_keysets(e.enrichment) for e, _ in named])
+        candidates = await self.watches.candidates_many([keysets(e.enrichment) for e, _ in named])
         thresholds = await self.watches.thresholds(
             {w.subscriber_id for found in candidates for w in found}, self.default_threshold
         )

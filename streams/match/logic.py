@@ -47,6 +47,23 @@ def enrichment_keysets(enrichment: Enrichment) -> list[set[str]]:
     return keysets or ([ids] if ids else [])
 
 
+class KeysetCache:
+    """``enrichment_keysets`` once per enrichment record of a batch, for the list state's index and the watch
+    lookup alike (two calls per change, about a twentieth of a baseline change's time). Keyed by identity and
+    holding each record, so an id cannot be reused while the cache lives: make one per batch."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[Enrichment, list[set[str]]]] = {}
+
+    def __call__(self, enrichment: Enrichment) -> list[set[str]]:
+        hit = self._seen.get(id(enrichment))
+        if hit is None:
+            hit = self._seen[id(enrichment)] = (enrichment, enrichment_keysets(enrichment))
+        return hit[1]
+
+
 def enrichment_ids(enrichment: Enrichment) -> list[tuple[str, str]]:
     return [(i.scheme, i.value) for i in enrichment.identifiers if i.valid]
 

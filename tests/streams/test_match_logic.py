@@ -9,7 +9,7 @@ from contracts.models import ChangeKind, Identifier, alert_id
 from streams.enrich.change import enrich
 from streams.enrich.names import name_form
 from streams.match.keys import name_keys
-from streams.match.logic import match_change, score_watch
+from streams.match.logic import KeysetCache, enrichment_keysets, match_change, score_watch
 from streams.match.score import DEFAULT_THRESHOLD, EntryBound, WatchBound, name_score, score_bound
 from streams.watchlists import WatchEntry
 from tests.factories import change, entry
@@ -17,6 +17,16 @@ from tests.snapshots import real_changes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 WATCH = WatchEntry(subscriber_id="s1", id="w1", name="Aerocaribbean Airlines")
+
+
+def test_the_batch_keyset_cache_gives_each_enrichment_its_own_keysets_once() -> None:
+    one = enrich(change(after=entry(name="Huawei Technologies Co., Ltd."))).enrichment
+    two = enrich(change(after=entry(key="37", name="Zhongxing Telecom Equipment Corp."))).enrichment
+    cache = KeysetCache()
+    first = cache(one)
+    assert first == enrichment_keysets(one)
+    assert cache(two) == enrichment_keysets(two) != first
+    assert cache(one) is first  # worked out once
 
 
 def test_one_alert_per_watch_at_or_above_threshold_with_deterministic_id() -> None:
