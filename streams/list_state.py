@@ -267,8 +267,10 @@ class ListStateStore:
 
     async def same_name_many(self, changes: Sequence[ListChange]) -> list[list[Entry]]:
         """For each change, the other entries of its list indexed under every key of its entry's name: among
-        them all those under the same name (a party listed twice), usually none. Only those are read."""
-        keysets = [name_keys(name_form(c.current.name)) for c in changes]
+        them all those under the same name (a party listed twice), usually none. Only those are read. Its word
+        keys (``t:``) are enough to ask for: an entry under the same name is under all its keys, and the
+        caller compares the names; each key asked costs Redis a lookup or two per change."""
+        keysets = [_word_keys(name_keys(name_form(c.current.name))) for c in changes]
         found = await self._index.all_of_many(keysets)
         wanted = [
             [(source, key) for source, key in (m.split(_SEP, 1) for m in members)
@@ -318,6 +320,10 @@ def _stored(
     listed = build(ListedEntry, {"source": source, "entry": entry, "enrichment": enrichment, "event_id": event_id})
     keys = set[str]().union(*keysets) if keysets is not None else enrichment_keys(enrichment)
     return encode(listed, writer), keys
+
+
+def _word_keys(keys: set[str]) -> set[str]:
+    return {k for k in keys if k.startswith("t:")} or keys
 
 
 def _numbers(source: str, values: Iterable[bytes | str | None]) -> list[tuple[str, int]]:

@@ -144,6 +144,34 @@ async def test_members_under_every_key_of_a_set(redis: Redis, settings: CommonSe
     assert await index.all_of_many([]) == []
 
 
+async def test_members_under_every_key_equal_the_intersection_whatever_the_keys_sizes(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # Keys of one member (a bucket field), of a few, of hundreds (a set) and of 2,500 (more than one SMISMEMBER
+    # call of a thousand), asked in random combinations: the script's answer is the sets' intersection.
+    rng = random.Random(5)
+    index = RedisIndex(redis, settings, "idx")
+    members = [f"src\x1fm{i}" for i in range(2_600)]
+    held: dict[str, set[str]] = {m: set() for m in members}
+    sizes = {"t:all": 2_600, "t:most": 2_500, "t:half": 1_300, "t:some": 300, "t:few": 40, "t:pair": 2, "t:one": 1}
+    for key, size in sizes.items():
+        for m in rng.sample(members, size):
+            held[m].add(key)
+    for i in range(60):
+        for m in rng.sample(members, rng.randint(1, 3)):
+            held[m].add(f"t:rare{i}")
+    for start in range(0, len(members), 500):
+        async with redis.pipeline(transaction=True) as pipe:
+            index.replace_many([(m, held[m]) for m in members[start : start + 500]], pipe)
+            await pipe.execute()
+    keys = [*sorted({k for ks in held.values() for k in ks}), "t:nowhere"]
+    asked = [rng.sample(keys, rng.randint(1, 4)) for _ in range(150)]
+    asked += [["t:all", "t:most"], ["t:most", "t:half", "t:all"], ["t:all"], ["t:pair", "t:one"], ["t:nowhere"]]
+    expected = [sorted(m for m in members if set(ks) <= held[m]) for ks in asked]
+    assert await index.all_of_many(asked) == expected
+    assert sum(len(e) > 1_000 for e in expected) >= 2
+
+
 def _record(member_id: int, keys: set[str]) -> bytes:
     # a member's record as the index writes it: its id and the first 8 hex digits of its joined keys' SHA-1
     digest = hashlib.sha1("\x1e".join(sorted(keys)).encode(), usedforsecurity=False).hexdigest()[:8]
