@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -36,6 +36,9 @@ MAX_KEY_MEMBERS = 5000
 # candidates instead of 343; scoring them is most of a change's cost.
 MAX_CANDIDATES = 50
 MAX_WATCH_CANDIDATES = 100
+# A key of more members than this is read, in a lookup with a floor, only as far as the ranking needs it
+# (``RedisIndex._postings_as_needed``): a change's common words ("x:holdi", "t:bank") name hundreds of watches.
+LAZY_KEY_MEMBERS = 64
 # The longest member record (member name, its id and keys) kept in a ``:mk:`` bucket: Redis keeps those
 # buckets compact only with hash-max-listpack-value at least this (deploy/redis-listwatch.conf says 512).
 MK_RECORD_MAX = 480
@@ -220,6 +223,47 @@ _LOOKUP = _KEYS_LUA + """
 local prefix, most = ARGV[1], tonumber(ARGV[2])
 local out = {}
 for i, key in ipairs(split(ARGV[3])) do out[i] = members_of(prefix, key, most) or -1 end
+return out
+"""
+
+# ARGV: prefix, most, lazy, keys read in full (joined), keys read only up to ``lazy`` members (joined). Per key
+# in that order, as _LOOKUP; but a key of the second kind with more than ``lazy`` members (a set) gives its
+# size instead, read later only as far as needed (``_PART``).
+_SIZES = _KEYS_LUA + """
+local prefix, most, lazy = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i, key in ipairs(split(ARGV[4])) do out[#out + 1] = members_of(prefix, key, most) or -1 end
+for i, key in ipairs(split(ARGV[5])) do
+  local size = redis.call('SCARD', prefix .. ':k:' .. key)
+  if size > most then out[#out + 1] = -1
+  elseif size > lazy then out[#out + 1] = size
+  else out[#out + 1] = members_of(prefix, key, most) end
+end
+return out
+"""
+
+# ARGV: prefix, then per key: the key and the postings to ask it about (joined; '' for all of them). Per key,
+# those of them it holds (SMISMEMBER, a thousand at a time), or all its members.
+_PART = _KEYS_LUA + """
+local prefix = ARGV[1]
+local out = {}
+for i = 2, #ARGV, 2 do
+  local set = prefix .. ':k:' .. ARGV[i]
+  local held = {}
+  if ARGV[i + 1] == '' then
+    held = redis.call('SMEMBERS', set)
+  else
+    local asked = split(ARGV[i + 1])
+    for from = 1, #asked, 1000 do
+      local part = {unpack(asked, from, math.min(from + 999, #asked))}
+      local flags = redis.call('SMISMEMBER', set, unpack(part))
+      for j, m in ipairs(part) do
+        if flags[j] == 1 then held[#held + 1] = m end
+      end
+    end
+  end
+  out[#out + 1] = held
+end
 return out
 """
 
@@ -436,6 +480,33 @@ def _key_weight(size: int) -> float:
     return 1 / math.log2(1 + size) if size > 1 else 1.0
 
 
+def _large_share(keys: Sequence[str], postings: Mapping[str, Collection[str]], sizes: Mapping[str, int]) -> float:
+    """The share of a name's key weight (as ``rank_by_name`` weighs it) that its large keys make up: the most
+    that a member holding none of its other keys can cover."""
+    large = sum(_key_weight(sizes[k]) for k in keys if k in sizes)
+    total = large + sum(_key_weight(len(postings[k])) for k in keys if k in postings)
+    return large / total if total else 0.0
+
+
+class _Held(Collection[str]):
+    """The members of a large key that a lookup asked about, counted as the key's full size: its weight in the
+    ranking is its size's, its members those that can matter."""
+
+    __slots__ = ("_members", "_size")
+
+    def __init__(self, members: list[str], size: int) -> None:
+        self._members, self._size = members, size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members)
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._members
+
+
 def _take(
     ordered: list[M], limit: int, ties: bool, value: Callable[[M], object], tie: Callable[[M], bool] | None = None
 ) -> list[M]:
@@ -457,9 +528,15 @@ class VacuumRunning(RuntimeError):
 
 
 class RedisIndex:
-    def __init__(self, redis: Redis, settings: CommonSettings, name: str) -> None:
+    """``lazy_above``: in lookups with a floor, a key of more members than this is read only as far as the
+    ranking needs it (``lookup_by_name_many``); None reads every key in full."""
+
+    def __init__(
+        self, redis: Redis, settings: CommonSettings, name: str, lazy_above: int | None = LAZY_KEY_MEMBERS
+    ) -> None:
         self._redis = redis
         self._prefix = settings.redis_key(name)
+        self._lazy_above = lazy_above
 
     async def replace(
         self, member: str, keys: Iterable[str], pipe: Pipeline | None = None, was: Iterable[str] | None = None
@@ -560,10 +637,69 @@ class RedisIndex:
         """Per item, the members ``rank_keyed`` puts first among its names' keys (one key set per name): every
         distinct key read once for the batch, as in ``lookup_many``."""
         wanted = [[sorted(set(keys)) for keys in names] for names in namesets]
-        postings, oversized = await self._postings({key for names in wanted for keys in names for key in keys})
+        postings: Mapping[str, Collection[str]]
+        if floor is None or self._lazy_above is None:
+            postings, oversized = await self._postings({key for names in wanted for keys in names for key in keys})
+        else:
+            postings, oversized = await self._postings_as_needed(wanted, floor, pins, self._lazy_above)
         return await self._named(
             [rank_keyed(names, postings, limit, ties, floor, pins, oversized) for names in wanted]
         )
+
+    async def _postings_as_needed(
+        self, wanted: list[list[list[str]]], floor: Callable[[Sequence[str]], float],
+        pins: Callable[[str], bool] | None, lazy: int,
+    ) -> tuple[dict[str, Collection[str]], set[str]]:  # fmt: skip
+        """``_postings`` for ``rank_keyed`` with a floor, where keys of more than ``lazy`` members are read only
+        as far as the ranking needs them. A member that holds none of an item's smaller keys can only reach a
+        share of its names' weight that their large keys make up together; where that share is under the
+        floor for every name (common words beside rare ones), such members are never candidates. Then a large
+        key is only asked about the members of the item's smaller keys, and stands in the ranking as those of
+        them it holds with its full size (``_Held``); the candidates and their order are what reading it whole
+        gives (tests/streams/test_index.py). Otherwise, or for an identifier key, it is read whole."""
+        every = sorted({key for names in wanted for keys in names for key in keys})
+        whole = [k for k in every if pins is not None and pins(k)]
+        maybe = [k for k in every if not (pins is not None and pins(k))]
+        if not every:
+            return {}, set()
+        found = await self._redis.eval(_SIZES, 0, self._prefix, MAX_KEY_MEMBERS, lazy, joined(whole), joined(maybe))
+        postings: dict[str, Collection[str]] = {}
+        oversized: set[str] = set()
+        sizes: dict[str, int] = {}
+        for key, got in zip(whole + maybe, found, strict=True):
+            if isinstance(got, list):
+                if got:
+                    postings[key] = _texts(got)
+            elif int(got) < 0:
+                oversized.add(key)
+            else:
+                sizes[key] = int(got)
+        if not sizes:
+            return postings, oversized
+        asked: dict[str, set[str] | None] = {}  # large key -> the members to ask it about (None: all)
+        for names in wanted:
+            large = {k for keys in names for k in keys if k in sizes}
+            if not large:
+                continue
+            if all(_large_share(keys, postings, sizes) < floor(keys) * (1 - 1e-9) for keys in names):
+                held = {m for keys in names for k in keys if k in postings for m in postings[k]}
+                for key in large:
+                    if (ask := asked.setdefault(key, set())) is not None:
+                        ask.update(held)
+            else:
+                asked.update(dict.fromkeys(large))
+        args: list[str] = [self._prefix]
+        for key, ask in asked.items():
+            if ask is None or ask:
+                args += [key, joined(ask) if ask else ""]
+            else:
+                postings[key] = _Held([], sizes[key])
+        if len(args) > 1:
+            parts = await self._redis.eval(_PART, 0, *args)
+            for key, part in zip(args[1::2], parts, strict=True):
+                texts = _texts(part)
+                postings[key] = texts if asked[key] is None else _Held(texts, sizes[key])
+        return postings, oversized
 
     async def _postings(self, keys: set[str]) -> tuple[dict[str, list[str]], set[str]]:
         """Each key's postings (ids, or names written before ids), in one script call; none for keys without

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Sequence
 
 import pytest
 from redis.asyncio import Redis
@@ -170,6 +171,48 @@ async def test_members_under_every_key_equal_the_intersection_whatever_the_keys_
     expected = [sorted(m for m in members if set(ks) <= held[m]) for ks in asked]
     assert await index.all_of_many(asked) == expected
     assert sum(len(e) > 1_000 for e in expected) >= 2
+
+
+@pytest.mark.parametrize("lazy_above", [64, 2])
+async def test_lookups_reading_large_keys_only_as_far_as_needed_rank_as_reading_them_whole(
+    redis: Redis, settings: CommonSettings, lazy_above: int
+) -> None:
+    # Watched names of a common word (a key of about a thousand), a middling one (about a hundred) and six rare
+    # ones, some with an identifier, and a key past MAX_KEY_MEMBERS; a batch of lookups by one or two names
+    # made of a watched name's keys with some dropped and others added, with floors of 0.12 mostly, 0 (read whole)
+    # and 0.3: the index that asks large keys only about the members of smaller ones takes the same
+    # candidates, in the same order, as one that reads every key.
+    rng = random.Random(lazy_above)
+    common, middling = [f"t:common{i}" for i in range(5)], [f"t:middling{i}" for i in range(40)]
+    rare = [f"t:rare{i}" for i in range(15_000)]
+    held = {
+        f"bench\x1fw{i}": {rng.choice(common), rng.choice(middling), *rng.sample(rare, 6), "x:huge"}
+        | ({f"id:lei:{i % 300:04d}"} if i % 7 == 0 else set())
+        for i in range(MAX_KEY_MEMBERS + 1)
+    }
+    for start in range(0, len(held), 1000):
+        async with redis.pipeline(transaction=True) as pipe:
+            RedisIndex(redis, settings, "widx").replace_many(list(held.items())[start : start + 1000], pipe)
+            await pipe.execute()
+    watched = [sorted(keys) for keys in held.values()]
+    floors = [0.0, 0.3, *[0.12] * 8]
+
+    def floor(ks: Sequence[str]) -> float:
+        return floors[sum(map(ord, "".join(ks))) % 10]
+
+    def pins(key: str) -> bool:
+        return key.startswith("id:")
+
+    def name() -> list[str]:
+        keys = [k for k in rng.choice(watched) if rng.random() < 0.7]
+        return keys + rng.sample(common + middling + rare + ["t:nowhere", "id:lei:9999"], rng.randint(0, 2))
+
+    batch = [[name() for _ in range(rng.randint(1, 2))] for _ in range(300)]
+    for limit, ties in ((5, True), (20, False), (100, True)):
+        lazy = await RedisIndex(redis, settings, "widx", lazy_above).lookup_by_name_many(batch, limit, ties, floor, pins)
+        whole = await RedisIndex(redis, settings, "widx", None).lookup_by_name_many(batch, limit, ties, floor, pins)
+        assert lazy == whole
+        assert sum(map(len, whole)) > len(batch)
 
 
 def _record(member_id: int, keys: set[str]) -> bytes:
