@@ -6,6 +6,7 @@
 - ``producer`` / ``send_all``: the one way to build a Kafka producer (acks from all in-sync replicas,
   idempotent) and to send a batch and await every acknowledgement.
 - ``TRANSIENT`` / ``Backoff``: what counts as an outage to ride out, and how long to wait between tries.
+- ``hgetall_many``: many hashes read in one reply.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -91,6 +92,23 @@ class Producer(Protocol):
     async def stop(self) -> None: ...
 
     async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Awaitable[Any]: ...
+
+
+# Every hash in KEYS, flat (field, value, ...), in one reply: a pipeline of HGETALLs costs redis-py more per
+# reply than Redis per command, and most of the hashes a batch asks for are missing or small.
+_HGETALL_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
+return out
+"""
+
+
+async def hgetall_many(redis: Redis, keys: Sequence[str]) -> list[dict[Any, Any]]:
+    """Each hash's fields and values (as the client decodes them; empty for a missing key), in one call."""
+    if not keys:
+        return []
+    rows = await redis.eval(_HGETALL_MANY, len(keys), *keys)
+    return [dict(zip(row[::2], row[1::2], strict=True)) for row in rows]
 
 
 async def optimistic(redis: Redis, key: str, body: Callable[[Pipeline], Awaitable[T]]) -> T:

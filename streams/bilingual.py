@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 
+from contracts.clients import hgetall_many
 from contracts.models import Entry, NameVariant
 from contracts.settings import CommonSettings
 from streams.enrich.change import entry_names, variants
@@ -32,14 +33,6 @@ def pairs(names: Sequence[str]) -> list[tuple[str, str]]:
 def is_chinese_only(names: Iterable[str]) -> bool:
     scripts = {name_form(n).script for n in names if name_form(n).core}
     return scripts == {"cjk"}
-
-
-# Every hash in KEYS, flat (field, value, ...), in one reply: most names of a batch have no pair at all.
-_HGETALL_MANY = """
-local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
-return out
-"""
 
 
 class BilingualStore:
@@ -69,14 +62,14 @@ class BilingualStore:
         distinct = sorted({c for cs in cores for c in cs})
         if not distinct:
             return [{} for _ in cores]
-        flat = await self._redis.eval(_HGETALL_MANY, len(distinct), *(self._key(side, c) for c in distinct))
-        rows = dict(zip(distinct, flat, strict=True))
+        # most names of a batch have no pair at all
+        read = await hgetall_many(self._redis, [self._key(side, c) for c in distinct])
+        rows = dict(zip(distinct, read, strict=True))
         out: list[dict[str, str]] = []
         for cs in cores:
             found: dict[str, str] = {}
             for core in cs:
-                row = rows[core]
-                for name, origin in zip(row[::2], row[1::2], strict=True):
+                for name, origin in rows[core].items():
                     found.setdefault(_text(name), _text(origin))
             out.append(found)
         return out

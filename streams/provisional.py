@@ -14,7 +14,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from contracts.clients import text
+from contracts.clients import hgetall_many, text
 from contracts.models import Alert, AlertKind, EnrichedChange
 from contracts.settings import CommonSettings
 from streams.list_state import ListStateStore
@@ -47,18 +47,15 @@ class ProvisionalStore:
 
     async def reconcile_many(self, items: Sequence[tuple[list[Alert], EnrichedChange]]) -> list[list[Alert]]:
         """Per change of a batch, in order: provisional alerts remembered, an addition that confirms one turned
-        into a "confirmed" record. The records are read for the whole batch in one round trip (one read per
-        alert, awaited one by one, was a tenth of an alerting change's time) and written in another; a
+        into a "confirmed" record. The records are read for the whole batch in one script call (one read per
+        alert, awaited one by one, was a tenth of an alerting change's time; a pipeline of them, about 60 µs
+        of an alerting change's CPU, this half that) and written in a pipeline; a
         record written earlier in the batch is seen by a later change, as when they were one by one."""
         wanted = sorted({self._key(alert) for alerts, enriched in items if not enriched.change.provisional_for
                          and _cores(enriched) for alert in alerts if alert.kind == AlertKind.ADDED.value})  # fmt: skip
         records: dict[str, dict[str, bytes]] = {}
-        if wanted:
-            pipe = self._redis.pipeline(transaction=False)
-            for key in wanted:
-                pipe.hgetall(key)
-            for key, stored in zip(wanted, await pipe.execute(), strict=True):
-                records[key] = {text(f): raw for f, raw in stored.items()}
+        for key, stored in zip(wanted, await hgetall_many(self._redis, wanted), strict=True):
+            records[key] = {text(f): raw for f, raw in stored.items()}
         writes = self._redis.pipeline(transaction=False)
         out = [self._reconcile(alerts, enriched, records, writes) for alerts, enriched in items]
         if len(writes):
