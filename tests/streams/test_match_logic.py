@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.models import ChangeKind, Identifier, alert_id
+from contracts import codec
+from contracts.models import Alert, ChangeKind, Identifier, alert_id
 from streams.enrich.change import enrich
 from streams.enrich.names import name_form
 from streams.match.keys import name_keys
@@ -36,6 +37,11 @@ def test_one_alert_per_watch_at_or_above_threshold_with_deterministic_id() -> No
     assert alert.alert_id == alert_id("s1", "w1", c.event_id)
     assert (alert.kind, alert.entry_name, alert.score) == ("added", "AEROCARIBBEAN AIRLINES", 1.0)
     assert alert.reasons
+    # built past faust's descriptors: the record its constructor makes from the same fields, in JSON too
+    rebuilt = Alert(**{name: getattr(alert, name) for name in Alert._options.fields})
+    assert rebuilt == alert
+    assert codec.dumps(rebuilt) == codec.dumps(alert)
+    assert rebuilt.dumps() == alert.dumps()
 
 
 def test_baseline_entries_alert_as_already_listed_never_added() -> None:
