@@ -305,12 +305,11 @@ end
 return dropped
 """
 
-# ARGV: prefix, then per key set its keys joined. Per key set: the members under every one of its keys.
-# ARGV: prefix, then per item its keys (joined). A key held in a bucket field (a few ids) is read whole; a key
-# held in a set is only asked about the members still in common, from the smallest set up (SMISMEMBER, a
-# thousand at a time): a list entry's own rarest key leaves one or two to ask about, where reading every
-# member of its common words' sets was most of a change's Redis time with names that share words by the
-# hundred.
+# ARGV: prefix, then per key set its keys (joined). Per key set: the members under every one of its keys. A
+# key held in a bucket field (a few ids) is read whole; a key held in a set is only asked about the members
+# still in common, from the smallest set up (SMISMEMBER, a thousand at a time): a list entry's own rarest key
+# leaves one or two to ask about, where reading every member of its common words' sets was most of a change's
+# Redis time with names that share words by the hundred.
 _ALL_OF = _KEYS_LUA + """
 local prefix = ARGV[1]
 local out = {}
