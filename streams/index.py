@@ -85,6 +85,19 @@ local function members_of(prefix, key, most)
   if joined then return split(joined) end
   return {}
 end
+-- Those of ``asked`` that the set holds, in their order (SMISMEMBER a thousand at a time: Lua's unpack has a
+-- limit).
+local function held_of(set, asked)
+  local held = {}
+  for from = 1, #asked, 1000 do
+    local part = {unpack(asked, from, math.min(from + 999, #asked))}
+    local flags = redis.call('SMISMEMBER', set, unpack(part))
+    for j, m in ipairs(part) do
+      if flags[j] == 1 then held[#held + 1] = m end
+    end
+  end
+  return held
+end
 -- A member is posted under its id; the ``:im:{id without its last two digits}`` hashes say whose id it is, a
 -- hundred ids to a listpack. A posting that is not all digits is a name posted before ids (the lists' and
 -- watchlists' members always hold the unit separator).
@@ -243,26 +256,17 @@ return out
 """
 
 # ARGV: prefix, then per key: the key and the postings to ask it about (joined; '' for all of them). Per key,
-# those of them it holds (SMISMEMBER, a thousand at a time), or all its members.
+# those of them it holds (``held_of``), or all its members.
 _PART = _KEYS_LUA + """
 local prefix = ARGV[1]
 local out = {}
 for i = 2, #ARGV, 2 do
   local set = prefix .. ':k:' .. ARGV[i]
-  local held = {}
   if ARGV[i + 1] == '' then
-    held = redis.call('SMEMBERS', set)
+    out[#out + 1] = redis.call('SMEMBERS', set)
   else
-    local asked = split(ARGV[i + 1])
-    for from = 1, #asked, 1000 do
-      local part = {unpack(asked, from, math.min(from + 999, #asked))}
-      local flags = redis.call('SMISMEMBER', set, unpack(part))
-      for j, m in ipairs(part) do
-        if flags[j] == 1 then held[#held + 1] = m end
-      end
-    end
+    out[#out + 1] = held_of(set, split(ARGV[i + 1]))
   end
-  out[#out + 1] = held
 end
 return out
 """
@@ -307,7 +311,7 @@ return dropped
 
 # ARGV: prefix, then per key set its keys (joined). Per key set: the members under every one of its keys. A
 # key held in a bucket field (a few ids) is read whole; a key held in a set is only asked about the members
-# still in common, from the smallest set up (SMISMEMBER, a thousand at a time): a list entry's own rarest key
+# still in common, from the smallest set up (``held_of``): a list entry's own rarest key
 # leaves one or two to ask about, where reading every member of its common words' sets was most of a change's
 # Redis time with names that share words by the hundred.
 _ALL_OF = _KEYS_LUA + """
@@ -341,13 +345,7 @@ for i = 2, #ARGV do
     else
       local left = {}
       for m in pairs(common) do left[#left + 1] = m end
-      for from = 1, #left, 1000 do
-        local part = {unpack(left, from, math.min(from + 999, #left))}
-        local flags = redis.call('SMISMEMBER', at[1], unpack(part))
-        for j, m in ipairs(part) do
-          if flags[j] == 1 then here[m] = true end
-        end
-      end
+      for _, m in ipairs(held_of(at[1], left)) do here[m] = true end
     end
     common = here
   end
