@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 import zstandard as zstd
 from redis.asyncio import Redis
 
-from contracts.clients import text
+from contracts.clients import hgetall_many, text
 from contracts.settings import CommonSettings
 
 # Entries a list holds before a dictionary is trained from them (300 gave 195 bytes an entry, 1,000 gave 191).
@@ -121,10 +121,7 @@ class Dictionaries:
     async def _load(self, sources: list[str]) -> None:
         if not sources:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for source in sources:
-                pipe.hgetall(self._key(source))
-            found = await pipe.execute()
+        found = await hgetall_many(self._redis, [self._key(source) for source in sources])
         now = time.monotonic()
         for source, stored in zip(sources, found, strict=True):
             numbers = {int(text(n)): bytes(d) for n, d in stored.items()}
