@@ -82,7 +82,10 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
         batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip
-    lane = BaselineLane(common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch)
+    lane = BaselineLane(
+        common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch,
+        commit_every_s=settings.baseline_commit_ms / 1000,
+    )  # fmt: skip
     app.task(lane.run_until_cancelled)
 
     # every worker reads the Redis-wide counters (the gauge's alert takes the max over workers)

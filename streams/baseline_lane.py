@@ -8,15 +8,19 @@ consumer of its own holds up nothing but itself; its batches share the event loo
 for one batch at most.
 
 Each batch is deduplicated, enriched and matched in one step (``Stages.dedupe_enrich_match``), its alerts are
-acknowledged by Kafka, then its offsets are committed: a crash repeats a batch, and the dedupe stores and the
-deterministic ids make the repeat harmless.
+acknowledged by Kafka, and only then are its offsets counted as done. Done offsets are committed at most every
+``commit_every_s``, when the lane goes idle, and when partitions are revoked: a commit per batch of 100 capped
+the lane at about 5,700 changes per second with no work at all (2026-12-01). A crash repeats what was done
+since the last commit, and the dedupe store and the deterministic ids make the repeat harmless.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from contracts.clients import ride_out
@@ -30,27 +34,34 @@ class BaselineLane:
     """Explicit start/stop, like aiokafka's own clients; ``run`` loops until cancelled."""
 
     def __init__(
-        self, settings: CommonSettings, topic: str, group: str, stages: Stages, send: SendAlerts, batch: int
-    ) -> None:
+        self, settings: CommonSettings, topic: str, group: str, stages: Stages, send: SendAlerts, batch: int,
+        commit_every_s: float = 1.0,
+    ) -> None:  # fmt: skip
         self._settings = settings
         self._topic = topic
         self._group = group
         self._stages = stages
         self._send = send
         self._batch = batch
+        self._commit_every_s = commit_every_s
         self._consumer: AIOKafkaConsumer | None = None
+        # The next offset of each partition whose batch is done (alerts acknowledged), not yet committed.
+        self._done: dict[TopicPartition, int] = {}
+        self._committed_at = 0.0
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            self._topic, bootstrap_servers=self._settings.kafka_bootstrap, group_id=self._group,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=self._batch,
-            session_timeout_ms=10_000,
+            bootstrap_servers=self._settings.kafka_bootstrap, group_id=self._group, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_records=self._batch, session_timeout_ms=10_000,
         )  # fmt: skip
+        consumer.subscribe([self._topic], listener=_CommitOnRevoke(self))
         await consumer.start()
         self._consumer = consumer
+        self._committed_at = time.monotonic()
 
     async def stop(self) -> None:
         if self._consumer is not None:
+            await self.commit_done()
             await self._consumer.stop()
             self._consumer = None
 
@@ -61,16 +72,33 @@ class BaselineLane:
         while True:
             fetched = await consumer.getmany(timeout_ms=1000, max_records=self._batch)
             if not fetched:
+                await self.commit_done()  # idle: leave nothing done uncommitted
                 continue
             changes = decode_changes([r.value for records in fetched.values() for r in records])
             if changes:
                 await ride_out(lambda: self._stages.dedupe_enrich_match(changes, self._send), "baseline")  # noqa: B023
-            try:
-                await consumer.commit()
-            except KafkaError as exc:
-                # The group moved this batch's partitions to another worker (a rebalance): it repeats the
-                # batch, and the repeat is dropped by the dedupe stores.
-                log.warning("baseline lane: commit failed (%s); the batch will be repeated", exc)
+            for tp, records in fetched.items():
+                self._done[tp] = records[-1].offset + 1
+            if time.monotonic() - self._committed_at >= self._commit_every_s:
+                await self.commit_done()
+
+    async def commit_done(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+        """Commit the done offsets (of ``partitions`` only, if given) of the partitions still assigned; a
+        failed commit (the group moved on) leaves those batches to be repeated, and dropped as duplicates."""
+        consumer = self._consumer
+        if consumer is None or not self._done:
+            return
+        wanted = self._done.keys() if partitions is None else set(partitions) & self._done.keys()
+        assigned = consumer.assignment()
+        offsets = {tp: self._done.pop(tp) for tp in list(wanted)}
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        self._committed_at = time.monotonic()
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            log.warning("baseline lane: commit failed (%s); its batches will be repeated", exc)
 
     async def run_until_cancelled(self) -> None:
         """For faust's ``app.task``: started here, stopped when the worker cancels the task."""
@@ -79,3 +107,16 @@ class BaselineLane:
             await self.run()
         finally:
             await self.stop()
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """What this worker finished of the partitions it hands over is committed before the next owner starts."""
+
+    def __init__(self, lane: BaselineLane) -> None:
+        self._lane = lane
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._lane.commit_done(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass

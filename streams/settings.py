@@ -25,6 +25,9 @@ class StreamsSettings:
     # LISTWATCH_STREAMS_BASELINE_BATCH: baseline events taken at once on their own lane; smaller than
     # ``batch`` because the agents wait for one baseline batch at most (they share the event loop).
     baseline_batch: int = 100
+    # LISTWATCH_STREAMS_BASELINE_COMMIT_MS: how often the baseline lane commits the offsets of its done batches
+    # (also when idle and when partitions move); a crash repeats at most this much, dropped as duplicates.
+    baseline_commit_ms: int = 1000
     # LISTWATCH_STREAMS_ORPHANS_EVERY_S: how often the orphaned-members gauge is read from Redis.
     orphans_every_s: int = 60
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
@@ -37,6 +40,8 @@ class StreamsSettings:
                    dedupe_ttl_s=env_int(env, "DEDUPE_TTL_S", cls.dedupe_ttl_s, minimum=60),
                    batch=env_int(env, "STREAMS_BATCH", cls.batch, minimum=1),
                    baseline_batch=env_int(env, "STREAMS_BASELINE_BATCH", cls.baseline_batch, minimum=1),
+                   baseline_commit_ms=env_int(env, "STREAMS_BASELINE_COMMIT_MS", cls.baseline_commit_ms,
+                                              minimum=0),
                    batch_within_ms=env_int(env, "STREAMS_BATCH_WITHIN_MS", cls.batch_within_ms, minimum=1),
                    orphans_every_s=env_int(env, "STREAMS_ORPHANS_EVERY_S", cls.orphans_every_s, minimum=1),
                    data_dir=common.state_dir / "streams")  # fmt: skip
