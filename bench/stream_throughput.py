@@ -19,14 +19,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.common import drop_namespace, parallel_capacity, private_run, save_results, start_worker, stop
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[str, object]:
@@ -57,6 +62,20 @@ async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[s
     return {"benchmark": "stream_throughput", "what": "ceiling: raw aiokafka produce (acks=all) and consume",
             "messages": count, "bytes_each": size, "produce_per_second": round(count / produced),
             "consume_per_second": round(count / consumed)}  # fmt: skip
+
+
+def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
+    """CPU seconds (user + system) the processes used so far, from /proc."""
+    total = 0.0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def server_cpu(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def start_floor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -114,12 +133,13 @@ async def run(
             if first >= len(events) // 4:
                 break
             await asyncio.sleep(0.05)
-        started = time.perf_counter()
+        started, cpu, redis_cpu = time.perf_counter(), process_cpu(procs), await server_cpu(redis)
         for _ in range(72_000):  # at most an hour
             if await redis.hlen(state) >= len(events):
                 break
             await asyncio.sleep(0.05)
         seconds = time.perf_counter() - started
+        cpu, redis_cpu = process_cpu(procs) - cpu, await server_cpu(redis) - redis_cpu
         done = await redis.hlen(state)
         what = "baseline changes" if baseline else "additions"
         who = "the baseline lane with no work" if floor else f"{workers} stream worker(s)"
@@ -128,7 +148,10 @@ async def run(
                         "watched_companies": watches,
                         "seconds": round(seconds, 2), "per_second": round((done - first) / seconds),
                         "publish_seconds": round(published, 2), "publish_per_second": round(len(events) / published),
-                        "target_per_second": 5000, "met": (done - first) / seconds >= 5000})  # fmt: skip
+                        "target_per_second": 5000, "met": (done - first) / seconds >= 5000,
+                        # where the time went: the worker processes' CPU and Redis's, per timed change
+                        "worker_cpu_us": round(1e6 * cpu / max(1, done - first)),
+                        "redis_cpu_us": round(1e6 * redis_cpu / max(1, done - first))})  # fmt: skip
         if with_ceiling:
             results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
     finally:

@@ -49,9 +49,13 @@ class Stages:
         for index, store in (("lists", self.lists), ("watchlists", self.watches)):
             self.metrics.orphans.labels(index).set(await store.orphans())
 
-    async def dedupe_enrich_match(self, changes: Sequence[ListChange], send: SendAlerts) -> int:
+    async def dedupe_enrich_match(
+        self, changes: Sequence[ListChange], send: SendAlerts, enriched: Sequence[EnrichedChange] | None = None
+    ) -> int:
         """Dedupe, enrich and match in one step, with no topic between (both lanes: the changes lane, and the
         baseline lane, whose events must not queue behind, or ahead of, the others); how many were new.
+        ``enriched``: the changes already enriched (``enrich_batch``, in the same order), by a lane that
+        enriches the next batch while this one waits on Redis.
 
         One dedupe store: the match stage's, asked here before enriching and marked by ``match_batch`` once
         the alerts are acknowledged. A store of the enrichment's own (marked after the match's) could only
@@ -61,16 +65,27 @@ class Stages:
         self.metrics.duplicates.labels("enrich").inc(len(changes) - len(fresh))
         if not fresh:
             return 0
+        if enriched is None:
+            out = self.enrich_batch(fresh)
+        else:
+            done = {id(e.change): e for e in enriched}
+            missing = [change for change in fresh if id(change) not in done]
+            done.update((id(e.change), e) for e in self.enrich_batch(missing))
+            out = [done[id(change)] for change in fresh]
+        await self.match_batch(out, send, checked=True)
+        return len(out)
+
+    def enrich_batch(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
+        """The changes enriched (pure work, no I/O), timed and their errors counted."""
         out = []
-        for change in fresh:
+        for change in changes:
             started = time.perf_counter()
             enriched = enrich(change)
             self.metrics.enrich_seconds.observe(time.perf_counter() - started)
             if enriched.enrichment.errors:
                 self.metrics.enrich_errors.inc(len(enriched.enrichment.errors))
             out.append(enriched)
-        await self.match_batch(out, send, checked=True)
-        return len(out)
+        return out
 
     async def match(self, enriched: EnrichedChange, send: SendAlert) -> list[Alert]:
         """Keep the list state current, then alert every subscriber whose watched company it concerns."""

@@ -1,0 +1,133 @@
+"""The baseline lane on the real broker: only batches whose work finished are committed (a lane stopped in
+the middle of one leaves it to the next owner), and two lanes in one group between them do every change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts import codec
+from contracts.models import Alert, EnrichedChange, ListChange
+from contracts.settings import CommonSettings
+from contracts.topics import Groups, Topics, ensure_topics
+from streams.baseline_lane import BaselineLane
+from tests.conftest import wait_for
+from tests.factories import change, entry
+
+
+class _Recorder:
+    """Stands in for the stages: records each batch's event ids once its work is done; ``hang_on``: the call
+    (1-based) that never finishes, as a worker killed in the middle of a batch."""
+
+    def __init__(self, hang_on: int | None = None, pause_s: float = 0.0) -> None:
+        self.calls = 0
+        self.done: list[str] = []
+        self.hanging = asyncio.Event()
+        self._hang_on = hang_on
+        self._pause_s = pause_s
+
+    def enrich_batch(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
+        return []
+
+    async def dedupe_enrich_match(
+        self, changes: Sequence[ListChange], send: object, enriched: Sequence[EnrichedChange] | None = None
+    ) -> int:
+        self.calls += 1
+        if self.calls == self._hang_on:
+            self.hanging.set()
+            await asyncio.Event().wait()
+        await asyncio.sleep(self._pause_s)
+        self.done.extend(c.event_id for c in changes)
+        return len(changes)
+
+
+async def _nothing(alerts: Sequence[Alert]) -> None:
+    return None
+
+
+async def _publish(settings: CommonSettings, topic: str, count: int) -> list[str]:
+    changes = [change(after=entry(key=str(i), name=f"Entity {i}"), baseline=True) for i in range(count)]
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, codec.dumps(c), key=c.entry_key.encode()) for c in changes]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    return [c.event_id for c in changes]
+
+
+async def _committed(settings: CommonSettings, topic: str, group: str) -> int:
+    """The group's committed offsets on the topic, summed over its partitions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = range(settings.kafka_partitions)
+        offsets = [await consumer.committed(TopicPartition(topic, p)) for p in partitions]
+        return sum(o or 0 for o in offsets)
+    finally:
+        await consumer.stop()
+
+
+def _lane(settings: CommonSettings, stages: _Recorder, commit_every_s: float) -> BaselineLane:
+    topics, groups = Topics.for_settings(settings), Groups.for_settings(settings)
+    return BaselineLane(settings, topics.baselines, groups.baselines, stages, _nothing, 10,  # type: ignore[arg-type]
+                        commit_every_s=commit_every_s)  # fmt: skip
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_a_lane_stopped_mid_batch_commits_only_finished_batches(
+    kafka: str, settings: CommonSettings, topics: Topics
+) -> None:
+    await ensure_topics(settings, topics)
+    ids = await _publish(settings, topics.baselines, 60)
+    first = _Recorder(hang_on=3)
+    task = asyncio.create_task(_lane(settings, first, commit_every_s=0).run_until_cancelled())
+    await asyncio.wait_for(first.hanging.wait(), 60)
+    await _stop(task)
+    assert 0 < len(first.done) <= 20  # two batches (of up to ten) finished, the third never did
+    assert await _committed(settings, topics.baselines, Groups.for_settings(settings).baselines) == len(first.done)
+
+    # The next owner starts where the finished work ends: nothing lost, nothing done twice.
+    second = _Recorder()
+    task = asyncio.create_task(_lane(settings, second, commit_every_s=0).run_until_cancelled())
+    try:
+        await wait_for(lambda: len(second.done) >= len(ids) - len(first.done), within=60)
+        await asyncio.sleep(1.5)  # anything more would show now
+    finally:
+        await _stop(task)
+    assert sorted(first.done + second.done) == sorted(ids)
+
+
+async def test_two_lanes_in_one_group_do_every_change_and_commit_all(
+    kafka: str, settings: CommonSettings, topics: Topics
+) -> None:
+    await ensure_topics(settings, topics)
+    ids = await _publish(settings, topics.baselines, 400)
+    a, b = _Recorder(pause_s=0.2), _Recorder(pause_s=0.2)
+    # committed once a second: the partitions a handed over when b joined were committed on their revocation
+    tasks = [asyncio.create_task(_lane(settings, a, commit_every_s=1.0).run_until_cancelled())]
+    try:
+        await wait_for(lambda: len(a.done) >= 30, within=60)
+        tasks.append(asyncio.create_task(_lane(settings, b, commit_every_s=1.0).run_until_cancelled()))
+        await wait_for(lambda: set(a.done) | set(b.done) >= set(ids), within=90)
+        group = Groups.for_settings(settings).baselines
+        for _ in range(100):  # idle lanes commit what they finished
+            if await _committed(settings, topics.baselines, group) == len(ids):
+                break
+            await asyncio.sleep(0.2)
+        assert await _committed(settings, topics.baselines, group) == len(ids)
+    finally:
+        for task in tasks:
+            await _stop(task)
+    assert b.done, "the second lane got partitions"
+    # repeats only of work that was not committed when partitions moved: at most a batch per partition
+    assert len(a.done) + len(b.done) - len(ids) <= 10 * settings.kafka_partitions
