@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 
 from contracts.clients import redis_client
-from contracts.models import Alert, ListChange
+from contracts.models import Alert, EnrichedChange, ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Groups, Topics
 from streams.baseline_lane import BaselineLane
@@ -23,7 +23,12 @@ class _NoWork:
         self._redis = redis_client(settings)
         self._settings = settings
 
-    async def dedupe_enrich_match(self, changes: Sequence[ListChange], send: SendAlerts) -> int:
+    def enrich_batch(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
+        return []
+
+    async def dedupe_enrich_match(
+        self, changes: Sequence[ListChange], send: SendAlerts, enriched: Sequence[EnrichedChange] | None = None
+    ) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
             for change in changes:
                 pipe.hset(self._settings.redis_key("list", change.source), change.entry_key, b"1")

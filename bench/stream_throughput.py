@@ -78,6 +78,14 @@ async def server_cpu(redis: Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+def _alive(procs: list[subprocess.Popen[bytes]], tmp: Path) -> None:
+    """A worker that died ends the run with its log's last lines, rather than a wait of an hour."""
+    for i, proc in enumerate(procs):
+        if proc.poll() is not None:
+            tail = (tmp / f"worker-{i}.log").read_text(errors="replace").splitlines()[-15:]
+            raise RuntimeError(f"worker {i} exited with {proc.returncode}:\n" + "\n".join(tail))
+
+
 def start_floor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """The baseline lane with no work (bench/lane_floor.py) in place of a worker."""
     with log.open("wb") as out:
@@ -132,11 +140,13 @@ async def run(
             first = await redis.hlen(state)
             if first >= len(events) // 4:
                 break
+            _alive(procs, tmp)
             await asyncio.sleep(0.05)
         started, cpu, redis_cpu = time.perf_counter(), process_cpu(procs), await server_cpu(redis)
         for _ in range(72_000):  # at most an hour
             if await redis.hlen(state) >= len(events):
                 break
+            _alive(procs, tmp)
             await asyncio.sleep(0.05)
         seconds = time.perf_counter() - started
         cpu, redis_cpu = process_cpu(procs) - cpu, await server_cpu(redis) - redis_cpu
