@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, ListChange
-from contracts.settings import CommonSettings
+from contracts.settings import CommonSettings, configure_logging
 from contracts.topics import Groups, Topics
 from streams.baseline_lane import BaselineLane
 from streams.settings import StreamsSettings
@@ -42,6 +42,7 @@ async def _nothing(alerts: Sequence[Alert]) -> None:
 
 async def main() -> None:
     settings = StreamsSettings.from_env(os.environ)
+    configure_logging(settings.common)
     common = settings.common
     lane = BaselineLane(
         common, Topics.for_settings(common).baselines, Groups.for_settings(common).baselines,

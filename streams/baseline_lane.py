@@ -61,6 +61,7 @@ class BaselineLane:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap, group_id=self._group, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=self._batch, session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,  # a worker joining waits for the others' next heartbeat to rebalance
         )  # fmt: skip
         consumer.subscribe([self._topic], listener=_CommitOnRevoke(self))
         await consumer.start()
@@ -164,4 +165,4 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._lane.commit_done(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        pass
+        log.info("baseline lane: assigned partitions %s", sorted(tp.partition for tp in assigned))
