@@ -10,7 +10,7 @@ from alerts.service import AlertsService
 from alerts.settings import AlertsSettings
 from alerts.sinks.base import Sink
 from alerts.sinks.console import ConsoleSink, FileSink
-from contracts.settings import configure_logging
+from contracts.settings import configure_logging, use_event_loop
 
 
 async def serve(settings: AlertsSettings) -> None:
@@ -34,4 +34,5 @@ async def serve(settings: AlertsSettings) -> None:
 def run(env: Mapping[str, str]) -> None:
     settings = AlertsSettings.from_env(env)
     configure_logging(settings.common)
+    use_event_loop(settings.common)
     asyncio.run(serve(settings))

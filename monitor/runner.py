@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack
 
 from contracts.clients import redis_client
 from contracts.ops import ops_app, start_ops
-from contracts.settings import configure_logging
+from contracts.settings import configure_logging, use_event_loop
 from contracts.topics import Topics, ensure_topics_when_up
 from monitor.fetch import Fetcher, RetryPolicy
 from monitor.metrics import MonitorMetrics
@@ -65,6 +65,7 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
 def run(env: Mapping[str, str]) -> None:
     settings = MonitorSettings.from_env(env)
     configure_logging(settings.common)
+    use_event_loop(settings.common)
 
     async def _main() -> None:
         stop = asyncio.Event()

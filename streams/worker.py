@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import faust
 
-from contracts.settings import configure_logging
+from contracts.settings import configure_logging, use_event_loop
 from contracts.topics import Topics, ensure_topics_when_up
 from streams.app import build_app
 from streams.enrich.countries import to_iso
@@ -21,6 +21,7 @@ from streams.settings import StreamsSettings
 def run(env: Mapping[str, str]) -> None:
     settings = StreamsSettings.from_env(env)
     configure_logging(settings.common)
+    use_event_loop(settings.common)
     # faust only creates its internal topics; ours are created here, with our partition count.
     asyncio.run(ensure_topics_when_up(settings.common, Topics.for_settings(settings.common)))
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
