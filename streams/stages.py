@@ -78,10 +78,11 @@ class Stages:
     def enrich_batch(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
         """The changes enriched (pure work, no I/O), timed and their errors counted."""
         out = []
+        seconds = self.metrics.enrich_seconds
         for change in changes:
             started = time.perf_counter()
             enriched = enrich(change)
-            self.metrics.enrich_seconds.observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started)
             if enriched.enrichment.errors:
                 self.metrics.enrich_errors.inc(len(enriched.enrichment.errors))
             out.append(enriched)
@@ -117,11 +118,12 @@ class Stages:
         )
         now = datetime.now(UTC)
         matched: list[tuple[list[Alert], EnrichedChange]] = []
+        counted = self.metrics.candidates.labels("change")  # a label's child looked up once a batch
         for (enriched, _), found in zip(named, candidates, strict=True):
             alerts = match_change(enriched, found, thresholds, now)
             if alerts and await self.provisional.already_listed(enriched, self.lists):
                 alerts = []  # an Official Journal act amending an entry the consolidated list has
-            self.metrics.candidates.labels("change").observe(len(found))
+            counted.observe(len(found))
             matched.append((alerts, enriched))
         alerting: list[tuple[EnrichedChange, list[Alert]]] = []
         reconciled = await self.provisional.reconcile_many(matched)
@@ -137,9 +139,9 @@ class Stages:
                     alert.reasons = [*alert.reasons, also]
             out.extend(alerts)
         # Per change, as before batching: the batch's time spread over its changes.
-        each = (time.perf_counter() - started) / len(fresh)
+        each, timed = (time.perf_counter() - started) / len(fresh), self.metrics.match_seconds.labels("change")
         for _ in fresh:
-            self.metrics.match_seconds.labels("change").observe(each)
+            timed.observe(each)
         await send(out)
         for alert in out:
             self.metrics.alerts.labels(alert.kind).inc()
