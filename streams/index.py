@@ -736,5 +736,8 @@ def _text(value: bytes | str) -> str:
 
 
 def _texts(values: list[bytes] | list[str]) -> list[str]:
-    # One reply holds one type: tested once, not per posting (a change reads over a hundred postings).
+    # One reply holds one type: tested once, not per posting (a change reads over a hundred postings). An
+    # empty reply (a large key holding none of the members it was asked about) is no postings.
+    if not values:
+        return []
     return [v.decode() for v in values] if isinstance(values[0], bytes) else values

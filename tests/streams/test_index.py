@@ -215,6 +215,22 @@ async def test_lookups_reading_large_keys_only_as_far_as_needed_rank_as_reading_
         assert sum(map(len, whole)) > len(batch)
 
 
+async def test_a_large_key_holding_none_of_the_members_it_is_asked_about_gives_no_candidates_from_it(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # The worker crashed here (an IndexError on the script's empty reply for that key): a name's rare key held
+    # by a few members, its common one by many others and by none of those few.
+    rare = {f"bench\x1fr{i}": {"t:rare", f"t:own{i}"} for i in range(3)}
+    common = {f"bench\x1fc{i}": {"t:common", f"t:other{i}"} for i in range(200)}
+    async with redis.pipeline(transaction=True) as pipe:
+        RedisIndex(redis, settings, "nidx").replace_many([*rare.items(), *common.items()], pipe)
+        await pipe.execute()
+    names = [[["t:rare", "t:common"]]]
+    lazy = await RedisIndex(redis, settings, "nidx", 2).lookup_by_name_many(names, 10, True, lambda _: 0.5)
+    whole = await RedisIndex(redis, settings, "nidx", None).lookup_by_name_many(names, 10, True, lambda _: 0.5)
+    assert lazy == whole == [sorted(rare)]
+
+
 def _record(member_id: int, keys: set[str]) -> bytes:
     # a member's record as the index writes it: its id and the first 8 hex digits of its joined keys' SHA-1
     digest = hashlib.sha1("\x1e".join(sorted(keys)).encode(), usedforsecurity=False).hexdigest()[:8]
