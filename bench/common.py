@@ -36,6 +36,15 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
+    """CPU seconds (user + system) the processes used so far, from /proc."""
+    total = 0.0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         proc.terminate()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -29,7 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.common import drop_namespace, parallel_capacity, private_run, save_results, start_worker, stop
+from bench.common import (
+    drop_namespace,
+    parallel_capacity,
+    private_run,
+    process_cpu,
+    save_results,
+    start_worker,
+    stop,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -63,15 +70,6 @@ async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[s
     return {"benchmark": "stream_throughput", "what": "ceiling: raw aiokafka produce (acks=all) and consume",
             "messages": count, "bytes_each": size, "produce_per_second": round(count / produced),
             "consume_per_second": round(count / consumed)}  # fmt: skip
-
-
-def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
-    """CPU seconds (user + system) the processes used so far, from /proc."""
-    total = 0.0
-    for proc in procs:
-        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 async def server_cpu(redis: Redis) -> float:
