@@ -19,16 +19,19 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.common import drop_namespace, line_plot, private_run, process_cpu, save_results, start_worker, stop
+from bench.common import Run, drop_namespace, line_plot, private_run, process_cpu, save_results, start_worker, stop
 from bench.diff_speed import ROW
 from tests.factories import made_up_name
 
 if TYPE_CHECKING:
+    from contracts.models import ListChange
     from contracts.settings import CommonSettings
+    from monitor.publisher import ChangePublisher
 
 PLOT = Path(__file__).parents[1] / "docs" / "benchmarks_latency.png"
 
@@ -103,31 +106,45 @@ class AlertClock:
                     self.seen.setdefault(Alert.loads(record.value).change_event_id, stamp)
 
 
-async def run(rates: list[int], seconds: float, watches: int, names: str = "made-up") -> list[dict[str, object]]:
-    """``names``: "made-up" (tests/factories.py ``made_up_name``) or "real" (``real_names``)."""
+async def _alerting(run_: Run, names: str, listed: int, watches: int) -> tuple[list[str], list[ListChange]]:
+    """Distinct names, the first ``listed`` of them listed as additions (each change alerts its own watch),
+    all of them watched. Made-up names share four-letter prefix keys by the hundred and nothing else; real
+    names share what real names share."""
     from monitor.diff import diff, read_snapshot
-    from monitor.publisher import ChangePublisher
     from monitor.snapshot import DiskSnapshot
     from monitor.sources.ofac_sdn import OfacSdn
     from streams.watchlists import WatchEntry, WatchlistStore
 
+    total = max(listed, watches)
+    pool = real_names(total) if names == "real" else [made_up_name(n) for n in range(1, total + 1)]
+    _write_list(run_.tmp / "sdn.csv", pool[:listed])
+    source = OfacSdn()
+    parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": run_.tmp / "sdn.csv"}), "s")
+    # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).
+    changes = list(diff("ofac_sdn", {}, "empty", parsed, datetime.now(UTC), source.info))
+    await WatchlistStore(run_.redis, run_.settings).put_many(
+        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(pool)
+    )
+    return pool, changes
+
+
+async def _warm_up(publisher: ChangePublisher, clock: AlertClock, warm: Sequence[ListChange]) -> None:
+    """The worker joined and its caches loaded: these changes published and all of their alerts read."""
+    await publisher.publish(warm)
+    for _ in range(1200):
+        if all(c.event_id in clock.seen for c in warm):
+            return
+        await asyncio.sleep(0.1)
+
+
+async def run(rates: list[int], seconds: float, watches: int, names: str = "made-up") -> list[dict[str, object]]:
+    """``names``: "made-up" (tests/factories.py ``made_up_name``) or "real" (``real_names``)."""
+    from monitor.publisher import ChangePublisher
+
     run_ = await private_run("latency")
     namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
                                                     run_.redis)  # fmt: skip
-    needed = int(sum(rates) * seconds) + 200
-    # Distinct names, the first ``needed`` of them listed (each change alerts its own watch); the others watched
-    # only. Made-up names share four-letter prefix keys by the hundred and nothing else; real names share what
-    # real names share.
-    total = max(needed, watches)
-    pool = real_names(total) if names == "real" else [made_up_name(n) for n in range(1, total + 1)]
-    _write_list(tmp / "sdn.csv", pool[:needed])
-    source = OfacSdn()
-    parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
-    # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).
-    changes = list(diff("ofac_sdn", {}, "empty", parsed, datetime.now(UTC), source.info))
-    await WatchlistStore(redis, settings).put_many(
-        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(pool)
-    )
+    pool, changes = await _alerting(run_, names, int(sum(rates) * seconds) + 200, watches)
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
     clock = AlertClock(settings, topics.alerts, f"{namespace}.bench")
@@ -137,13 +154,8 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
     await publisher.start()
     await clock.start()
     try:
-        # Warm up (worker joined, caches loaded): 100 changes, all of their alerts read.
         warm, rest = changes[:100], changes[100:]
-        await publisher.publish(warm)
-        for _ in range(1200):
-            if all(c.event_id in seen for c in warm):
-                break
-            await asyncio.sleep(0.1)
+        await _warm_up(publisher, clock, warm)
         for rate in rates:
             batch, rest = rest[: int(rate * seconds)], rest[int(rate * seconds) :]
             per_tick = max(1, rate // 100)
@@ -185,24 +197,12 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
     """How many alerting changes one worker drains per second: ``run``'s changes (each alerts its own watch)
     published as fast as the publisher goes, after a warm-up, timed to the last alert read. The latency at a
     rate near it is mostly queueing, and swings with the hour; this is the capacity it depends on."""
-    from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
-    from monitor.snapshot import DiskSnapshot
-    from monitor.sources.ofac_sdn import OfacSdn
-    from streams.watchlists import WatchEntry, WatchlistStore
 
     run_ = await private_run("drain")
     namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
                                                     run_.redis)  # fmt: skip
-    total = max(count + 100, watches)
-    pool = real_names(total) if names == "real" else [made_up_name(n) for n in range(1, total + 1)]
-    _write_list(tmp / "sdn.csv", pool[: count + 100])
-    source = OfacSdn()
-    parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": tmp / "sdn.csv"}), "s")
-    changes = list(diff("ofac_sdn", {}, "empty", parsed, datetime.now(UTC), source.info))
-    await WatchlistStore(redis, settings).put_many(
-        WatchEntry(subscriber_id="bench", id=f"w{i}", name=n) for i, n in enumerate(pool)
-    )
+    pool, changes = await _alerting(run_, names, count + 100, watches)
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
     clock = AlertClock(settings, topics.alerts, f"{namespace}.bench")
@@ -210,11 +210,7 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
     await clock.start()
     try:
         warm, rest = changes[:100], changes[100:]
-        await publisher.publish(warm)
-        for _ in range(1200):
-            if all(c.event_id in clock.seen for c in warm):
-                break
-            await asyncio.sleep(0.1)
+        await _warm_up(publisher, clock, warm)
         cpu, started = process_cpu([worker]), time.perf_counter()
         for i in range(0, len(rest), 2000):
             await publisher.publish(rest[i : i + 2000])
