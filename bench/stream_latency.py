@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from bench.diff_speed import ROW
 from tests.factories import made_up_name
 
 if TYPE_CHECKING:
+    from contracts.clients import Producer
     from contracts.models import ListChange
     from contracts.settings import CommonSettings
     from monitor.publisher import ChangePublisher
@@ -137,13 +139,21 @@ async def _warm_up(publisher: ChangePublisher, clock: AlertClock, warm: Sequence
         await asyncio.sleep(0.1)
 
 
+async def _close(run_: Run, worker: subprocess.Popen[bytes], *clients: AlertClock | ChangePublisher | Producer) -> None:
+    """A run's clients stopped, its worker too, and its namespace removed."""
+    for client in clients:
+        await client.stop()
+    stop([worker])
+    await drop_namespace(run_.redis, run_.namespace)
+    await run_.redis.aclose()
+
+
 async def run(rates: list[int], seconds: float, watches: int, names: str = "made-up") -> list[dict[str, object]]:
     """``names``: "made-up" (tests/factories.py ``made_up_name``) or "real" (``real_names``)."""
     from monitor.publisher import ChangePublisher
 
     run_ = await private_run("latency")
-    namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
-                                                    run_.redis)  # fmt: skip
+    namespace, tmp, env, settings, topics = run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics
     pool, changes = await _alerting(run_, names, int(sum(rates) * seconds) + 200, watches)
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
@@ -185,11 +195,7 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
             print(json.dumps(row), flush=True)
             await asyncio.sleep(2)  # let the worker drain before the next rate
     finally:
-        await clock.stop()
-        await publisher.stop()
-        stop([worker])
-        await drop_namespace(redis, namespace)
-        await redis.aclose()
+        await _close(run_, worker, clock, publisher)
     return results
 
 
@@ -200,8 +206,7 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
     from monitor.publisher import ChangePublisher
 
     run_ = await private_run("drain")
-    namespace, tmp, env, settings, topics, redis = (run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics,
-                                                    run_.redis)  # fmt: skip
+    namespace, tmp, env, settings, topics = run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics
     pool, changes = await _alerting(run_, names, count + 100, watches)
     worker = start_worker(env, tmp / "worker.log")
     publisher = ChangePublisher(settings, topics)
@@ -229,11 +234,7 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
         print(json.dumps(row), flush=True)
         return row
     finally:
-        await clock.stop()
-        await publisher.stop()
-        stop([worker])
-        await drop_namespace(redis, namespace)
-        await redis.aclose()
+        await _close(run_, worker, clock, publisher)
 
 
 async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> dict[str, object]:
@@ -317,12 +318,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
         print(json.dumps(row), flush=True)
         return row
     finally:
-        await clock.stop()
-        await publisher.stop()
-        await raw.stop()
-        stop([worker])
-        await drop_namespace(redis, namespace)
-        await redis.aclose()
+        await _close(run_, worker, clock, publisher, raw)
 
 
 def plot(results: list[dict[str, object]]) -> None:
