@@ -86,7 +86,7 @@ _EVENT_LOOPS = ("uvloop", "asyncio")
 def use_event_loop(settings: CommonSettings) -> None:
     """Once, at a service's entry point, before its first loop: uvloop (libuv's loop, the one faust and mode
     support besides asyncio's) unless ``asyncio`` is asked for. A stream worker's CPU per baseline change fell
-    by about a tenth with it (docs/benchmarks.md, Stream throughput)."""
+    from 328 to 265 µs with it, medians of nine alternating runs (docs/benchmarks.md, Stream throughput)."""
     import asyncio
 
     if settings.event_loop == "uvloop":
