@@ -45,6 +45,15 @@ def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
     return total
 
 
+def check_alive(workers: Iterable[tuple[subprocess.Popen[bytes], Path]]) -> None:
+    """A worker (its process and log) that died ends the run with its log's last lines, rather than a wait of up
+    to an hour for work it will never do."""
+    for proc, log in workers:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            raise RuntimeError(f"the worker logging to {log} exited with {proc.returncode}:\n" + "\n".join(tail))
+
+
 def stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         proc.terminate()

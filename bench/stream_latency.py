@@ -25,7 +25,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.common import Run, drop_namespace, line_plot, private_run, process_cpu, save_results, start_worker, stop
+from bench.common import (
+    Run,
+    check_alive,
+    drop_namespace,
+    line_plot,
+    private_run,
+    process_cpu,
+    save_results,
+    start_worker,
+    stop,
+)
 from bench.diff_speed import ROW
 from tests.factories import made_up_name
 
@@ -130,12 +140,16 @@ async def _alerting(run_: Run, names: str, listed: int, watches: int) -> tuple[l
     return pool, changes
 
 
-async def _warm_up(publisher: ChangePublisher, clock: AlertClock, warm: Sequence[ListChange]) -> None:
+async def _warm_up(
+    publisher: ChangePublisher, clock: AlertClock, warm: Sequence[ListChange],
+    worker: tuple[subprocess.Popen[bytes], Path],
+) -> None:  # fmt: skip
     """The worker joined and its caches loaded: these changes published and all of their alerts read."""
     await publisher.publish(warm)
     for _ in range(1200):
         if all(c.event_id in clock.seen for c in warm):
             return
+        check_alive([worker])
         await asyncio.sleep(0.1)
 
 
@@ -165,7 +179,7 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
     await clock.start()
     try:
         warm, rest = changes[:100], changes[100:]
-        await _warm_up(publisher, clock, warm)
+        await _warm_up(publisher, clock, warm, (worker, tmp / "worker.log"))
         for rate in rates:
             batch, rest = rest[: int(rate * seconds)], rest[int(rate * seconds) :]
             per_tick = max(1, rate // 100)
@@ -182,6 +196,7 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
             for _ in range(6000):  # at most 10 minutes
                 if all(c.event_id in seen for c in batch):
                     break
+                check_alive([(worker, tmp / "worker.log")])
                 await asyncio.sleep(0.1)
             latencies = [(seen[c.event_id] - sent[c.event_id]) * 1000 for c in batch if c.event_id in seen]
             row: dict[str, object] = {
@@ -215,13 +230,14 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
     await clock.start()
     try:
         warm, rest = changes[:100], changes[100:]
-        await _warm_up(publisher, clock, warm)
+        await _warm_up(publisher, clock, warm, (worker, tmp / "worker.log"))
         cpu, started = process_cpu([worker]), time.perf_counter()
         for i in range(0, len(rest), 2000):
             await publisher.publish(rest[i : i + 2000])
         for _ in range(12_000):  # at most 10 minutes
             if all(c.event_id in clock.seen for c in rest):
                 break
+            check_alive([(worker, tmp / "worker.log")])
             await asyncio.sleep(0.05)
         seconds, cpu = time.perf_counter() - started, process_cpu([worker]) - cpu
         read = sum(1 for c in rest if c.event_id in clock.seen)
@@ -276,11 +292,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
     await clock.start()
     lists_key = f"{namespace}:list:ofac_sdn"
     try:
-        await publisher.publish(news[:warm])
-        for _ in range(1200):
-            if all(c.event_id in seen for c in news[:warm]):
-                break
-            await asyncio.sleep(0.1)
+        await _warm_up(publisher, clock, news[:warm], (worker, tmp / "worker.log"))
         started = time.perf_counter()
         topic = topics.baselines if lane == "own" else topics.changes
         for i in range(0, len(baseline), 5000):
@@ -304,6 +316,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
         for _ in range(6000):  # at most 10 minutes
             if all(c.event_id in seen for c in news[warm:]) and done:
                 break
+            check_alive([(worker, tmp / "worker.log")])
             await asyncio.sleep(0.1)
         watcher.cancel()
         baseline_s = done[0] if done else float("nan")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.common import (
+    check_alive,
     drop_namespace,
     parallel_capacity,
     private_run,
@@ -78,11 +79,7 @@ async def server_cpu(redis: Redis) -> float:
 
 
 def _alive(procs: list[subprocess.Popen[bytes]], tmp: Path) -> None:
-    """A worker that died ends the run with its log's last lines, rather than a wait of an hour."""
-    for i, proc in enumerate(procs):
-        if proc.poll() is not None:
-            tail = (tmp / f"worker-{i}.log").read_text(errors="replace").splitlines()[-15:]
-            raise RuntimeError(f"worker {i} exited with {proc.returncode}:\n" + "\n".join(tail))
+    check_alive((proc, tmp / f"worker-{i}.log") for i, proc in enumerate(procs))
 
 
 def _all_assigned(procs: list[subprocess.Popen[bytes]], tmp: Path) -> bool:

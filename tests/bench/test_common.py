@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from bench.common import parallel_capacity
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.common import check_alive, parallel_capacity
 
 
 def test_parallel_capacity_reports_two_processes_against_one() -> None:
@@ -10,3 +16,18 @@ def test_parallel_capacity_reports_two_processes_against_one() -> None:
     assert result["repeats"] == 2
     ratio, low, high = float(str(result["ratio"])), float(str(result["min"])), float(str(result["max"]))
     assert 0 < low <= ratio <= high
+
+
+def test_a_dead_worker_ends_a_benchmark_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    log.write_text("starting\nTraceback (most recent call last):\nIndexError: list index out of range\n")
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    try:
+        dead.wait(timeout=30)
+        check_alive([(running, log)])  # alive: nothing to say
+        with pytest.raises(RuntimeError, match=r"exited with 3:\n(.|\n)*IndexError: list index out of range"):
+            check_alive([(running, log), (dead, log)])
+    finally:
+        running.kill()
+        running.wait()
