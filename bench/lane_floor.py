@@ -14,6 +14,9 @@ from contracts.models import Alert, EnrichedChange, ListChange
 from contracts.settings import CommonSettings, configure_logging
 from contracts.topics import Groups, Topics
 from streams.baseline_lane import BaselineLane
+from streams.metrics import StreamsMetrics
+from streams.produce import Headers
+from streams.quarantine import Quarantine
 from streams.settings import StreamsSettings
 from streams.stages import SendAlerts
 
@@ -40,6 +43,10 @@ async def _nothing(alerts: Sequence[Alert]) -> None:
     return None
 
 
+async def _refuse(topic: str, records: Sequence[tuple[bytes, bytes, Headers | None]]) -> None:
+    raise RuntimeError(f"the no-work lane failed: {len(records)} records would be set aside on {topic}")
+
+
 async def main() -> None:
     settings = StreamsSettings.from_env(os.environ)
     configure_logging(settings.common)
@@ -47,6 +54,7 @@ async def main() -> None:
     lane = BaselineLane(
         common, Topics.for_settings(common).baselines, Groups.for_settings(common).baselines,
         _NoWork(common), _nothing, settings.baseline_batch,  # type: ignore[arg-type]
+        Quarantine(_refuse, Topics.for_settings(common).quarantine, StreamsMetrics().quarantined),
         commit_every_s=settings.baseline_commit_ms / 1000,
     )  # fmt: skip
     await lane.run_until_cancelled()

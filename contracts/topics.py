@@ -32,6 +32,10 @@ class Topics:
     alerts: str
     # Alerts whose delivery failed for good, keyed like alerts.
     dead_letters: str
+    # Events a stream worker could not process for a reason other than an outage (a bug, unforeseen data,
+    # corrupt state), each set aside as it was (its own key and value) with the QUARANTINE_* headers; put back
+    # on their topic by `listwatch quarantine replay`. Kept until deleted (retention.ms -1).
+    quarantine: str
 
     @classmethod
     def for_settings(cls, settings: CommonSettings) -> Topics:
@@ -43,10 +47,14 @@ class Topics:
             watches=f"{ns}.watches.v1",
             alerts=f"{ns}.alerts.v1",
             dead_letters=f"{ns}.alerts.dead.v1",
+            quarantine=f"{ns}.quarantine.v1",
         )
 
     def all(self) -> tuple[str, ...]:
-        return (self.changes, self.baselines, self.enriched, self.watches, self.alerts, self.dead_letters)
+        return (
+            self.changes, self.baselines, self.enriched, self.watches, self.alerts, self.dead_letters,
+            self.quarantine,
+        )  # fmt: skip
 
     def for_change(self, baseline: bool) -> str:
         """Where the monitor publishes a change: baselines on their own lane."""
@@ -61,14 +69,26 @@ class Groups:
     baselines: str
     # The alerts services, consuming the alerts topic into the delivery queue.
     alerts_delivery: str
+    # `listwatch quarantine replay`: its committed offsets mark what was put back.
+    quarantine_replay: str
 
     @classmethod
     def for_settings(cls, settings: CommonSettings) -> Groups:
         ns = settings.namespace
-        return cls(streams=f"{ns}.streams", baselines=f"{ns}.streams-baseline", alerts_delivery=f"{ns}.alerts-delivery")
+        return cls(
+            streams=f"{ns}.streams", baselines=f"{ns}.streams-baseline", alerts_delivery=f"{ns}.alerts-delivery",
+            quarantine_replay=f"{ns}.quarantine-replay",
+        )  # fmt: skip
 
     def all(self) -> tuple[str, ...]:
-        return (self.streams, self.baselines, self.alerts_delivery)
+        return (self.streams, self.baselines, self.alerts_delivery, self.quarantine_replay)
+
+
+# Headers of a quarantined record: the topic it came from, the lane that failed it, the error, and when (ISO).
+QUARANTINE_ORIGIN = "listwatch-origin"
+QUARANTINE_LANE = "listwatch-lane"
+QUARANTINE_ERROR = "listwatch-error"
+QUARANTINE_AT = "listwatch-quarantined-at"
 
 
 def change_key(source: str, entry_key: str) -> bytes:
@@ -81,10 +101,14 @@ def alert_key(subscriber_id: str) -> bytes:
     return subscriber_id.encode()
 
 
-def topic_configs(settings: CommonSettings) -> dict[str, str]:
+def topic_configs(settings: CommonSettings, kept: bool = False) -> dict[str, str]:
     """Broker-side settings of every topic we create: with replication, a write is acknowledged (acks=all)
-    only once ``min.insync.replicas`` brokers have it, so losing one broker loses nothing."""
-    return {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
+    only once ``min.insync.replicas`` brokers have it, so losing one broker loses nothing. ``kept``: never
+    deleted by age (the quarantine: what is there waits for a fix, however long that takes)."""
+    configs = {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
+    if kept:
+        configs["retention.ms"] = "-1"
+    return configs
 
 
 async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
@@ -102,7 +126,7 @@ async def ensure_topics(settings: CommonSettings, topics: Topics) -> None:
                 name,
                 num_partitions=settings.kafka_partitions,
                 replication_factor=settings.kafka_replication_factor,
-                topic_configs=topic_configs(settings),
+                topic_configs=topic_configs(settings, kept=name == topics.quarantine),
             )
             for name in topics.all()
             if name not in existing

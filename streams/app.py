@@ -5,7 +5,8 @@ Topology (every topic in streams/topics.py):
     watches --[listwatch.screen: already listed?]--> alerts;
     changes.baseline --[the baseline lane (streams/baseline_lane.py), its own consumer group: the same
     step]--> alerts;
-    changes.enriched --[listwatch.match: drains what workers before 2026-11-29 enriched there]--> alerts
+    changes.enriched --[listwatch.match: drains what workers before 2026-11-29 enriched there]--> alerts;
+    an event any of them fails for a reason other than an outage --> quarantine (streams/quarantine.py)
 Keys keep each list entry's changes in one partition, so workers share partitions and order holds.
 """
 
@@ -26,7 +27,9 @@ from streams.dedupe.store import DedupeStore
 from streams.list_state import ListStateStore
 from streams.match.agents import register_agents
 from streams.metrics import StreamsMetrics
+from streams.produce import faust_sender
 from streams.provisional import ProvisionalStore
+from streams.quarantine import Quarantine
 from streams.settings import StreamsSettings
 from streams.stages import Stages
 from streams.watchlists import WatchlistStore
@@ -77,13 +80,14 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         bilingual=BilingualStore(redis, common),
         default_threshold=common.match_threshold,
     )
+    quarantine = Quarantine(faust_sender(app), topics.quarantine, metrics.quarantined)
     send_alerts = register_agents(
         app, topic(topics.changes, bytes), topic(topics.enriched, EnrichedChange),
-        topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages,
+        topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages, quarantine,
         batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip
     lane = BaselineLane(
-        common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch,
+        common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch, quarantine,
         commit_every_s=settings.baseline_commit_ms / 1000,
     )  # fmt: skip
     app.task(lane.run_until_cancelled)

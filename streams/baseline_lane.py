@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from contracts.clients import ride_out
 from contracts.models import EnrichedChange, ListChange
 from contracts.settings import CommonSettings
+from streams.quarantine import Quarantine, change_record
 from streams.stages import SendAlerts, Stages, decode_changes
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,10 @@ class BaselineLane:
 
     def __init__(
         self, settings: CommonSettings, topic: str, group: str, stages: Stages, send: SendAlerts, batch: int,
-        commit_every_s: float = 1.0,
+        quarantine: Quarantine, commit_every_s: float = 1.0,
     ) -> None:  # fmt: skip
         self._settings = settings
+        self._quarantine = quarantine
         self._topic = topic
         self._group = group
         self._stages = stages
@@ -104,15 +105,22 @@ class BaselineLane:
                     await inflight.task
 
     async def _enrich(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
+        """What enriches without an error; the rest is enriched again in ``_match``, where a failure is set
+        aside (quarantined) rather than stopping the lane."""
         out: list[EnrichedChange] = []
         for start in range(0, len(changes), _ENRICH_STEP):
-            out.extend(self._stages.enrich_batch(changes[start : start + _ENRICH_STEP]))
+            step = changes[start : start + _ENRICH_STEP]
+            with contextlib.suppress(Exception):  # left to _match, which sets it aside and says why
+                out.extend(self._stages.enrich_batch(step))
             await asyncio.sleep(0)  # the batch in flight takes its next round trip
         return out
 
     async def _match(self, changes: Sequence[ListChange], enriched: Sequence[EnrichedChange]) -> None:
+        async def work(items: Sequence[ListChange]) -> None:
+            await self._stages.dedupe_enrich_match(items, self._send, enriched)
+
         if changes:
-            await ride_out(lambda: self._stages.dedupe_enrich_match(changes, self._send, enriched), "baseline")
+            await self._quarantine.guard("baseline", self._topic, changes, work, change_record)
 
     async def _finish(self, inflight: _Inflight) -> None:
         await inflight.task

@@ -1,5 +1,5 @@
 """The stream workers' commands: run a worker, import a watchlist, screen a watchlist offline, reindex and
-vacuum the stored state."""
+vacuum the stored state, show and replay the quarantine."""
 
 from __future__ import annotations
 
@@ -177,6 +177,32 @@ async def _vacuum(lists: ListStateStore, watches: WatchlistStore) -> None:
         print(orjson.dumps({"index": index, "stale_postings_removed": dropped}).decode(), flush=True)
 
 
+def cmd_quarantine(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    import asyncio
+
+    from contracts.settings import CommonSettings
+    from contracts.topics import Topics, ensure_topics
+    from streams.quarantine import read_pending, replay
+
+    settings = CommonSettings.from_env(env)
+    topics = Topics.for_settings(settings)
+
+    async def _run() -> int:
+        await ensure_topics(settings, topics)
+        if args.quarantine_command == "show":
+            for record in await read_pending(settings, topics):
+                print(orjson.dumps(record.summary()).decode(), flush=True)
+            return 0
+        replayed, passed_over = await replay(settings, topics)
+        for record in passed_over:
+            print(f"listwatch quarantine replay: passed over a record not from our topics: {record.summary()}",
+                  file=sys.stderr)  # fmt: skip
+        print(orjson.dumps({"replayed": replayed, "passed_over": len(passed_over)}).decode(), flush=True)
+        return 0
+
+    return asyncio.run(_run())
+
+
 def register(sub: Any) -> None:
     sub.add_parser("streams", help="run one stream worker").set_defaults(func=cmd_streams)
     p = sub.add_parser("watch", help="manage watchlists")
@@ -198,3 +224,8 @@ def register(sub: Any) -> None:
     sub.add_parser(
         "vacuum", help="remove index postings left behind by re-indexed entries (listwatch_index_orphaned_members)"
     ).set_defaults(func=cmd_vacuum)
+    p = sub.add_parser("quarantine", help="events the stream workers set aside (processing failed, not an outage)")
+    quarantine = p.add_subparsers(dest="quarantine_command", required=True)
+    quarantine.add_parser("show", help="the events not replayed yet, one JSON line each: origin, lane, error, when")
+    quarantine.add_parser("replay", help="put them back on their topics (once the cause is mended)")
+    p.set_defaults(func=cmd_quarantine)

@@ -33,6 +33,11 @@ class StreamsMetrics:
             "listwatch_match_candidates", "Candidates scored per change or watch entry.", ["kind"],
             buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200), registry=r,
         )  # fmt: skip
+        self.quarantined = Counter(
+            "listwatch_quarantined_total",
+            "Events set aside on the quarantine topic (processing failed for a reason other than an outage; "
+            "`listwatch quarantine show`), by lane.", ["lane"], registry=r,
+        )  # fmt: skip
         self.alerts = Counter("listwatch_alerts_produced_total", "Alerts produced, by kind.", ["kind"], registry=r)
         # Redis-wide, read by every worker: alert on the max over workers, never the sum.
         self.orphans = Gauge(

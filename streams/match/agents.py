@@ -1,44 +1,51 @@
 """The agents: short loops over their topics; the work is in streams/stages.py.
 
 An event is retried through a Redis or Kafka outage rather than dropped: faust commits its offset once the
-agent moves on, so moving on before the work is done would lose it. Repeats are harmless (dedupe, ids)."""
+agent moves on, so moving on before the work is done would lose it. An event that fails for another reason
+is set aside on the quarantine topic (streams/quarantine.py). Repeats are harmless (dedupe, ids)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import faust
 
 from contracts import codec
-from contracts.clients import ride_out
-from contracts.models import Alert, EnrichedChange, WatchEvent
+from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import alert_key
+from streams.produce import faust_sender
+from streams.quarantine import Quarantine, change_record, enriched_record, watch_record
 from streams.stages import SendAlerts, Stages, decode_changes
 
 
 def register_agents(
     app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
-    stages: Stages, batch: int = 500, within_s: float = 0.01,
+    stages: Stages, quarantine: Quarantine, batch: int = 500, within_s: float = 0.01,
 ) -> SendAlerts:  # fmt: skip
-    """Register the agents; returns the alerts sender (the baseline lane sends with it too)."""
+    """Register the agents; returns the alerts sender (the baseline lane sends with it too). What fails for a
+    reason other than an outage is set aside by ``quarantine`` (streams/quarantine.py), never retried forever
+    nor acknowledged unprocessed."""
+
+    from_changes, from_watches, topic = changes.get_topic_name(), watches.get_topic_name(), alerts.get_topic_name()
+    send = faust_sender(app)
 
     async def send_alert(alert: Alert) -> None:
         await send_alerts([alert])
 
     async def send_alerts(items: Sequence[Alert]) -> None:
         # The whole batch awaited to the broker's acks before the stage marks its events done. Written by
-        # contracts.codec (faust's JSON without its type tags, which every reader of the topic reads) and handed
-        # to faust's producer itself: faust's Topic.send and Record.dumps were about a tenth of the worker's time
-        # for changes that alert.
-        if not items:
-            return
-        producer = await app.maybe_start_producer()
-        topic = alerts.get_topic_name()
-        sent = [
-            await producer.send(topic, alert_key(a.subscriber_id), codec.dumps(a), None, None, None) for a in items
-        ]
-        await asyncio.gather(*sent)
+        # contracts.codec: faust's JSON without its type tags, which every reader of the topic reads.
+        await send(topic, [(alert_key(a.subscriber_id), codec.dumps(a), None) for a in items])
+
+    async def dedupe_enrich_match(items: Sequence[ListChange]) -> None:
+        await stages.dedupe_enrich_match(items, send_alerts)
+
+    async def match_batch(items: Sequence[EnrichedChange]) -> None:
+        await stages.match_batch(items, send_alerts)
+
+    async def screen_one(items: Sequence[WatchEvent]) -> None:
+        for event in items:
+            await stages.screen(event, send_alert)
 
     # Batches: faust acknowledges (and so commits) a batch's offsets only when the agent asks for the next
     # batch, that is after the work and its output's acknowledgements: a crash repeats a batch, never loses it.
@@ -47,7 +54,7 @@ def register_agents(
         async for values in stream.take(batch, within=within_s):
             changes = decode_changes(values)
             if changes:
-                await ride_out(lambda: stages.dedupe_enrich_match(changes, send_alerts), "changes")  # noqa: B023
+                await quarantine.guard("changes", from_changes, changes, dedupe_enrich_match, change_record)
             yield None
 
     # Nothing is sent to the enriched topic any more (a change is enriched and matched in one step, twice the
@@ -55,12 +62,13 @@ def register_agents(
     # enriched there before an upgrade, so that no change is left unmatched.
     async def match(stream: faust.StreamT[EnrichedChange]) -> AsyncIterator[None]:
         async for items in stream.take(batch, within=within_s):
-            await ride_out(lambda: stages.match_batch(items, send_alerts), "match")  # noqa: B023
+            # set aside as their changes, on the changes topic's account: put back there, they are enriched again
+            await quarantine.guard("match", from_changes, items, match_batch, enriched_record)
             yield None
 
     async def screen(stream: faust.StreamT[WatchEvent]) -> AsyncIterator[None]:
         async for event in stream:
-            await ride_out(lambda: stages.screen(event, send_alert), "screen")  # noqa: B023
+            await quarantine.guard("screen", from_watches, [event], screen_one, watch_record)
             yield None
 
     app.agent(changes, name="listwatch.changes")(changes_agent)

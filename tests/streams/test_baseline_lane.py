@@ -14,6 +14,9 @@ from contracts.models import Alert, EnrichedChange, ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Groups, Topics, ensure_topics
 from streams.baseline_lane import BaselineLane
+from streams.metrics import StreamsMetrics
+from streams.produce import Headers
+from streams.quarantine import Quarantine
 from tests.conftest import wait_for
 from tests.factories import change, entry
 
@@ -74,8 +77,13 @@ async def _committed(settings: CommonSettings, topic: str, group: str) -> int:
 
 def _lane(settings: CommonSettings, stages: _Recorder, commit_every_s: float) -> BaselineLane:
     topics, groups = Topics.for_settings(settings), Groups.for_settings(settings)
+    quarantine = Quarantine(_refuse, topics.quarantine, StreamsMetrics().quarantined)
     return BaselineLane(settings, topics.baselines, groups.baselines, stages, _nothing, 10,  # type: ignore[arg-type]
-                        commit_every_s=commit_every_s)  # fmt: skip
+                        quarantine, commit_every_s=commit_every_s)  # fmt: skip
+
+
+async def _refuse(topic: str, records: Sequence[tuple[bytes, bytes, Headers | None]]) -> None:
+    raise AssertionError(f"nothing here fails, yet {len(records)} records were set aside on {topic}")
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
