@@ -5,7 +5,8 @@
   restart answers rather than failing.
 - ``producer`` / ``send_all``: the one way to build a Kafka producer (acks from all in-sync replicas,
   idempotent) and to send a batch and await every acknowledgement.
-- ``TRANSIENT`` / ``Backoff``: what counts as an outage to ride out, and how long to wait between tries.
+- ``TRANSIENT`` / ``is_outage`` / ``Backoff``: what counts as an outage to ride out, and how long to wait
+  between tries.
 - ``hgetall_many``: many hashes read in one reply.
 """
 
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -27,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import DataError, RedisError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contracts.settings import CommonSettings
@@ -37,6 +39,20 @@ T = TypeVar("T")
 
 # Errors of an outage (Redis or Kafka down, a connection dropped, a broker failing over): wait and retry.
 TRANSIENT: tuple[type[BaseException], ...] = (RedisError, KafkaError, OSError, TimeoutError)
+# Redis error replies of a server that cannot serve now (busy, failing over, out of memory or disk, loading):
+# an outage. Any other error reply (WRONGTYPE, a script's error, a bad command) says the data or the code is
+# wrong, and retrying cannot mend it. Matched anywhere: a pipeline's error quotes its command's reply.
+_OUTAGE_REPLY = re.compile(r"\b(BUSY|MISCONF|NOREPLICAS|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|OOM)\b")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` is an outage to wait out (``TRANSIENT``), and not a Redis error reply about the data or
+    the code (``WRONGTYPE`` on a key another tool wrote, a script's error) nor a value redis-py refused."""
+    if isinstance(exc, DataError):
+        return False
+    if type(exc) is ResponseError:  # its subclasses are replies of a server that cannot serve now
+        return bool(_OUTAGE_REPLY.search(str(exc)))
+    return isinstance(exc, TRANSIENT)
 
 
 def text(value: Any) -> str:
@@ -176,13 +192,16 @@ class Backoff:
 
 
 async def ride_out(call: Callable[[], Awaitable[T]], what: str) -> T:
-    """Run ``call`` until it succeeds, waiting out transient outages with backoff: for work that must not be
-    skipped (an event whose offset is committed once it is done). Other errors propagate."""
+    """Run ``call`` until it succeeds, waiting out outages (``is_outage``) with backoff: for work that must not be
+    skipped (an event whose offset is committed once it is done). Other errors propagate (in the stream
+    workers, to the quarantine)."""
     backoff = Backoff()
     while True:
         try:
             result = await call()
         except TRANSIENT as exc:
+            if not is_outage(exc):
+                raise
             if not backoff.failures:
                 log.error("%s: dependency unavailable (%s: %s); retrying with backoff", what, type(exc).__name__, exc)
             await backoff.wait()
