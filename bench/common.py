@@ -8,6 +8,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -52,6 +53,15 @@ def check_alive(workers: Iterable[tuple[subprocess.Popen[bytes], Path]]) -> None
         if proc.poll() is not None:
             tail = log.read_text(errors="replace").splitlines()[-15:]
             raise RuntimeError(f"the worker logging to {log} exited with {proc.returncode}:\n" + "\n".join(tail))
+
+
+def holds_partitions(log: Path, group: str, topic: str) -> bool:
+    """The worker logging to ``log`` holds partitions of ``topic`` in its faust consumer group ``group`` after
+    its last rebalance (faust logs each assignment as a table, then the group's name)."""
+    found = re.findall(r"Setting newly assigned partitions(.*?)for group (\S+)", log.read_text(errors="replace"),
+                       re.DOTALL)  # fmt: skip
+    last = [held for held, named in found if named == group]
+    return bool(last) and topic in last[-1]
 
 
 def stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:

@@ -29,6 +29,7 @@ from bench.common import (
     Run,
     check_alive,
     drop_namespace,
+    holds_partitions,
     line_plot,
     private_run,
     process_cpu,
@@ -142,34 +143,41 @@ async def _alerting(run_: Run, names: str, listed: int, watches: int) -> tuple[l
 
 async def _warm_up(
     publisher: ChangePublisher, clock: AlertClock, warm: Sequence[ListChange],
-    worker: tuple[subprocess.Popen[bytes], Path],
+    workers: Sequence[tuple[subprocess.Popen[bytes], Path]],
 ) -> None:  # fmt: skip
     """The worker joined and its caches loaded: these changes published and all of their alerts read."""
     await publisher.publish(warm)
     for _ in range(1200):
         if all(c.event_id in clock.seen for c in warm):
             return
-        check_alive([worker])
+        check_alive(workers)
         await asyncio.sleep(0.1)
 
 
-async def _close(run_: Run, worker: subprocess.Popen[bytes], *clients: AlertClock | ChangePublisher | Producer) -> None:
-    """A run's clients stopped, its worker too, and its namespace removed."""
+async def _close(
+    run_: Run, workers: Sequence[subprocess.Popen[bytes]], *clients: AlertClock | ChangePublisher | Producer
+) -> None:
+    """A run's clients stopped, its workers too, and its namespace removed."""
     for client in clients:
         await client.stop()
-    stop([worker])
+    stop(workers)
     await drop_namespace(run_.redis, run_.namespace)
     await run_.redis.aclose()
 
 
-async def run(rates: list[int], seconds: float, watches: int, names: str = "made-up") -> list[dict[str, object]]:
-    """``names``: "made-up" (tests/factories.py ``made_up_name``) or "real" (``real_names``)."""
+async def run(
+    rates: list[int], seconds: float, watches: int, names: str = "made-up", workers: int = 1
+) -> list[dict[str, object]]:
+    """``names``: "made-up" (tests/factories.py ``made_up_name``) or "real" (``real_names``). ``workers``: stream
+    workers sharing the changes topic's partitions, all joined and warmed up before the clock starts."""
+    from contracts.topics import Groups
     from monitor.publisher import ChangePublisher
 
     run_ = await private_run("latency")
     namespace, tmp, env, settings, topics = run_.namespace, run_.tmp, run_.env, run_.settings, run_.topics
-    pool, changes = await _alerting(run_, names, int(sum(rates) * seconds) + 200, watches)
-    worker = start_worker(env, tmp / "worker.log")
+    pool, changes = await _alerting(run_, names, int(sum(rates) * seconds) + 100 + 100 * workers, watches)
+    logs = [tmp / f"worker-{i}.log" for i in range(workers)]
+    procs = [start_worker(env, log) for log in logs]
     publisher = ChangePublisher(settings, topics)
     clock = AlertClock(settings, topics.alerts, f"{namespace}.bench")
     seen = clock.seen
@@ -179,7 +187,19 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
     await clock.start()
     try:
         warm, rest = changes[:100], changes[100:]
-        await _warm_up(publisher, clock, warm, (worker, tmp / "worker.log"))
+        await _warm_up(publisher, clock, warm, list(zip(procs, logs, strict=True)))
+        if workers > 1:
+            group = Groups.for_settings(settings).streams
+            for _ in range(1200):
+                if all(holds_partitions(log, group, topics.changes) for log in logs):
+                    break
+                check_alive(zip(procs, logs, strict=True))
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"stream_latency: {workers} workers did not all hold changes partitions in 2 min")
+            # each worker's caches warmed on its own partitions
+            warm, rest = rest[: 100 * workers], rest[100 * workers :]
+            await _warm_up(publisher, clock, warm, list(zip(procs, logs, strict=True)))
         for rate in rates:
             batch, rest = rest[: int(rate * seconds)], rest[int(rate * seconds) :]
             per_tick = max(1, rate // 100)
@@ -196,7 +216,7 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
             for _ in range(6000):  # at most 10 minutes
                 if all(c.event_id in seen for c in batch):
                     break
-                check_alive([(worker, tmp / "worker.log")])
+                check_alive(zip(procs, logs, strict=True))
                 await asyncio.sleep(0.1)
             latencies = [(seen[c.event_id] - sent[c.event_id]) * 1000 for c in batch if c.event_id in seen]
             row: dict[str, object] = {
@@ -204,13 +224,13 @@ async def run(rates: list[int], seconds: float, watches: int, names: str = "made
                 "changes": len(batch), "alerts_read": len(latencies), "watched_companies": len(pool), "names": names,
                 "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(_quantile(latencies, 0.95), 1),
                 "p99_ms": round(_quantile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
-                "target": "p99 < 250 ms and p50 < 50 ms at 1,000/s",
+                "workers": workers, "target": "p99 < 250 ms and p50 < 50 ms at 1,000/s",
             }  # fmt: skip
             results.append(row)
             print(json.dumps(row), flush=True)
             await asyncio.sleep(2)  # let the worker drain before the next rate
     finally:
-        await _close(run_, worker, clock, publisher)
+        await _close(run_, procs, clock, publisher)
     return results
 
 
@@ -230,7 +250,7 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
     await clock.start()
     try:
         warm, rest = changes[:100], changes[100:]
-        await _warm_up(publisher, clock, warm, (worker, tmp / "worker.log"))
+        await _warm_up(publisher, clock, warm, [(worker, tmp / "worker.log")])
         cpu, started = process_cpu([worker]), time.perf_counter()
         for i in range(0, len(rest), 2000):
             await publisher.publish(rest[i : i + 2000])
@@ -250,7 +270,7 @@ async def drain(names: str, count: int, watches: int) -> dict[str, object]:
         print(json.dumps(row), flush=True)
         return row
     finally:
-        await _close(run_, worker, clock, publisher)
+        await _close(run_, [worker], clock, publisher)
 
 
 async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> dict[str, object]:
@@ -292,7 +312,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
     await clock.start()
     lists_key = f"{namespace}:list:ofac_sdn"
     try:
-        await _warm_up(publisher, clock, news[:warm], (worker, tmp / "worker.log"))
+        await _warm_up(publisher, clock, news[:warm], [(worker, tmp / "worker.log")])
         started = time.perf_counter()
         topic = topics.baselines if lane == "own" else topics.changes
         for i in range(0, len(baseline), 5000):
@@ -331,7 +351,7 @@ async def behind_baseline(lane: str, size: int, additions: int, rate: float) -> 
         print(json.dumps(row), flush=True)
         return row
     finally:
-        await _close(run_, worker, clock, publisher, raw)
+        await _close(run_, [worker], clock, publisher, raw)
 
 
 def plot(results: list[dict[str, object]]) -> None:
@@ -349,6 +369,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench stream_latency")
     parser.add_argument("--quick", action="store_true", help="100 and 250 changes/s for 5 s each")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="stream workers sharing the changes (default 1)")
     parser.add_argument("--names", choices=["made-up", "real", "both"], default=None,
                         help="watched and listed names (default: both with LISTWATCH_REALDATA, made-up without; "
                              "made-up with --quick)")  # fmt: skip
@@ -357,7 +378,7 @@ def main(argv: list[str]) -> int:
     chosen = args.names or ("both" if os.environ.get("LISTWATCH_REALDATA") and not args.quick else "made-up")
     results: list[dict[str, object]] = []
     for names in (["made-up", "real"] if chosen == "both" else [chosen]):
-        results += asyncio.run(run(rates, seconds, 10_000, names))
+        results += asyncio.run(run(rates, seconds, 10_000, names, args.workers))
         results.append(asyncio.run(drain(names, 2_000 if args.quick else 10_000, 10_000)))
     size = 5_000 if args.quick else 100_000
     for lane in ("own", "shared"):
