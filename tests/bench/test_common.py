@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import check_alive, parallel_capacity
+from bench.common import check_alive, holds_partitions, parallel_capacity
 
 
 def test_parallel_capacity_reports_two_processes_against_one() -> None:
@@ -31,3 +31,26 @@ def test_a_dead_worker_ends_a_benchmark_with_its_log(tmp_path: Path) -> None:
     finally:
         running.kill()
         running.wait()
+
+
+_ASSIGNED = """[2026-12-01 10:50:16,700] [12734] [INFO] Setting newly assigned partitions
++Topic Partition Set-----------------+------------+
+| topic                              | partitions |
++------------------------------------+------------+
+| {topics}
++------------------------------------+------------+ for group {group}
+"""
+
+
+def test_holds_partitions_reads_each_groups_last_assignment(tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    first = _ASSIGNED.format(topics="ns.changes.v1          | {0-1}      |\n| ns.watches.v1 | {0-1} |", group="ns.streams")
+    lane = _ASSIGNED.format(topics="ns.changes.baseline.v1 | {0-3}      |", group="ns.streams-baseline")
+    log.write_text(first + lane)
+    assert holds_partitions(log, "ns.streams", "ns.changes.v1")
+    assert holds_partitions(log, "ns.streams-baseline", "ns.changes.baseline.v1")
+    assert not holds_partitions(log, "ns.streams-baseline", "ns.changes.v1")
+    # after a rebalance that left this worker only the watches: the last assignment counts
+    log.write_text(first + lane + _ASSIGNED.format(topics="ns.watches.v1 | {0} |", group="ns.streams"))
+    assert not holds_partitions(log, "ns.streams", "ns.changes.v1")
+    assert not holds_partitions(log, "ns.other", "ns.changes.v1")
