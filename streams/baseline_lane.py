@@ -90,7 +90,13 @@ class BaselineLane:
                     else:
                         await self.commit_done()  # idle: leave nothing done uncommitted
                     continue
-                changes = decode_changes([r.value for records in fetched.values() for r in records])
+                got = [r for records in fetched.values() for r in records]
+                bad: list[tuple[int, Exception]] = []
+                changes = decode_changes([r.value for r in got], bad)
+                # set aside as they were; counted done with their batch
+                await self._quarantine.undecodable(
+                    "baseline", self._topic, [(got[i].key or b"", got[i].value or b"", e) for i, e in bad]
+                )
                 # This batch is enriched (pure work) while the one before waits on Redis and Kafka; it is
                 # deduplicated and matched only once that one is done, so the order of the work is kept.
                 enriched = await self._enrich(changes)

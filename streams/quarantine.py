@@ -74,6 +74,14 @@ class Quarantine:
         await ride_out(lambda: self._set_aside(lane, origin, records), "quarantine")
         self._counter.labels(lane).inc(len(failed))
 
+    async def undecodable(self, lane: str, origin: str, records: Sequence[tuple[bytes, bytes, Exception]]) -> None:
+        """Records of ``origin`` that are not the event they should be (key, value, the decoder's error): set
+        aside as they were, rather than dropped."""
+        if not records:
+            return
+        await ride_out(lambda: self._set_aside(lane, origin, records), "quarantine")
+        self._counter.labels(lane).inc(len(records))
+
     @staticmethod
     async def _one_by_one(
         lane: str, items: Sequence[_T], work: Callable[[Sequence[_T]], Awaitable[object]], exc: Exception

@@ -229,13 +229,18 @@ def _borrowed_reasons(reasons: list[str], borrowed: dict[str, str]) -> list[str]
     ]
 
 
-def decode_changes(values: Sequence[bytes | None]) -> list[ListChange]:
+def decode_changes(
+    values: Sequence[bytes | None], undecodable: list[tuple[int, Exception]] | None = None
+) -> list[ListChange]:
     """The records' changes, read past faust's field descriptors (contracts/codec.py: a tenth of a change's
-    time when faust decoded them); an undecodable record is logged and skipped, as faust's agents do."""
+    time when faust decoded them). A record that is not a ListChange is logged and left out; ``undecodable``,
+    if given, receives its position among ``values`` and the error (the lanes set it aside, never drop it)."""
     out = []
-    for value in values:
+    for i, value in enumerate(values):
         try:
             out.append(codec.loads(ListChange, value or b""))
         except Exception as exc:  # noqa: BLE001 - a bad record must not stop the lane
-            log.error("skipped a record that is not a ListChange: %s", exc)
+            log.error("a record that is not a ListChange: %s", exc)
+            if undecodable is not None:
+                undecodable.append((i, exc))
     return out

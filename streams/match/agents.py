@@ -52,7 +52,11 @@ def register_agents(
     # The changes topic is read as bytes and decoded here (decode_changes), not by faust's Record.loads.
     async def changes_agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for values in stream.take(batch, within=within_s):
-            changes = decode_changes(values)
+            # ``take`` gives values only: a record that is no ListChange is set aside with an empty key (it names
+            # no entry whose changes it must stay in order with)
+            bad: list[tuple[int, Exception]] = []
+            changes = decode_changes(values, bad)
+            await quarantine.undecodable("changes", from_changes, [(b"", values[i] or b"", e) for i, e in bad])
             if changes:
                 await quarantine.guard("changes", from_changes, changes, dedupe_enrich_match, change_record)
             yield None

@@ -1,7 +1,8 @@
 """A change that fails for a reason other than an outage (here: its entry's stored state is corrupt) on two
 stream worker replicas: it is set aside on the quarantine topic, once, with its error; the rest of its batch
 and everything after it alert once; both workers keep running; and once the state is mended,
-``listwatch quarantine replay`` puts it back and it alerts, once."""
+``listwatch quarantine replay`` puts it back and it alerts, once. A record that is no change at all is set
+aside too, never dropped."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from contracts.cli import main
+from contracts.clients import producer, send_all
 from contracts.models import ChangeKind
 from contracts.settings import CommonSettings
 from contracts.topics import Groups, Topics
@@ -53,8 +55,15 @@ async def test_a_failing_change_is_quarantined_once_by_two_replicas_and_replayed
                  for i, n in enumerate(names[7:])]  # fmt: skip
         # The poison in the middle of each lane's batch, and the same poison again later (a redelivery).
         await publish(settings, topics, [*good[:2], poison[0], *good[2:5], *good[5:7], poison[1], *good[7:], *poison])
+        # and a record on each lane that is no ListChange at all (a tool writing to the wrong topic)
+        await _send_raw(settings, [(topics.changes, b"not a change"), (topics.baselines, b'{"event_id": "x"}')])
         await wait_for(lambda: len(alerts(delivered)) >= 10, within=120)
-        pending = await wait_for(lambda: _pending(settings, topics, 4), within=60)
+        pending = await wait_for(lambda: _pending(settings, topics, 6), within=60)
+        garbage = [p for p in pending if p.value in (b"not a change", b'{"event_id": "x"}')]
+        assert sorted((p.origin, p.lane) for p in garbage) == sorted(
+            [(topics.changes, "changes"), (topics.baselines, "baseline")]
+        )
+        pending = [p for p in pending if p not in garbage]
         await asyncio.sleep(3)
         got = alerts(delivered)
         assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(2, 12))
@@ -71,23 +80,35 @@ async def test_a_failing_change_is_quarantined_once_by_two_replicas_and_replayed
         capsys.readouterr()
         assert await asyncio.to_thread(main, ["quarantine", "show"], env) == 0
         shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-        assert sorted(s["event_id"] for s in shown) == sorted(c.event_id for c in poison for _ in range(2))
+        assert sorted(str(s["event_id"]) for s in shown) == sorted(
+            [*(c.event_id for c in poison for _ in range(2)), "None", "x"]
+        )
 
         # Mended (the corrupt state removed), then replayed: each poison alerts once, the rest not again.
         await redis.hdel(settings.redis_key("list", "ofac_sdn"), "500")
         await redis.hdel(settings.redis_key("list", "un_sc"), "600")
         assert await asyncio.to_thread(main, ["quarantine", "replay"], env) == 0
-        assert json.loads(capsys.readouterr().out.splitlines()[-1])["replayed"] == 4
+        assert json.loads(capsys.readouterr().out.splitlines()[-1])["replayed"] == 6
         await wait_for(lambda: len(alerts(delivered)) >= 12, within=120)
         await asyncio.sleep(3)
         got = alerts(delivered)
         assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(12))
         assert len({a.alert_id for a in got}) == len(got) == 12
-        assert await read_pending(settings, topics) == []
-        assert await asyncio.to_thread(main, ["quarantine", "replay"], env) == 0
-        assert json.loads(capsys.readouterr().out.splitlines()[-1])["replayed"] == 0
+        # what is still no ListChange is set aside again, and only that
+        again = await wait_for(lambda: _pending(settings, topics, 2), within=60)
+        assert sorted(p.value for p in again) == sorted(p.value for p in garbage)
     finally:
         second.stop()
+
+
+async def _send_raw(settings: CommonSettings, records: list[tuple[str, bytes]]) -> None:
+    kafka = producer(settings)
+    await kafka.start()
+    try:
+        for topic, value in records:
+            await send_all(kafka, topic, [(b"", value)])
+    finally:
+        await kafka.stop()
 
 
 async def _pending(settings: CommonSettings, topics: Topics, n: int) -> list | None:  # type: ignore[type-arg]

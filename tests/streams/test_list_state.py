@@ -135,6 +135,10 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
 def test_the_baseline_lane_skips_a_record_that_is_not_a_change() -> None:
     good = baseline().change
     assert [c.event_id for c in decode_changes([b"", b"{]", b"null", None, good.dumps()])] == [good.event_id]
+    bad: list[tuple[int, Exception]] = []
+    assert len(decode_changes([b"{]", good.dumps(), b'{"event_id": "x"}'], bad)) == 1
+    assert [i for i, _ in bad] == [0, 2]
+    assert "source" in str(bad[1][1])  # the missing field named
 
 
 async def test_entries_are_stored_compressed_and_plain_json_from_before_still_reads(
