@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -45,10 +45,16 @@ TRANSIENT: tuple[type[BaseException], ...] = (RedisError, KafkaError, OSError, T
 _OUTAGE_REPLY = re.compile(r"\b(BUSY|MISCONF|NOREPLICAS|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|OOM)\b")
 
 
+# Kafka refusing the record itself (over the size limit): the same record is refused again. Named one by one:
+# aiokafka's ``retriable`` flag also says no for the timeouts of a broker that is down.
+_RECORD_REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
+
+
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` is an outage to wait out (``TRANSIENT``), and not a Redis error reply about the data or
-    the code (``WRONGTYPE`` on a key another tool wrote, a script's error) nor a value redis-py refused."""
-    if isinstance(exc, DataError):
+    the code (``WRONGTYPE`` on a key another tool wrote, a script's error), a value redis-py refused, nor a
+    record Kafka refuses for its size."""
+    if isinstance(exc, (DataError, *_RECORD_REFUSED)):
         return False
     if type(exc) is ResponseError:  # its subclasses are replies of a server that cannot serve now
         return bool(_OUTAGE_REPLY.search(str(exc)))

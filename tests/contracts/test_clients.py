@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError, RecordTooLargeError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ReadOnlyError, ResponseError
 
-from contracts.clients import is_outage, ride_out
+from contracts.clients import is_outage, producer, ride_out, send_all
 from contracts.settings import CommonSettings
 
 
@@ -26,6 +27,17 @@ async def test_an_error_reply_about_the_data_propagates_at_once(redis: Redis, se
     assert not is_outage(raised.value)
     with pytest.raises(ResponseError, match="nonexistent global"):
         await asyncio.wait_for(ride_out(lambda: redis.eval("return nosuch.x", 0), "test"), 10)  # type: ignore[misc]
+
+
+async def test_a_record_kafka_refuses_for_its_size_propagates_at_once(kafka: str, settings: CommonSettings) -> None:
+    client = producer(settings)
+    await client.start()
+    try:
+        big = b"x" * (2 << 20)  # over the producer's 1 MiB request limit
+        with pytest.raises(MessageSizeTooLargeError):
+            await asyncio.wait_for(ride_out(lambda: send_all(client, f"{settings.namespace}.big", [(b"k", big)]), "t"), 10)
+    finally:
+        await client.stop()
 
 
 async def test_an_outage_is_waited_out() -> None:
@@ -52,6 +64,9 @@ async def test_an_outage_is_waited_out() -> None:
         (ResponseError("unknown command 'FOO', with args beginning with: "), False),
         (DataError("Invalid input of type: 'NoneType'"), False),
         (TimeoutError(), True),
+        (KafkaTimeoutError(), True),
+        (KafkaConnectionError("refused"), True),
+        (RecordTooLargeError(), False),
         (ValueError("a bug"), False),
     ],
 )
