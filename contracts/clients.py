@@ -54,6 +54,8 @@ def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` is an outage to wait out (``TRANSIENT``), and not a Redis error reply about the data or
     the code (``WRONGTYPE`` on a key another tool wrote, a script's error), a value redis-py refused, nor a
     record Kafka refuses for its size."""
+    if not isinstance(exc, TRANSIENT) and isinstance(exc.__cause__, KafkaError):
+        exc = exc.__cause__  # faust's producer raises the producer's error as the cause of a ProducerSendError
     if isinstance(exc, (DataError, *_RECORD_REFUSED)):
         return False
     if type(exc) is ResponseError:  # its subclasses are replies of a server that cannot serve now
@@ -205,7 +207,7 @@ async def ride_out(call: Callable[[], Awaitable[T]], what: str) -> T:
     while True:
         try:
             result = await call()
-        except TRANSIENT as exc:
+        except Exception as exc:
             if not is_outage(exc):
                 raise
             if not backoff.failures:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError, RecordTooLargeError
+from faust.exceptions import ProducerSendError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ReadOnlyError, ResponseError
@@ -41,7 +42,8 @@ async def test_a_record_kafka_refuses_for_its_size_propagates_at_once(kafka: str
 
 
 async def test_an_outage_is_waited_out() -> None:
-    failures = iter([RedisConnectionError("refused"), ResponseError("BUSY Redis is busy running a script"), None])
+    failures = iter([RedisConnectionError("refused"), ResponseError("BUSY Redis is busy running a script"),
+                     _wrapped(KafkaConnectionError("refused")), None])  # fmt: skip
 
     async def call() -> str:
         error = next(failures)
@@ -50,6 +52,13 @@ async def test_an_outage_is_waited_out() -> None:
         return "done"
 
     assert await asyncio.wait_for(ride_out(call, "test"), 30) == "done"
+
+
+def _wrapped(cause: BaseException) -> BaseException:
+    """As faust's producer raises an error of aiokafka's ``send``."""
+    error = ProducerSendError(f"Error while sending: {cause!r}")
+    error.__cause__ = cause  # what ``raise ... from cause`` sets
+    return error
 
 
 @pytest.mark.parametrize(
@@ -67,6 +76,8 @@ async def test_an_outage_is_waited_out() -> None:
         (KafkaTimeoutError(), True),
         (KafkaConnectionError("refused"), True),
         (RecordTooLargeError(), False),
+        (_wrapped(KafkaTimeoutError()), True),
+        (_wrapped(MessageSizeTooLargeError()), False),
         (ValueError("a bug"), False),
     ],
 )
