@@ -39,6 +39,8 @@ from streams.produce import SendRecords
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+# The lanes that set events aside (the agents' and the baseline lane's names in logs, headers and metrics).
+LANES = ("changes", "baseline", "match", "screen")
 # An error's text is kept to this length in its header (a traceback is in the worker's log).
 _ERROR_MAX = 2000
 
@@ -54,6 +56,8 @@ class Quarantine:
         self._send = send
         self._topic = topic
         self._counter = counter
+        for lane in LANES:  # at 0 from the start: Prometheus's increase() misses a series' first sample
+            counter.labels(lane)
 
     async def guard(
         self, lane: str, origin: str, items: Sequence[_T], work: Callable[[Sequence[_T]], Awaitable[object]],

@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from contracts.topics import QUARANTINE_ERROR, QUARANTINE_LANE, QUARANTINE_ORIGIN
 from streams.metrics import StreamsMetrics
 from streams.produce import Headers
-from streams.quarantine import Quarantine
+from streams.quarantine import LANES, Quarantine
 
 
 class _Topic:
@@ -55,6 +55,13 @@ async def test_a_failing_event_is_set_aside_alone_and_the_rest_of_its_batch_done
     assert headers[QUARANTINE_LANE] == b"changes"
     assert headers[QUARANTINE_ERROR] == b"ValueError: cannot read bad"
     assert metrics.quarantined.labels("changes")._value.get() == 1
+
+
+def test_every_lanes_count_is_exported_from_the_start() -> None:
+    _, _, metrics = _quarantine()
+    exported = {s.labels["lane"]: s.value for m in metrics.registry.collect() for s in m.samples
+                if s.name == "listwatch_quarantined_total"}  # fmt: skip
+    assert exported == dict.fromkeys(LANES, 0.0)
 
 
 async def test_a_batch_that_succeeds_sets_nothing_aside() -> None:
