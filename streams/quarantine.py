@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import codec
-from contracts.clients import producer, ride_out
+from contracts.clients import Backoff, producer, ride_out
 from contracts.models import EnrichedChange, ListChange, WatchEvent
 from contracts.settings import CommonSettings
 from contracts.topics import (
@@ -75,7 +75,7 @@ class Quarantine:
         for (key, _, error) in records:
             log.error("%s: an event (key %r) set aside on %s: %s", lane, key, self._topic, _describe(error),
                       exc_info=error)  # fmt: skip
-        await ride_out(lambda: self._set_aside(lane, origin, records), "quarantine")
+        await self._set_aside(lane, origin, records)
         self._counter.labels(lane).inc(len(failed))
 
     async def undecodable(self, lane: str, origin: str, records: Sequence[tuple[bytes, bytes, Exception]]) -> None:
@@ -83,7 +83,7 @@ class Quarantine:
         aside as they were, rather than dropped."""
         if not records:
             return
-        await ride_out(lambda: self._set_aside(lane, origin, records), "quarantine")
+        await self._set_aside(lane, origin, records)
         self._counter.labels(lane).inc(len(records))
 
     @staticmethod
@@ -101,6 +101,24 @@ class Quarantine:
         return failed
 
     async def _set_aside(self, lane: str, origin: str, failed: Sequence[tuple[bytes, bytes, Exception]]) -> None:
+        """Sent, and acknowledged, whatever it takes: an outage is waited out, and so is any other failure (a
+        record over Kafka's size limit, the topic refused), logged as critical. The lane stalls rather than
+        go on: a faust agent that gave up here would have its batch acknowledged unprocessed."""
+        backoff = Backoff()
+        while True:
+            try:
+                await ride_out(lambda: self._send_aside(lane, origin, failed), "quarantine")
+            except Exception as exc:  # noqa: BLE001 - nothing may be skipped
+                if not backoff.failures:
+                    log.critical("%s: cannot set %d events aside on %s (%s); the lane waits, retrying",
+                                 lane, len(failed), self._topic, _describe(exc))  # fmt: skip
+                await backoff.wait()
+            else:
+                if backoff.failures:
+                    log.info("%s: set aside after %d retries", lane, backoff.failures)
+                return
+
+    async def _send_aside(self, lane: str, origin: str, failed: Sequence[tuple[bytes, bytes, Exception]]) -> None:
         at = datetime.now(UTC).isoformat().encode()
         records = []
         for key, value, error in failed:

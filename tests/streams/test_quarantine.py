@@ -92,6 +92,23 @@ async def test_an_outage_is_waited_out_not_set_aside() -> None:
     assert topic.records == []
 
 
+async def test_a_failure_to_set_aside_stalls_the_lane_until_it_succeeds() -> None:
+    topic, metrics = _Topic(), StreamsMetrics()
+    refusals = iter([RuntimeError("the topic refused the record"), RuntimeError("again"), None])
+
+    async def send(name: str, records: Sequence[tuple[bytes, bytes, Headers | None]]) -> None:
+        if (error := next(refusals)) is not None:
+            raise error
+        await topic.send(name, records)
+
+    async def work(items: Sequence[str]) -> None:
+        raise ValueError("cannot read it")
+
+    await asyncio.wait_for(Quarantine(send, "ns.q", metrics.quarantined).guard("changes", "ns.c", ["a"], work, _record), 30)
+    assert [k for _, k, _, _ in topic.records] == [b"a"]
+    assert metrics.quarantined.labels("changes")._value.get() == 1
+
+
 async def test_a_cancelled_worker_is_not_mistaken_for_a_failure() -> None:
     quarantine, topic, _ = _quarantine()
 
