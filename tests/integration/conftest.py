@@ -11,10 +11,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from alerts.service import AlertsService
 from alerts.settings import AlertsSettings
 from alerts.sinks.console import FileSink
+from contracts.settings import CommonSettings
+from streams.watchlists import WatchEntry, WatchlistStore
 
 
 class Worker:
@@ -58,6 +61,25 @@ def worker(kafka: str, env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
         yield w
     finally:
         w.stop()
+
+
+@pytest.fixture
+def second_worker(worker: Worker, env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
+    """A second stream worker process beside ``worker`` (its log under ``tmp_path / "second"``)."""
+    (tmp_path / "second").mkdir()
+    w = Worker(env, tmp_path / "second")
+    w.start()
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+async def watch_names(redis: Redis, settings: CommonSettings, names: list[str]) -> None:
+    """Subscriber ``s`` watches each name, as ``w{i}``."""
+    store = WatchlistStore(redis, settings)
+    for i, name in enumerate(names):
+        await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from streams.watch_events import publish_watch_events, watch_event
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.conftest import wait_for
 from tests.factories import change, entry, made_up_name
-from tests.integration.conftest import Worker
+from tests.integration.conftest import Worker, watch_names
 
 
 async def publish(settings: CommonSettings, topics: Topics, changes: list[ListChange]) -> None:
@@ -120,10 +120,8 @@ async def test_an_addition_is_not_held_up_behind_a_baseline(
 async def test_worker_crash_loses_and_duplicates_nothing(
     worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, settings: CommonSettings, topics: Topics
 ) -> None:
-    store = WatchlistStore(redis, settings)
     names = [f"Zetaquorp Number{i} Logistics" for i in range(12)]
-    for i, name in enumerate(names):
-        await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
+    await watch_names(redis, settings, names)
     first = [change(ChangeKind.ADDED, after=entry(key=str(100 + i), name=n.upper())) for i, n in enumerate(names[:6])]
     second = [change(ChangeKind.ADDED, after=entry(key=str(200 + i), name=n.upper())) for i, n in enumerate(names[6:])]
     await publish(settings, topics, first)
@@ -139,43 +137,35 @@ async def test_worker_crash_loses_and_duplicates_nothing(
 
 
 async def test_two_workers_share_the_partitions_and_alert_once(
-    worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis, env: dict[str, str], settings: CommonSettings,
-    topics: Topics, tmp_path: Path,
+    worker: Worker, second_worker: Worker, delivered: Callable[[], list[bytes]], redis: Redis,
+    settings: CommonSettings, topics: Topics, tmp_path: Path,
 ) -> None:
-    second = Worker(env, tmp_path / "second")
-    (tmp_path / "second").mkdir()
-    second.start()
-    try:
-        store = WatchlistStore(redis, settings)
-        names = [f"Kappaline Number{i} Shipping" for i in range(24)]
-        for i, name in enumerate(names):
-            await store.put(WatchEntry(subscriber_id="s", id=f"w{i}", name=name))
-        # Both workers in both groups before the changes arrive (a fixed pause was too short on a slow host: the
-        # second worker's baseline consumer joins once its faust app is up).
-        groups = Groups.for_settings(settings)
-        await wait_for(lambda: _both_joined(_last_assignments(tmp_path), groups), within=120)
-        # Additions on the changes lane, and another list's baseline on the baseline lane.
-        changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names[:16])]
-        changes += [change(ChangeKind.ADDED, after=entry(key=str(i), name=n.upper()), source="un_sc", baseline=True)
-                    for i, n in enumerate(names[16:])]  # fmt: skip
-        await publish(settings, topics, changes)
-        await wait_for(lambda: len(alerts(delivered)) >= 24, within=120)
-        await asyncio.sleep(3)
-        got = alerts(delivered)
-        assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(24))
-        assert len({a.alert_id for a in got}) == 24
-        assert sorted(a.kind for a in got) == ["added"] * 16 + ["already_listed"] * 8
-        assert worker.alive()
-        assert second.alive()
-        # Each group split its partitions: each worker's last assignment in the faust group holds part of the
-        # changes topic, and its last one in the baseline lane's group part of the baselines topic.
-        assignments = await asyncio.to_thread(_last_assignments, tmp_path)
-        assert len(assignments) == 2
-        for last in assignments:
-            assert f"{topics.changes}" in last[groups.streams], last
-            assert f"{topics.baselines}" in last[groups.baselines], last
-    finally:
-        second.stop()
+    names = [f"Kappaline Number{i} Shipping" for i in range(24)]
+    await watch_names(redis, settings, names)
+    # Both workers in both groups before the changes arrive (a fixed pause was too short on a slow host: the
+    # second worker's baseline consumer joins once its faust app is up).
+    groups = Groups.for_settings(settings)
+    await wait_for(lambda: _both_joined(_last_assignments(tmp_path), groups), within=120)
+    # Additions on the changes lane, and another list's baseline on the baseline lane.
+    changes = [change(ChangeKind.ADDED, after=entry(key=str(300 + i), name=n.upper())) for i, n in enumerate(names[:16])]
+    changes += [change(ChangeKind.ADDED, after=entry(key=str(i), name=n.upper()), source="un_sc", baseline=True)
+                for i, n in enumerate(names[16:])]  # fmt: skip
+    await publish(settings, topics, changes)
+    await wait_for(lambda: len(alerts(delivered)) >= 24, within=120)
+    await asyncio.sleep(3)
+    got = alerts(delivered)
+    assert sorted(a.watch_id for a in got) == sorted(f"w{i}" for i in range(24))
+    assert len({a.alert_id for a in got}) == 24
+    assert sorted(a.kind for a in got) == ["added"] * 16 + ["already_listed"] * 8
+    assert worker.alive()
+    assert second_worker.alive()
+    # Each group split its partitions: each worker's last assignment in the faust group holds part of the
+    # changes topic, and its last one in the baseline lane's group part of the baselines topic.
+    assignments = await asyncio.to_thread(_last_assignments, tmp_path)
+    assert len(assignments) == 2
+    for last in assignments:
+        assert f"{topics.changes}" in last[groups.streams], last
+        assert f"{topics.baselines}" in last[groups.baselines], last
 
 
 def _both_joined(assignments: list[dict[str, str]], groups: Groups) -> bool:
