@@ -74,16 +74,17 @@ local function mk_bucket(prefix, member)
   return prefix .. ':mk:' .. (tonumber(string.sub(redis.sha1hex(member), 1, 4), 16) % 16384)
 end
 @SPLIT@-- A key's members; false for a set of more than ``most`` (when given): an oversized key is not read.
-local function members_of(prefix, key, most)
-  local set = prefix .. ':k:' .. key
-  local size = redis.call('SCARD', set)
-  if size > 0 then
-    if most and size > most then return false end
-    return redis.call('SMEMBERS', set)
-  end
+-- A key's members when the size of its set is known (0: none, or held in its bucket).
+local function members_sized(prefix, key, size)
+  if size > 0 then return redis.call('SMEMBERS', prefix .. ':k:' .. key) end
   local joined = redis.call('HGET', bucket(prefix, key), key)
   if joined then return split(joined) end
   return {}
+end
+local function members_of(prefix, key, most)
+  local size = redis.call('SCARD', prefix .. ':k:' .. key)
+  if most and size > most then return false end
+  return members_sized(prefix, key, size)
 end
 -- Those of ``asked`` that the set holds, in their order (SMISMEMBER a thousand at a time: Lua's unpack has a
 -- limit).
@@ -250,7 +251,7 @@ for i, key in ipairs(split(ARGV[5])) do
   local size = redis.call('SCARD', prefix .. ':k:' .. key)
   if size > most then out[#out + 1] = -1
   elseif size > lazy then out[#out + 1] = size
-  else out[#out + 1] = members_of(prefix, key, most) end
+  else out[#out + 1] = members_sized(prefix, key, size) end  -- its size read once
 end
 return out
 """
