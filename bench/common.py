@@ -46,6 +46,12 @@ def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
     return total
 
 
+async def server_cpu(redis: Redis) -> float:
+    """CPU seconds (user + system) the Redis server used so far, by its own ``INFO cpu``."""
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def check_alive(workers: Iterable[tuple[subprocess.Popen[bytes], Path]]) -> None:
     """A worker (its process and log) that died ends the run with its log's last lines, rather than a wait of up
     to an hour for work it will never do."""

@@ -35,12 +35,13 @@ from bench.common import (
     private_run,
     process_cpu,
     save_results,
+    server_cpu,
     start_worker,
     stop,
 )
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    pass
 
 
 async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[str, object]:
@@ -71,11 +72,6 @@ async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[s
     return {"benchmark": "stream_throughput", "what": "ceiling: raw aiokafka produce (acks=all) and consume",
             "messages": count, "bytes_each": size, "produce_per_second": round(count / produced),
             "consume_per_second": round(count / consumed)}  # fmt: skip
-
-
-async def server_cpu(redis: Redis) -> float:
-    info = await redis.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def _alive(procs: list[subprocess.Popen[bytes]], tmp: Path) -> None:
