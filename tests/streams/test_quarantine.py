@@ -7,12 +7,18 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from contracts import codec
+from contracts.models import Alert, WatchEvent
+from contracts.settings import CommonSettings
 from contracts.topics import QUARANTINE_ERROR, QUARANTINE_LANE, QUARANTINE_ORIGIN
 from streams.metrics import StreamsMetrics
 from streams.produce import Headers
-from streams.quarantine import LANES, Quarantine
+from streams.quarantine import LANES, Quarantine, watch_record
+from streams.watch_events import watch_event
+from tests.streams.stack import stages
 
 
 class _Topic:
@@ -118,3 +124,29 @@ async def test_a_cancelled_worker_is_not_mistaken_for_a_failure() -> None:
     with pytest.raises(asyncio.CancelledError):
         await quarantine.guard("changes", "ns.changes.v1", ["a"], work, _record)
     assert topic.records == []
+
+
+async def test_a_wrongtype_reply_from_the_real_redis_sets_a_watch_event_aside(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    """The screen lane's work on the real Redis, with a subscriber's watch key of the wrong type (written by some
+    other tool): retrying cannot mend it, so the event is set aside at once, with the reply in its error."""
+    quarantine, topic, metrics = _quarantine()
+    st = stages(redis, settings)
+    await redis.set(settings.redis_key("watch", "s"), "not a hash")
+    event = watch_event("s", "w1")
+
+    async def screen(items: Sequence[WatchEvent]) -> None:
+        for item in items:
+            await st.screen(item, _no_alert)
+
+    await asyncio.wait_for(quarantine.guard("screen", "ns.watches.v1", [event], screen, watch_record), 30)
+    [(_, key, value, headers)] = topic.records
+    assert key == b"s"
+    assert codec.loads(WatchEvent, value).watch_id == "w1"
+    assert headers[QUARANTINE_ERROR].startswith(b"redis.exceptions.ResponseError: WRONGTYPE")
+    assert metrics.quarantined.labels("screen")._value.get() == 1
+
+
+async def _no_alert(alert: Alert) -> None:
+    raise AssertionError(f"no alert expected, got {alert}")
