@@ -179,6 +179,7 @@ async def run(
     pool, changes = await _alerting(run_, names, int(sum(rates) * seconds) + 100 + 100 * workers, watches)
     logs = [tmp / f"worker-{i}.log" for i in range(workers)]
     procs = [start_worker(env, log) for log in logs]
+    running = list(zip(procs, logs, strict=True))
     publisher = ChangePublisher(settings, topics)
     clock = AlertClock(settings, topics.alerts, f"{namespace}.bench")
     seen = clock.seen
@@ -188,19 +189,19 @@ async def run(
     await clock.start()
     try:
         warm, rest = changes[:100], changes[100:]
-        await _warm_up(publisher, clock, warm, list(zip(procs, logs, strict=True)))
+        await _warm_up(publisher, clock, warm, running)
         if workers > 1:
             group = Groups.for_settings(settings).streams
             for _ in range(1200):
                 if all(holds_partitions(log, group, topics.changes) for log in logs):
                     break
-                check_alive(zip(procs, logs, strict=True))
+                check_alive(running)
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"stream_latency: {workers} workers did not all hold changes partitions in 2 min")
             # each worker's caches warmed on its own partitions
             warm, rest = rest[: 100 * workers], rest[100 * workers :]
-            await _warm_up(publisher, clock, warm, list(zip(procs, logs, strict=True)))
+            await _warm_up(publisher, clock, warm, running)
         for rate in rates:
             batch, rest = rest[: int(rate * seconds)], rest[int(rate * seconds) :]
             per_tick = max(1, rate // 100)
@@ -217,7 +218,7 @@ async def run(
             for _ in range(6000):  # at most 10 minutes
                 if all(c.event_id in seen for c in batch):
                     break
-                check_alive(zip(procs, logs, strict=True))
+                check_alive(running)
                 await asyncio.sleep(0.1)
             latencies = [(seen[c.event_id] - sent[c.event_id]) * 1000 for c in batch if c.event_id in seen]
             row: dict[str, object] = {

@@ -26,7 +26,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bench.common import (
     check_alive,
@@ -39,9 +38,6 @@ from bench.common import (
     start_worker,
     stop,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 async def ceiling(settings: object, topic: str, count: int, size: int) -> dict[str, object]:
