@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError
 from contracts.models import EnrichedChange, ListChange
 from contracts.settings import CommonSettings
 from streams.quarantine import Quarantine, change_record
-from streams.stages import SendAlerts, Stages, decode_changes
+from streams.stages import SendAlerts, Stages
 
 log = logging.getLogger(__name__)
 # Changes enriched between two turns of the event loop: the batch in flight (and the agents) wait at most this.
@@ -91,11 +91,9 @@ class BaselineLane:
                         await self.commit_done()  # idle: leave nothing done uncommitted
                     continue
                 got = [r for records in fetched.values() for r in records]
-                bad: list[tuple[int, Exception]] = []
-                changes = decode_changes([r.value for r in got], bad)
-                # set aside as they were; counted done with their batch
-                await self._quarantine.undecodable(
-                    "baseline", self._topic, [(got[i].key or b"", got[i].value or b"", e) for i, e in bad]
+                # a record that is no change is set aside as it was, and counted done with its batch
+                changes = await self._quarantine.changes_of(
+                    "baseline", self._topic, [r.value for r in got], [r.key for r in got]
                 )
                 # This batch is enriched (pure work) while the one before waits on Redis and Kafka; it is
                 # deduplicated and matched only once that one is done, so the order of the work is kept.

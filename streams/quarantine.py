@@ -36,6 +36,7 @@ from contracts.topics import (
     change_key,
 )
 from streams.produce import SendRecords
+from streams.stages import decode_changes
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -78,13 +79,18 @@ class Quarantine:
         await self._set_aside(lane, origin, records)
         self._counter.labels(lane).inc(len(failed))
 
-    async def undecodable(self, lane: str, origin: str, records: Sequence[tuple[bytes, bytes, Exception]]) -> None:
-        """Records of ``origin`` that are not the event they should be (key, value, the decoder's error): set
-        aside as they were, rather than dropped."""
-        if not records:
-            return
-        await self._set_aside(lane, origin, records)
-        self._counter.labels(lane).inc(len(records))
+    async def changes_of(
+        self, lane: str, origin: str, values: Sequence[bytes | None], keys: Sequence[bytes | None] | None = None
+    ) -> list[ListChange]:
+        """The records' changes (``decode_changes``). A record that is no ListChange is set aside as it was (with
+        its key, where the lane has the keys), rather than dropped."""
+        bad: list[tuple[int, Exception]] = []
+        changes = decode_changes(values, bad)
+        if bad:
+            records = [((keys[i] if keys else None) or b"", values[i] or b"", error) for i, error in bad]
+            await self._set_aside(lane, origin, records)
+            self._counter.labels(lane).inc(len(records))
+        return changes
 
     @staticmethod
     async def _one_by_one(

@@ -15,7 +15,7 @@ from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
 from contracts.topics import alert_key
 from streams.produce import faust_sender
 from streams.quarantine import Quarantine, change_record, enriched_record, watch_record
-from streams.stages import SendAlerts, Stages, decode_changes
+from streams.stages import SendAlerts, Stages
 
 
 def register_agents(
@@ -49,14 +49,13 @@ def register_agents(
 
     # Batches: faust acknowledges (and so commits) a batch's offsets only when the agent asks for the next
     # batch, that is after the work and its output's acknowledgements: a crash repeats a batch, never loses it.
-    # The changes topic is read as bytes and decoded here (decode_changes), not by faust's Record.loads.
+    # The changes topic is read as bytes and decoded here (Quarantine.changes_of: decode_changes, what is no
+    # change set aside), not by faust's Record.loads.
     async def changes_agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for values in stream.take(batch, within=within_s):
             # ``take`` gives values only: a record that is no ListChange is set aside with an empty key (it names
             # no entry whose changes it must stay in order with)
-            bad: list[tuple[int, Exception]] = []
-            changes = decode_changes(values, bad)
-            await quarantine.undecodable("changes", from_changes, [(b"", values[i] or b"", e) for i, e in bad])
+            changes = await quarantine.changes_of("changes", from_changes, values)
             if changes:
                 await quarantine.guard("changes", from_changes, changes, dedupe_enrich_match, change_record)
             yield None
