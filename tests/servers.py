@@ -6,6 +6,7 @@ The shared Redis that ``make test`` starts is never killed; a fault test starts 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -223,3 +225,20 @@ class RedisSentinelSet:
         self.sentinels.clear()
         self.replica.stop()
         self.primary.stop()
+
+
+async def topic_configs_of(admin: Any, topic: str, name: str) -> dict[str, str]:
+    """A topic's configs as the broker describes them, once they include ``name``: a broker that has not yet
+    applied a new topic answers with an error and no configs, so it is asked again (15 s at most; then what it
+    said last)."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    values: dict[str, str] = {}
+    for _ in range(30):
+        [config] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        error_code, _message, _type, _name, entries = config.resources[0][:5]
+        values = {c[0]: c[1] for c in entries}
+        if error_code == 0 and name in values:
+            break
+        await asyncio.sleep(0.5)
+    return values

@@ -3,28 +3,18 @@ retention."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, ensure_topics
+from tests.servers import topic_configs_of
 
 
 async def _configs(settings: CommonSettings, topic: str) -> dict[str, str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        values: dict[str, str] = {}
-        for _ in range(30):  # a broker that has not applied the new topic yet answers with no configs
-            [config] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-            error_code, _message, _type, _name, entries = config.resources[0][:5]
-            values = {c[0]: c[1] for c in entries}
-            if error_code == 0 and "retention.ms" in values:
-                return values
-            await asyncio.sleep(0.5)
-        return values
+        return await topic_configs_of(admin, topic, "retention.ms")
     finally:
         await admin.close()
 

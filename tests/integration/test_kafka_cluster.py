@@ -11,14 +11,13 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from contracts.models import ChangeKind, ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, ensure_topics
 from monitor.publisher import ChangePublisher
 from tests.factories import change, entry
-from tests.servers import KafkaCluster
+from tests.servers import KafkaCluster, topic_configs_of
 
 EVENTS, BATCH = 3000, 100
 
@@ -57,16 +56,8 @@ async def test_a_broker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path:
         try:
             [described] = await admin.describe_topics([topics.changes])
             assert {len(p["replicas"]) for p in described["partitions"]} == {3}
-            # A broker that has not yet applied the new topic answers with an error and no configs: ask again.
-            values: dict[str, str] = {}
-            for _ in range(30):
-                [config] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topics.changes)])
-                error_code, _message, _type, _name, entries = config.resources[0][:5]
-                values = {c[0]: c[1] for c in entries}
-                if error_code == 0 and "min.insync.replicas" in values:
-                    break
-                await asyncio.sleep(0.5)
-            assert values.get("min.insync.replicas") == "2", config.resources
+            values = await topic_configs_of(admin, topics.changes, "min.insync.replicas")
+            assert values.get("min.insync.replicas") == "2", values
         finally:
             await admin.close()
 
