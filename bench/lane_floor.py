@@ -1,5 +1,5 @@
 """The baseline lane without its work, as a worker process (``python -m bench.lane_floor``): the real
-``BaselineLane`` (fetch, decode, done offsets, commits) with a stand-in for the stages that writes each change's
+``ChangeLane`` (fetch, decode, done offsets, commits) with a stand-in for the stages that writes each change's
 key to the list state's hash in one pipeline per batch, as the stages' last write does. What no work at all
 gets through the lane on this broker: the ceiling of stream_throughput's worker figures."""
 
@@ -13,7 +13,7 @@ from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, ListChange
 from contracts.settings import CommonSettings, configure_logging
 from contracts.topics import Groups, Topics
-from streams.baseline_lane import BaselineLane
+from streams.lane import ChangeLane
 from streams.metrics import StreamsMetrics
 from streams.produce import Headers
 from streams.quarantine import Quarantine
@@ -51,11 +51,11 @@ async def main() -> None:
     settings = StreamsSettings.from_env(os.environ)
     configure_logging(settings.common)
     common = settings.common
-    lane = BaselineLane(
-        common, Topics.for_settings(common).baselines, Groups.for_settings(common).baselines,
+    lane = ChangeLane(
+        common, "baseline", Topics.for_settings(common).baselines, Groups.for_settings(common).baselines,
         _NoWork(common), _nothing, settings.baseline_batch,  # type: ignore[arg-type]
         Quarantine(_refuse, Topics.for_settings(common).quarantine, StreamsMetrics().quarantined),
-        commit_every_s=settings.baseline_commit_ms / 1000,
+        commit_every_s=settings.commit_ms / 1000,
     )  # fmt: skip
     await lane.run_until_cancelled()
 

@@ -191,7 +191,7 @@ async def run(
         warm, rest = changes[:100], changes[100:]
         await _warm_up(publisher, clock, warm, running)
         if workers > 1:
-            group = Groups.for_settings(settings).streams
+            group = Groups.for_settings(settings).changes
             for _ in range(1200):
                 if all(holds_partitions(log, group, topics.changes) for log in logs):
                     break

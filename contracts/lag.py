@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping
 from contextlib import AsyncExitStack
 
 from aiokafka import AIOKafkaConsumer
@@ -13,11 +13,14 @@ from contracts.settings import CommonSettings
 
 
 class LagMonitor:
-    """Sets ``listwatch_consumer_lag_messages{group,topic}`` for the given consumer groups."""
+    """Sets ``listwatch_consumer_lag_messages{group,topic}`` for the given consumer groups, each on the topics it
+    reads (``Groups.reads``): offsets a group committed on other topics are not its lag."""
 
-    def __init__(self, settings: CommonSettings, groups: Sequence[str], registry: CollectorRegistry) -> None:
+    def __init__(
+        self, settings: CommonSettings, groups: Mapping[str, Collection[str]], registry: CollectorRegistry
+    ) -> None:
         self._settings = settings
-        self._groups = list(groups)
+        self._groups = {group: frozenset(topics) for group, topics in groups.items()}
         self.lag = Gauge(
             "listwatch_consumer_lag_messages", "Messages not yet consumed, per consumer group and topic.",
             ["group", "topic"], registry=registry,
@@ -34,8 +37,11 @@ class LagMonitor:
             stack.push_async_callback(consumer.stop)
             await consumer.start()
             out: dict[tuple[str, str], int] = {}
-            for group in self._groups:
-                committed = await admin.list_consumer_group_offsets(group)
+            for group, reads in self._groups.items():
+                committed = {
+                    tp: meta for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+                    if tp.topic in reads
+                }  # fmt: skip
                 if not committed:
                     continue
                 ends = await consumer.end_offsets(list(committed))

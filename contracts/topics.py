@@ -63,9 +63,13 @@ class Topics:
 
 @dataclass(frozen=True, slots=True)
 class Groups:
-    # The faust app id of the stream workers (faust names its consumer group after it).
+    # The faust app id of the stream workers (faust names its consumer group after it): the watches and the
+    # enriched topic. Workers before 2026-12-01 read the changes topic in it too (see ``changes``).
     streams: str
-    # The stream workers' baseline lanes (streams/baseline_lane.py): a consumer of their own.
+    # The stream workers' changes lanes (streams/lane.py): a consumer of their own. A partition it has no offset
+    # for starts where ``streams`` left it.
+    changes: str
+    # The stream workers' baseline lanes (streams/lane.py).
     baselines: str
     # The alerts services, consuming the alerts topic into the delivery queue.
     alerts_delivery: str
@@ -76,12 +80,21 @@ class Groups:
     def for_settings(cls, settings: CommonSettings) -> Groups:
         ns = settings.namespace
         return cls(
-            streams=f"{ns}.streams", baselines=f"{ns}.streams-baseline", alerts_delivery=f"{ns}.alerts-delivery",
-            quarantine_replay=f"{ns}.quarantine-replay",
+            streams=f"{ns}.streams", changes=f"{ns}.streams-changes", baselines=f"{ns}.streams-baseline",
+            alerts_delivery=f"{ns}.alerts-delivery", quarantine_replay=f"{ns}.quarantine-replay",
         )  # fmt: skip
 
     def all(self) -> tuple[str, ...]:
-        return (self.streams, self.baselines, self.alerts_delivery, self.quarantine_replay)
+        return (self.streams, self.changes, self.baselines, self.alerts_delivery, self.quarantine_replay)
+
+    def reads(self, topics: Topics) -> dict[str, tuple[str, ...]]:
+        """The topics each group reads: its lag is measured on these only (a group keeps offsets of a topic it
+        read before an upgrade, which would look like lag that never shrinks)."""
+        return {
+            self.streams: (topics.watches, topics.enriched), self.changes: (topics.changes,),
+            self.baselines: (topics.baselines,), self.alerts_delivery: (topics.alerts,),
+            self.quarantine_replay: (topics.quarantine,),
+        }  # fmt: skip
 
 
 # Headers of a quarantined record: the topic it came from, the lane that failed it, the error, and when (ISO).

@@ -1,10 +1,10 @@
 """The faust application: built by a factory from settings, never a module global.
 
-Topology (every topic in streams/topics.py):
-    changes --[listwatch.changes: dedupe, enrich, list state, candidates, score; one step]--> alerts;
-    watches --[listwatch.screen: already listed?]--> alerts;
-    changes.baseline --[the baseline lane (streams/baseline_lane.py), its own consumer group: the same
-    step]--> alerts;
+Topology (every topic and group in contracts/topics.py):
+    changes --[the changes lane (streams/lane.py), its own consumer group: dedupe, enrich, list state,
+    candidates, score; one step]--> alerts;
+    changes.baseline --[the baseline lane (streams/lane.py), a group of its own too: the same step]--> alerts;
+    watches --[listwatch.screen, a faust agent: already listed?]--> alerts;
     changes.enriched --[listwatch.match: drains what workers before 2026-11-29 enriched there]--> alerts;
     an event any of them fails for a reason other than an outage --> quarantine (streams/quarantine.py)
 Keys keep each list entry's changes in one partition, so workers share partitions and order holds.
@@ -21,9 +21,9 @@ from redis.asyncio import Redis
 from contracts.clients import redis_client
 from contracts.models import Alert, EnrichedChange, WatchEvent
 from contracts.topics import Groups, Topics
-from streams.baseline_lane import BaselineLane
 from streams.bilingual import BilingualStore
 from streams.dedupe.store import DedupeStore
+from streams.lane import ChangeLane
 from streams.list_state import ListStateStore
 from streams.match.agents import register_agents
 from streams.metrics import StreamsMetrics
@@ -82,15 +82,19 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
     )
     quarantine = Quarantine(faust_sender(app), topics.quarantine, metrics.quarantined)
     send_alerts = register_agents(
-        app, topic(topics.changes, bytes), topic(topics.enriched, EnrichedChange),
-        topic(topics.watches, WatchEvent), topic(topics.alerts, Alert), stages, quarantine,
-        batch=settings.batch, within_s=settings.batch_within_ms / 1000,
+        app, topic(topics.enriched, EnrichedChange), topic(topics.watches, WatchEvent), topic(topics.alerts, Alert),
+        stages, quarantine, topics.changes, batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip
-    lane = BaselineLane(
-        common, topics.baselines, groups.baselines, stages, send_alerts, settings.baseline_batch, quarantine,
-        commit_every_s=settings.baseline_commit_ms / 1000,
-    )  # fmt: skip
-    app.task(lane.run_until_cancelled)
+    every = settings.commit_ms / 1000
+    lanes = [
+        # the faust agent's group read the changes topic before this lane: its offsets are where the lane starts
+        ChangeLane(common, "changes", topics.changes, groups.changes, stages, send_alerts, settings.batch,
+                   quarantine, commit_every_s=every, inherit_from=groups.streams),
+        ChangeLane(common, "baseline", topics.baselines, groups.baselines, stages, send_alerts,
+                   settings.baseline_batch, quarantine, commit_every_s=every),
+    ]  # fmt: skip
+    for lane in lanes:
+        app.task(lane.run_until_cancelled)
 
     # every worker reads the Redis-wide counters (the gauge's alert takes the max over workers)
     app.timer(interval=float(settings.orphans_every_s))(stages.report_orphans)

@@ -68,7 +68,7 @@ class ListStateStore:
         """``apply`` for a batch, in order, in one transaction: the index is read once for the batch's entries
         and set to what the last change of each entry says. Returns the changes applied.
 
-        Baselines run in a lane of their own (streams/baseline_lane.py), so a change of the next snapshot may
+        Baselines run in a lane of their own (streams/lane.py), so a change of the next snapshot may
         be applied before the baseline's event of the same entry. Every other change stamps its entry with when
         it was observed (``list:{source}:changed``), and a baseline event older than its entry's stamp is
         stale: not applied (nor alerted). Stamps are read under WATCH, so a change landing between the read

@@ -16,18 +16,19 @@ class StreamsSettings:
     web_port: int = 6066
     # LISTWATCH_DEDUPE_TTL_S: how long an event id is remembered as done (30 days).
     dedupe_ttl_s: int = 30 * 86400
-    # LISTWATCH_STREAMS_BATCH: events an agent takes at once (one Redis round trip per kind of read or write
-    # and one wait for Kafka's acknowledgements per batch).
+    # LISTWATCH_STREAMS_BATCH: changes the changes lane (and events an agent) takes at once (one Redis round trip
+    # per kind of read or write and one wait for Kafka's acknowledgements per batch).
     batch: int = 500
-    # LISTWATCH_STREAMS_BATCH_WITHIN_MS: how long an agent waits to fill a batch before it goes with fewer
-    # (the most a lone event waits).
+    # LISTWATCH_STREAMS_BATCH_WITHIN_MS: how long an agent (watches, enriched topic) waits to fill a batch
+    # before it goes with fewer (the most a lone event waits); the lanes take what has arrived, without waiting.
     batch_within_ms: int = 10
     # LISTWATCH_STREAMS_BASELINE_BATCH: baseline events taken at once on their own lane; smaller than
-    # ``batch`` because the agents wait for one baseline batch at most (they share the event loop).
+    # ``batch`` because the changes lane waits for one baseline batch at most (they share the event loop).
     baseline_batch: int = 100
-    # LISTWATCH_STREAMS_BASELINE_COMMIT_MS: how often the baseline lane commits the offsets of its done batches
-    # (also when idle and when partitions move); a crash repeats at most this much, dropped as duplicates.
-    baseline_commit_ms: int = 1000
+    # LISTWATCH_STREAMS_COMMIT_MS: how often the changes and baseline lanes commit the offsets of their done
+    # batches (also when idle and when partitions move); a crash repeats at most this much, dropped as
+    # duplicates. LISTWATCH_STREAMS_BASELINE_COMMIT_MS, its name before 2026-12-01, is still read.
+    commit_ms: int = 1000
     # LISTWATCH_STREAMS_ORPHANS_EVERY_S: how often the orphaned-members gauge is read from Redis.
     orphans_every_s: int = 60
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
@@ -40,8 +41,8 @@ class StreamsSettings:
                    dedupe_ttl_s=env_int(env, "DEDUPE_TTL_S", cls.dedupe_ttl_s, minimum=60),
                    batch=env_int(env, "STREAMS_BATCH", cls.batch, minimum=1),
                    baseline_batch=env_int(env, "STREAMS_BASELINE_BATCH", cls.baseline_batch, minimum=1),
-                   baseline_commit_ms=env_int(env, "STREAMS_BASELINE_COMMIT_MS", cls.baseline_commit_ms,
-                                              minimum=0),
+                   commit_ms=env_int(env, "STREAMS_COMMIT_MS", env_int(env, "STREAMS_BASELINE_COMMIT_MS",
+                                                                       cls.commit_ms, minimum=0), minimum=0),
                    batch_within_ms=env_int(env, "STREAMS_BATCH_WITHIN_MS", cls.batch_within_ms, minimum=1),
                    orphans_every_s=env_int(env, "STREAMS_ORPHANS_EVERY_S", cls.orphans_every_s, minimum=1),
                    data_dir=common.state_dir / "streams")  # fmt: skip

@@ -1,4 +1,5 @@
-"""The agents: short loops over their topics; the work is in streams/stages.py.
+"""The faust agents: short loops over their topics; the work is in streams/stages.py. The changes topic and
+the baselines topic are read by lanes of their own (streams/lane.py), not by agents.
 
 An event is retried through a Redis or Kafka outage rather than dropped: faust commits its offset once the
 agent moves on, so moving on before the work is done would lose it. An event that fails for another reason
@@ -11,22 +12,23 @@ from collections.abc import AsyncIterator, Sequence
 import faust
 
 from contracts import codec
-from contracts.models import Alert, EnrichedChange, ListChange, WatchEvent
+from contracts.models import Alert, EnrichedChange, WatchEvent
 from contracts.topics import alert_key
 from streams.produce import faust_sender
-from streams.quarantine import Quarantine, change_record, enriched_record, watch_record
+from streams.quarantine import Quarantine, enriched_record, watch_record
 from streams.stages import SendAlerts, Stages
 
 
 def register_agents(
-    app: faust.App, changes: faust.TopicT, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT,
-    stages: Stages, quarantine: Quarantine, batch: int = 500, within_s: float = 0.01,
+    app: faust.App, enriched: faust.TopicT, watches: faust.TopicT, alerts: faust.TopicT, stages: Stages,
+    quarantine: Quarantine, from_changes: str, batch: int = 500, within_s: float = 0.01,
 ) -> SendAlerts:  # fmt: skip
-    """Register the agents; returns the alerts sender (the baseline lane sends with it too). What fails for a
+    """Register the agents; returns the alerts sender (the lanes send with it too). ``from_changes``: the changes
+    topic, where an enriched change set aside is put back (as its change) by a replay. What fails for a
     reason other than an outage is set aside by ``quarantine`` (streams/quarantine.py), never retried forever
     nor acknowledged unprocessed."""
 
-    from_changes, from_watches, topic = changes.get_topic_name(), watches.get_topic_name(), alerts.get_topic_name()
+    from_watches, topic = watches.get_topic_name(), alerts.get_topic_name()
     send = faust_sender(app)
 
     async def send_alert(alert: Alert) -> None:
@@ -37,9 +39,6 @@ def register_agents(
         # contracts.codec: faust's JSON without its type tags, which every reader of the topic reads.
         await send(topic, [(alert_key(a.subscriber_id), codec.dumps(a), None) for a in items])
 
-    async def dedupe_enrich_match(items: Sequence[ListChange]) -> None:
-        await stages.dedupe_enrich_match(items, send_alerts)
-
     async def match_batch(items: Sequence[EnrichedChange]) -> None:
         await stages.match_batch(items, send_alerts)
 
@@ -49,17 +48,6 @@ def register_agents(
 
     # Batches: faust acknowledges (and so commits) a batch's offsets only when the agent asks for the next
     # batch, that is after the work and its output's acknowledgements: a crash repeats a batch, never loses it.
-    # The changes topic is read as bytes and decoded here (Quarantine.changes_of: decode_changes, what is no
-    # change set aside), not by faust's Record.loads.
-    async def changes_agent(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for values in stream.take(batch, within=within_s):
-            # ``take`` gives values only: a record that is no ListChange is set aside with an empty key (it names
-            # no entry whose changes it must stay in order with)
-            changes = await quarantine.changes_of("changes", from_changes, values)
-            if changes:
-                await quarantine.guard("changes", from_changes, changes, dedupe_enrich_match, change_record)
-            yield None
-
     # Nothing is sent to the enriched topic any more (a change is enriched and matched in one step, twice the
     # rate of the two-stage path with a topic between); this agent drains what a worker of an earlier version
     # enriched there before an upgrade, so that no change is left unmatched.
@@ -74,7 +62,6 @@ def register_agents(
             await quarantine.guard("screen", from_watches, [event], screen_one, watch_record)
             yield None
 
-    app.agent(changes, name="listwatch.changes")(changes_agent)
     app.agent(enriched, name="listwatch.match")(match)
     app.agent(watches, name="listwatch.screen")(screen)
     return send_alerts

@@ -39,7 +39,7 @@ def exported_metric_names() -> set[str]:
     names: set[str] = {"up"}
     registries = [MonitorMetrics().registry, StreamsMetrics().registry, AlertsMetrics().registry]
     lag_registry = CollectorRegistry()
-    LagMonitor(CommonSettings(), [], lag_registry)
+    LagMonitor(CommonSettings(), {}, lag_registry)
     registries.append(lag_registry)
     for registry in registries:
         for family in registry.collect():

@@ -159,17 +159,17 @@ async def test_two_workers_share_the_partitions_and_alert_once(
     assert sorted(a.kind for a in got) == ["added"] * 16 + ["already_listed"] * 8
     assert worker.alive()
     assert second_worker.alive()
-    # Each group split its partitions: each worker's last assignment in the faust group holds part of the
-    # changes topic, and its last one in the baseline lane's group part of the baselines topic.
+    # Each group split its partitions: each worker's last assignment in the changes lane's group holds part of
+    # the changes topic, and its last one in the baseline lane's group part of the baselines topic.
     assignments = await asyncio.to_thread(_last_assignments, tmp_path)
     assert len(assignments) == 2
     for last in assignments:
-        assert f"{topics.changes}" in last[groups.streams], last
+        assert f"{topics.changes}" in last[groups.changes], last
         assert f"{topics.baselines}" in last[groups.baselines], last
 
 
 def _both_joined(assignments: list[dict[str, str]], groups: Groups) -> bool:
-    return len(assignments) == 2 and all(groups.streams in a and groups.baselines in a for a in assignments)
+    return len(assignments) == 2 and all(groups.changes in a and groups.baselines in a for a in assignments)
 
 
 def _last_assignments(tmp_path: Path) -> list[dict[str, str]]:

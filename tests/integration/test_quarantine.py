@@ -49,13 +49,13 @@ async def test_a_failing_change_is_quarantined_once_by_two_replicas_and_replayed
     # The poison in the middle of each lane's batch, and the same poison again later (a redelivery).
     await publish(settings, topics, [*good[:2], poison[0], *good[2:5], *good[5:7], poison[1], *good[7:], *poison])
     # and a record on each lane that is no ListChange at all (a tool writing to the wrong topic)
-    await _send_raw(settings, [(topics.changes, b"not a change"), (topics.baselines, b'{"event_id": "x"}')])
+    await _send_raw(settings, [(topics.changes, b"k1", b"not a change"), (topics.baselines, b"k2", b'{"event_id": "x"}')])
     await wait_for(lambda: len(alerts(delivered)) >= 10, within=120)
     pending = await wait_for(lambda: _pending(settings, topics, 6), within=60)
     garbage = [p for p in pending if p.value in (b"not a change", b'{"event_id": "x"}')]
-    assert sorted((p.origin, p.lane) for p in garbage) == sorted(
-        [(topics.changes, "changes"), (topics.baselines, "baseline")]
-    )
+    assert sorted((p.origin, p.lane, p.key) for p in garbage) == sorted(
+        [(topics.changes, "changes", b"k1"), (topics.baselines, "baseline", b"k2")]
+    )  # each with its own key: replayed, it lands in its partition
     pending = [p for p in pending if p not in garbage]
     await asyncio.sleep(3)
     got = alerts(delivered)
@@ -92,12 +92,12 @@ async def test_a_failing_change_is_quarantined_once_by_two_replicas_and_replayed
     assert sorted(p.value for p in again) == sorted(p.value for p in garbage)
 
 
-async def _send_raw(settings: CommonSettings, records: list[tuple[str, bytes]]) -> None:
+async def _send_raw(settings: CommonSettings, records: list[tuple[str, bytes, bytes]]) -> None:
     kafka = producer(settings)
     await kafka.start()
     try:
-        for topic, value in records:
-            await send_all(kafka, topic, [(b"", value)])
+        for topic, key, value in records:
+            await send_all(kafka, topic, [(key, value)])
     finally:
         await kafka.stop()
 

@@ -1,5 +1,6 @@
-"""The baseline lane on the real broker: only batches whose work finished are committed (a lane stopped in
-the middle of one leaves it to the next owner), and two lanes in one group between them do every change."""
+"""The lanes on the real broker: only batches whose work finished are committed (a lane stopped in the middle
+of one leaves it to the next owner), two lanes in one group between them do every change, and a lane whose
+group has no offsets starts where the group it inherits from left off."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from contracts import codec
 from contracts.models import Alert, EnrichedChange, ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Groups, Topics, ensure_topics
-from streams.baseline_lane import BaselineLane
+from streams.lane import ChangeLane
 from streams.metrics import StreamsMetrics
 from streams.produce import Headers
 from streams.quarantine import Quarantine
@@ -51,8 +52,8 @@ async def _nothing(alerts: Sequence[Alert]) -> None:
     return None
 
 
-async def _publish(settings: CommonSettings, topic: str, count: int) -> list[str]:
-    changes = [change(after=entry(key=str(i), name=f"Entity {i}"), baseline=True) for i in range(count)]
+async def _publish(settings: CommonSettings, topic: str, count: int, first: int = 0) -> list[str]:
+    changes = [change(after=entry(key=str(i), name=f"Entity {i}"), baseline=True) for i in range(first, first + count)]
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
@@ -75,11 +76,18 @@ async def _committed(settings: CommonSettings, topic: str, group: str) -> int:
         await consumer.stop()
 
 
-def _lane(settings: CommonSettings, stages: _Recorder, commit_every_s: float) -> BaselineLane:
+def _lane(settings: CommonSettings, stages: _Recorder, commit_every_s: float) -> ChangeLane:
     topics, groups = Topics.for_settings(settings), Groups.for_settings(settings)
     quarantine = Quarantine(_refuse, topics.quarantine, StreamsMetrics().quarantined)
-    return BaselineLane(settings, topics.baselines, groups.baselines, stages, _nothing, 10,  # type: ignore[arg-type]
-                        quarantine, commit_every_s=commit_every_s)  # fmt: skip
+    return ChangeLane(settings, "baseline", topics.baselines, groups.baselines, stages, _nothing,  # type: ignore[arg-type]
+                      10, quarantine, commit_every_s=commit_every_s)  # fmt: skip
+
+
+def _changes_lane(settings: CommonSettings, stages: _Recorder) -> ChangeLane:
+    topics, groups = Topics.for_settings(settings), Groups.for_settings(settings)
+    quarantine = Quarantine(_refuse, topics.quarantine, StreamsMetrics().quarantined)
+    return ChangeLane(settings, "changes", topics.changes, groups.changes, stages, _nothing,  # type: ignore[arg-type]
+                      10, quarantine, commit_every_s=0, inherit_from=groups.streams)  # fmt: skip
 
 
 async def _refuse(topic: str, records: Sequence[tuple[bytes, bytes, Headers | None]]) -> None:
@@ -139,3 +147,64 @@ async def test_two_lanes_in_one_group_do_every_change_and_commit_all(
     assert b.done, "the second lane got partitions"
     # repeats only of work that was not committed when partitions moved: at most a batch per partition
     assert len(a.done) + len(b.done) - len(ids) <= 10 * settings.kafka_partitions
+
+
+async def _commit(settings: CommonSettings, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit ``offsets`` for ``group`` from outside it, as a worker of that group had."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    consumer.assign(list(offsets))
+    await consumer.start()
+    try:
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+async def _ends(settings: CommonSettings, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets([TopicPartition(topic, p) for p in range(settings.kafka_partitions)]))
+    finally:
+        await consumer.stop()
+
+
+async def test_the_changes_lane_starts_where_the_faust_group_left_off(
+    kafka: str, settings: CommonSettings, topics: Topics
+) -> None:
+    """An upgrade: the faust agent's group had read the changes topic up to some point. The lane's new group
+    starts there on the partitions it committed, and at the earliest record on the others; once the lane has
+    committed, its own offsets count and the old group's are no longer read."""
+    await ensure_topics(settings, topics)
+    groups = Groups.for_settings(settings)
+    old = await _publish(settings, topics.changes, 40)
+    ends = await _ends(settings, topics.changes)
+    read_before = TopicPartition(topics.changes, 0)  # the faust group had read all of partition 0, none elsewhere
+    assert ends[read_before] > 0
+    await _commit(settings, groups.streams, {read_before: ends[read_before]})
+    new = await _publish(settings, topics.changes, 20, first=40)
+
+    first = _Recorder()
+    task = asyncio.create_task(_changes_lane(settings, first).run_until_cancelled())
+    expected = len(old) + len(new) - ends[read_before]
+    try:
+        await wait_for(lambda: len(first.done) >= expected, within=60)
+        await asyncio.sleep(1.5)  # anything more would show now
+    finally:
+        await _stop(task)
+    assert len(first.done) == expected  # partition 0's old records not done again
+    assert set(new) <= set(first.done)
+    assert await _committed(settings, topics.changes, groups.changes) == len(old) + len(new)
+
+    # The old group moves back (as a worker of the earlier version still running would commit): the lane's own
+    # offsets win, and a restarted lane does nothing again.
+    await _commit(settings, groups.streams, {read_before: 0})
+    more = await _publish(settings, topics.changes, 5, first=60)
+    second = _Recorder()
+    task = asyncio.create_task(_changes_lane(settings, second).run_until_cancelled())
+    try:
+        await wait_for(lambda: len(second.done) >= len(more), within=60)
+        await asyncio.sleep(1.5)
+    finally:
+        await _stop(task)
+    assert sorted(second.done) == sorted(more)

@@ -1,11 +1,14 @@
-"""The baseline lane: the entries of a list's first snapshot, consumed beside the faust agents by an aiokafka
-consumer in a group of its own, in small batches.
+"""A lane: one topic of changes consumed by an aiokafka consumer in a consumer group of its own, in batches.
+Each stream worker runs two: the changes lane (``{ns}.changes.v1``) and the baseline lane (a list's first
+snapshot, ``{ns}.changes.baseline.v1``), beside the faust agents.
 
-Not a faust agent: faust hands every topic's records to its agents from one fetch loop, and an agent whose
+Not faust agents. faust hands every topic's records to its agents from one fetch loop, and an agent whose
 buffer is full holds up the records fetched with its own. Measured with a 30k baseline as a second agent, an
-addition waited 0.3 s most of the time but about 4 s every 12 s; on the changes topic itself, minutes. A
-consumer of its own holds up nothing but itself; its batches share the event loop, so another change waits
-for one batch at most.
+addition waited 0.3 s most of the time but about 4 s every 12 s; on the changes topic itself, minutes. And
+faust's path for each record (its fetch loop, the stream's iterator, the take buffer, an ack per event) was
+a sixth of the worker's CPU for an alerting change: the changes agent drained 681–747 alerting changes per
+second where this lane drains 847–945 (docs/benchmarks.md, twentieth session). A consumer of its own holds
+up nothing but itself; its batches share the event loop, so another change waits for one batch at most.
 
 Each batch is deduplicated, enriched and matched in one step (``Stages.dedupe_enrich_match``), its alerts are
 acknowledged by Kafka, and only then are its offsets counted as done. The next batch is enriched (pure work)
@@ -14,6 +17,10 @@ once the batch before is done. Done offsets are committed at most every
 ``commit_every_s``, when the lane goes idle, and when partitions are revoked: a commit per batch of 100 capped
 the lane at about 5,700 changes per second with no work at all (2026-12-01). A crash repeats what was done
 since the last commit, and the dedupe store and the deterministic ids make the repeat harmless.
+
+``inherit_from``: a consumer group that read the topic before this lane did (the faust agent's, for the
+changes topic). A partition this lane's group has no offset for starts where that group's committed offset
+says, not at the earliest record: an upgraded worker neither skips nor repeats the backlog.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from contracts.clients import ride_out
 from contracts.models import EnrichedChange, ListChange
 from contracts.settings import CommonSettings
 from streams.quarantine import Quarantine, change_record
@@ -38,14 +47,17 @@ log = logging.getLogger(__name__)
 _ENRICH_STEP = 2
 
 
-class BaselineLane:
-    """Explicit start/stop, like aiokafka's own clients; ``run`` loops until cancelled."""
+class ChangeLane:
+    """Explicit start/stop, like aiokafka's own clients; ``run`` loops until cancelled. ``lane`` names it in
+    logs and in the quarantine's records and metrics ("changes", "baseline")."""
 
     def __init__(
-        self, settings: CommonSettings, topic: str, group: str, stages: Stages, send: SendAlerts, batch: int,
-        quarantine: Quarantine, commit_every_s: float = 1.0,
+        self, settings: CommonSettings, lane: str, topic: str, group: str, stages: Stages, send: SendAlerts,
+        batch: int, quarantine: Quarantine, commit_every_s: float = 1.0, inherit_from: str | None = None,
     ) -> None:  # fmt: skip
         self._settings = settings
+        self._lane = lane
+        self._inherit_from = inherit_from
         self._quarantine = quarantine
         self._topic = topic
         self._group = group
@@ -58,13 +70,17 @@ class BaselineLane:
         self._done: dict[TopicPartition, int] = {}
         self._committed_at = 0.0
 
+    @property
+    def name(self) -> str:
+        return self._lane
+
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap, group_id=self._group, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=self._batch, session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,  # a worker joining waits for the others' next heartbeat to rebalance
         )  # fmt: skip
-        consumer.subscribe([self._topic], listener=_CommitOnRevoke(self))
+        consumer.subscribe([self._topic], listener=_Rebalance(self, consumer))
         await consumer.start()
         self._consumer = consumer
         self._committed_at = time.monotonic()
@@ -77,7 +93,7 @@ class BaselineLane:
 
     async def run(self) -> None:
         if self._consumer is None:
-            raise RuntimeError("BaselineLane.run() before start()")
+            raise RuntimeError(f"{self._lane} lane: run() before start()")
         consumer = self._consumer
         inflight: _Inflight | None = None
         try:
@@ -93,7 +109,7 @@ class BaselineLane:
                 got = [r for records in fetched.values() for r in records]
                 # a record that is no change is set aside as it was, and counted done with its batch
                 changes = await self._quarantine.changes_of(
-                    "baseline", self._topic, [r.value for r in got], [r.key for r in got]
+                    self._lane, self._topic, [r.value for r in got], [r.key for r in got]
                 )
                 # This batch is enriched (pure work) while the one before waits on Redis and Kafka; it is
                 # deduplicated and matched only once that one is done, so the order of the work is kept.
@@ -124,7 +140,7 @@ class BaselineLane:
             await self._stages.dedupe_enrich_match(items, self._send, enriched)
 
         if changes:
-            await self._quarantine.guard("baseline", self._topic, changes, work, change_record)
+            await self._quarantine.guard(self._lane, self._topic, changes, work, change_record)
 
     async def _finish(self, inflight: _Inflight) -> None:
         await inflight.task
@@ -148,7 +164,32 @@ class BaselineLane:
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:
-            log.warning("baseline lane: commit failed (%s); its batches will be repeated", exc)
+            log.warning("%s lane: commit failed (%s); its batches will be repeated", self._lane, exc)
+
+    async def inherit(self, consumer: AIOKafkaConsumer, assigned: Iterable[TopicPartition]) -> None:
+        """Partitions of ``assigned`` this lane's group has no offset for start at ``inherit_from``'s (read
+        through outages: starting at the earliest record instead would repeat the topic's whole backlog)."""
+        wanted = list(assigned)
+        if self._inherit_from is None or not wanted:
+            return
+        before = await ride_out(lambda: self._inherited(wanted), f"{self._lane} lane: offsets to inherit")
+        for tp, offset in sorted(before.items()):
+            consumer.seek(tp, offset)
+            log.info("%s lane: partition %d starts at offset %d, where group %s left it",
+                     self._lane, tp.partition, offset, self._inherit_from)  # fmt: skip
+
+    async def _inherited(self, wanted: list[TopicPartition]) -> dict[TopicPartition, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap)
+        try:
+            await admin.start()
+            own = await admin.list_consumer_group_offsets(self._group, partitions=wanted)
+            fresh = [tp for tp in wanted if tp not in own or own[tp].offset < 0]
+            if not fresh or self._inherit_from is None:
+                return {}
+            before = await admin.list_consumer_group_offsets(self._inherit_from, partitions=fresh)
+        finally:
+            await admin.close()
+        return {tp: meta.offset for tp, meta in before.items() if meta.offset >= 0}
 
     async def run_until_cancelled(self) -> None:
         """For faust's ``app.task``: started here, stopped when the worker cancels the task."""
@@ -167,14 +208,17 @@ class _Inflight:
     offsets: dict[TopicPartition, int]
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """What this worker finished of the partitions it hands over is committed before the next owner starts."""
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """What this worker finished of the partitions it hands over is committed before the next owner starts;
+    a partition new to the lane's group starts where the group it inherits from left it."""
 
-    def __init__(self, lane: BaselineLane) -> None:
+    def __init__(self, lane: ChangeLane, consumer: AIOKafkaConsumer) -> None:
         self._lane = lane
+        self._consumer = consumer  # the lane's own is set only once start() returns, maybe after the first assignment
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._lane.commit_done(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("baseline lane: assigned partitions %s", sorted(tp.partition for tp in assigned))
+        await self._lane.inherit(self._consumer, assigned)
+        log.info("%s lane: assigned partitions %s", self._lane.name, sorted(tp.partition for tp in assigned))
