@@ -6,9 +6,10 @@ Not faust agents. faust hands every topic's records to its agents from one fetch
 buffer is full holds up the records fetched with its own. Measured with a 30k baseline as a second agent, an
 addition waited 0.3 s most of the time but about 4 s every 12 s; on the changes topic itself, minutes. And
 faust's path for each record (its fetch loop, the stream's iterator, the take buffer, an ack per event) was
-a sixth of the worker's CPU for an alerting change: the changes agent drained 681–747 alerting changes per
-second where this lane drains 847–945 (docs/benchmarks.md, twentieth session). A consumer of its own holds
-up nothing but itself; its batches share the event loop, so another change waits for one batch at most.
+about a sixth of the worker's main thread for an alerting change: the changes agent drained 654–714 alerting
+changes per second where this lane drains 762–830, alternating (docs/benchmarks.md, twentieth session). A
+consumer of its own holds up nothing but itself; its batches share the event loop, so another change waits
+for one batch at most.
 
 Each batch is deduplicated, enriched and matched in one step (``Stages.dedupe_enrich_match``), its alerts are
 acknowledged by Kafka, and only then are its offsets counted as done. The next batch is enriched (pure work)
