@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import random
+import string
+
 import countrynames
 import pytest
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from streams.enrich.names import name_form
+from streams.match import keys
 from streams.match.keys import MIN_WATCH_SHARE, country_of, name_keys, share_floor
 
 
@@ -39,3 +45,34 @@ def test_a_chinese_name_sets_no_share_floor_for_its_watches() -> None:
     assert mixed.script == "cjk"
     assert share_floor(name_keys(mixed)) == 0.0
     assert share_floor(name_keys(name_form("Zentrix Karvell Technology Co. Ltd."))) == MIN_WATCH_SHARE > 0
+
+
+def _misspelt(rnd: random.Random, word: str) -> str:
+    """``word`` with one or two edits (a letter changed, dropped, added, or two swapped)."""
+    letters = list(word)
+    for _ in range(rnd.randint(1, 2)):
+        i, op = rnd.randrange(len(letters)), rnd.randrange(4)
+        if op == 0:
+            letters[i] = rnd.choice(string.ascii_lowercase)
+        elif op == 1 and len(letters) > 1:
+            del letters[i]
+        elif op == 2:
+            letters.insert(i, rnd.choice(string.ascii_lowercase))
+        elif i + 1 < len(letters):
+            letters[i], letters[i + 1] = letters[i + 1], letters[i]
+    return "".join(letters)
+
+
+def test_a_misspelt_common_word_is_found_among_the_words_of_its_length_as_among_all() -> None:
+    """``_near`` compares a word only with the common and legal-form words whose length allows a close match;
+    it answers as comparing it with all of them does, for near misses of every one of them and random words."""
+    rnd = random.Random(11)
+    tokens = [_misspelt(rnd, w) for w in keys._COMMON_OR_LEGAL for _ in range(20)]
+    tokens += ["".join(rnd.choice(string.ascii_lowercase) for _ in range(rnd.randint(6, 16))) for _ in range(3000)]
+    found = 0
+    for words in (keys._COMMON_OR_LEGAL, keys._LEGAL_SORTED):
+        for token in tokens:
+            every = process.extractOne(token, words, scorer=OSA.normalized_similarity, score_cutoff=keys._CLOSE)
+            assert keys._near(token, words) == (every is not None), token
+            found += every is not None
+    assert found > 1000  # the near misses are there to be found
