@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import countrynames
@@ -76,3 +77,23 @@ def test_a_misspelt_common_word_is_found_among_the_words_of_its_length_as_among_
             assert keys._near(token, words) == (every is not None), token
             found += every is not None
     assert found > 1000  # the near misses are there to be found
+
+
+def _fold_by_patterns(token: str) -> str:
+    """The fold as the patterns say it: doubled letters once, each spelling to its sound, doubled letters once."""
+    out = re.sub(r"(.)\1+", r"\1", token)
+    for spelt, sound in keys._FOLDS:
+        out = out.replace(spelt, sound)
+    return re.sub(r"(.)\1+", r"\1", out)
+
+
+def test_the_fold_is_what_its_patterns_say() -> None:
+    rnd = random.Random(13)
+    spellings = [spelt for spelt, _ in keys._FOLDS]
+    tokens = ["sovfrakht", "sovfracht", "fadjr", "daawa", "bourhan", "mohammed", "dzhafar", "1100", "aaa", "ščč"]
+    for _ in range(5000):
+        parts = [rnd.choice([*spellings, *string.ascii_lowercase[:8], "ll", "ss", "oo"]) for _ in range(rnd.randint(2, 7))]
+        tokens.append("".join(parts))
+    assert sum(keys.fold(t) != t for t in tokens) > 1000  # most of them fold
+    for token in tokens:
+        assert keys.fold(token) == _fold_by_patterns(token), token
