@@ -152,9 +152,7 @@ class AlertsService:
 
     async def _measure_lag(self, stop: asyncio.Event) -> None:
         """Consumer lag of the stream workers and of this service, for ops (every 15 s)."""
-        monitor = LagMonitor(
-            self.settings.common, self.groups.reads(self.topics), self.metrics.registry
-        )
+        monitor = LagMonitor(self.settings.common, self.groups.reads(self.topics), self.metrics.registry)
         while not stop.is_set():
             try:
                 await monitor.measure()

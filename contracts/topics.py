@@ -84,11 +84,8 @@ class Groups:
             alerts_delivery=f"{ns}.alerts-delivery", quarantine_replay=f"{ns}.quarantine-replay",
         )  # fmt: skip
 
-    def all(self) -> tuple[str, ...]:
-        return (self.streams, self.changes, self.baselines, self.alerts_delivery, self.quarantine_replay)
-
     def reads(self, topics: Topics) -> dict[str, tuple[str, ...]]:
-        """The topics each group reads: its lag is measured on these only (a group keeps offsets of a topic it
+        """Every group, with the topics it reads: its lag is measured on these only (a group keeps offsets of a topic it
         read before an upgrade, which would look like lag that never shrinks)."""
         return {
             self.streams: (topics.watches, topics.enriched), self.changes: (topics.changes,),

@@ -173,21 +173,22 @@ class ChangeLane:
         wanted = list(assigned)
         if self._inherit_from is None or not wanted:
             return
-        before = await ride_out(lambda: self._inherited(wanted), f"{self._lane} lane: offsets to inherit")
+        source = self._inherit_from
+        before = await ride_out(lambda: self._inherited(wanted, source), f"{self._lane} lane: offsets to inherit")
         for tp, offset in sorted(before.items()):
             consumer.seek(tp, offset)
             log.info("%s lane: partition %d starts at offset %d, where group %s left it",
                      self._lane, tp.partition, offset, self._inherit_from)  # fmt: skip
 
-    async def _inherited(self, wanted: list[TopicPartition]) -> dict[TopicPartition, int]:
+    async def _inherited(self, wanted: list[TopicPartition], source: str) -> dict[TopicPartition, int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap)
         try:
             await admin.start()
             own = await admin.list_consumer_group_offsets(self._group, partitions=wanted)
             fresh = [tp for tp in wanted if tp not in own or own[tp].offset < 0]
-            if not fresh or self._inherit_from is None:
+            if not fresh:
                 return {}
-            before = await admin.list_consumer_group_offsets(self._inherit_from, partitions=fresh)
+            before = await admin.list_consumer_group_offsets(source, partitions=fresh)
         finally:
             await admin.close()
         return {tp: meta.offset for tp, meta in before.items() if meta.offset >= 0}

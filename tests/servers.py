@@ -242,3 +242,17 @@ async def topic_configs_of(admin: Any, topic: str, name: str) -> dict[str, str]:
             break
         await asyncio.sleep(0.5)
     return values
+
+
+async def commit_offsets(bootstrap: str, group: str, offsets: dict[Any, int]) -> None:
+    """Commit ``offsets`` (TopicPartition -> offset) for ``group`` from outside it, as a consumer of that group
+    would have."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer.assign(list(offsets))
+    await consumer.start()
+    try:
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()

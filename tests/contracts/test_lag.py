@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry
 from contracts.lag import LagMonitor
 from contracts.settings import CommonSettings
 from contracts.topics import Groups, Topics, ensure_topics
+from tests.servers import commit_offsets
 
 
 async def test_lag_of_a_consumer_group_on_the_real_broker(kafka: str, settings: CommonSettings, topics: Topics) -> None:
@@ -33,13 +34,7 @@ async def test_lag_of_a_consumer_group_on_the_real_broker(kafka: str, settings: 
     registry = CollectorRegistry()
     # the group's offsets on a topic it no longer reads (as the faust group's on the changes topic, read by
     # the changes lane since 2026-12-01) are no lag
-    elsewhere = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    elsewhere.assign([TopicPartition(topics.changes, 0)])
-    await elsewhere.start()
-    try:
-        await elsewhere.commit({TopicPartition(topics.changes, 0): 0})
-    finally:
-        await elsewhere.stop()
+    await commit_offsets(kafka, group, {TopicPartition(topics.changes, 0): 0})
     reads = {group: [topics.alerts], f"{settings.namespace}.nobody": [topics.alerts]}
     lag = await LagMonitor(settings, reads, registry).measure()
     assert lag == {(group, topics.alerts): 6}

@@ -20,6 +20,7 @@ from streams.produce import Headers
 from streams.quarantine import Quarantine
 from tests.conftest import wait_for
 from tests.factories import change, entry
+from tests.servers import commit_offsets
 
 
 class _Recorder:
@@ -149,17 +150,6 @@ async def test_two_lanes_in_one_group_do_every_change_and_commit_all(
     assert len(a.done) + len(b.done) - len(ids) <= 10 * settings.kafka_partitions
 
 
-async def _commit(settings: CommonSettings, group: str, offsets: dict[TopicPartition, int]) -> None:
-    """Commit ``offsets`` for ``group`` from outside it, as a worker of that group had."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
-    consumer.assign(list(offsets))
-    await consumer.start()
-    try:
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
-
-
 async def _ends(settings: CommonSettings, topic: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -181,7 +171,7 @@ async def test_the_changes_lane_starts_where_the_faust_group_left_off(
     ends = await _ends(settings, topics.changes)
     read_before = TopicPartition(topics.changes, 0)  # the faust group had read all of partition 0, none elsewhere
     assert ends[read_before] > 0
-    await _commit(settings, groups.streams, {read_before: ends[read_before]})
+    await commit_offsets(settings.kafka_bootstrap, groups.streams, {read_before: ends[read_before]})
     new = await _publish(settings, topics.changes, 20, first=40)
 
     first = _Recorder()
@@ -198,7 +188,7 @@ async def test_the_changes_lane_starts_where_the_faust_group_left_off(
 
     # The old group moves back (as a worker of the earlier version still running would commit): the lane's own
     # offsets win, and a restarted lane does nothing again.
-    await _commit(settings, groups.streams, {read_before: 0})
+    await commit_offsets(settings.kafka_bootstrap, groups.streams, {read_before: 0})
     more = await _publish(settings, topics.changes, 5, first=60)
     second = _Recorder()
     task = asyncio.create_task(_changes_lane(settings, second).run_until_cancelled())
