@@ -18,10 +18,26 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	LISTWATCH_COMPILE=0 $(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+# The stream worker's pure modules compiled with mypyc (streams/native.py), again whenever streams/ or
+# contracts/ changed (compiled code keeps what it assumed of the types it imports; importing streams removes
+# stale ones); LISTWATCH_COMPILE=0 removes them instead (pure Python, no C compiler needed).
+NATIVE_SOURCES := setup.py $(shell find streams contracts -name '*.py')
+NATIVE_LIB := listwatch_native__mypyc$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+NATIVE := $(if $(filter 0,$(LISTWATCH_COMPILE)),$(BIN)/.native-off,$(NATIVE_LIB))
+
+$(NATIVE_LIB): $(BIN)/.installed $(NATIVE_SOURCES)
+	$(BIN)/python -m pip install -q 'setuptools>=69' wheel
+	LISTWATCH_COMPILE=1 $(BIN)/python setup.py -q build_ext --inplace --force
+	rm -f $(BIN)/.native-off
+
+$(BIN)/.native-off: $(BIN)/.installed
+	$(BIN)/python -c 'import pathlib, runpy; [p.unlink() for p in runpy.run_path("streams/native.py")["extensions"](pathlib.Path("."))]'
+	touch $@
+
+install: $(BIN)/.installed $(NATIVE)
 
 up: install
 	bash $(STACK) up
@@ -58,7 +74,7 @@ screenshots: install up
 	LISTWATCH_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/integration/test_web_browser.py
 
 bench: install up
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	LISTWATCH_COMPILE=0 $(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean: down

@@ -261,9 +261,12 @@ def _token_score(a: Sequence[str], b: Sequence[str]) -> tuple[float, str | None]
             unpartnered = True
             left_a.append(i)
     # A legal-form word left in a name (misspelt, or mid-name) counts only where both sides have it.
+    # sums of floats start at 0.0 here: compiled (streams/native.py), a sum started at int 0 wants ints
     total = sum(
-        w for t, w, legal in zip(a, weights_a, legal_a, strict=True) if not (legal and t not in matched_a)
-    ) + sum(w for j, (w, legal) in enumerate(zip(weights_b, legal_b, strict=True)) if not (legal and j not in used))
+        (w for t, w, legal in zip(a, weights_a, legal_a, strict=True) if not (legal and t not in matched_a)), 0.0
+    ) + sum(
+        (w for j, (w, legal) in enumerate(zip(weights_b, legal_b, strict=True)) if not (legal and j not in used)), 0.0
+    )
     if total == 0:
         return 0.0, None
     score = matched / total
@@ -369,17 +372,17 @@ def _cross_script(cjk: NameForm, latin: NameForm) -> float:
     spans, generic, size = _reading(cjk)
     tokens = latin.tokens
     weights = [token_weight(t) for t in tokens]
-    if not tokens or sum(weights) == 0:
+    if not tokens or sum(weights, 0.0) == 0:
         return 0.0
-    covered = sum(w for t, w in zip(tokens, weights, strict=True) if t in spans)
+    covered = sum((w for t, w in zip(tokens, weights, strict=True) if t in spans), 0.0)
     helped = [(t, w) for t, w in zip(tokens, weights, strict=True) if t not in spans and t in generic]
     if helped:
         used = {i for t in tokens if t in spans for i in spans[t]}
         for t, _ in helped:
             used |= generic[t]
         if len(used) >= _ZH_ACCOUNTED * size:
-            covered += sum(w for _, w in helped)
-    return _CROSS_SCRIPT_CAP * covered / sum(weights)
+            covered += sum((w for _, w in helped), 0.0)
+    return _CROSS_SCRIPT_CAP * covered / sum(weights, 0.0)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -472,8 +475,8 @@ def _may_match(token: str, other: str) -> bool:
 def _token_bound(a: Sequence[str], b: Sequence[str]) -> float:
     """At least ``_token_score(a, b)``: every word of ``a`` that may match counts in full with its heaviest
     possible partner, over the weights no unmatched legal-form word can take away."""
-    total = sum(token_weight(t) for t in a if not is_legal_word(t)) + sum(
-        token_weight(t) for t in b if not is_legal_word(t)
+    total = sum((token_weight(t) for t in a if not is_legal_word(t)), 0.0) + sum(
+        (token_weight(t) for t in b if not is_legal_word(t)), 0.0
     )
     if total == 0:
         return 1.0
@@ -561,7 +564,7 @@ def _words(text: str) -> _Words:
     tokens = text.split()
     return _Words(
         tokens, frozenset(tokens), frozenset(x + y for x, y in itertools.pairwise(tokens)),
-        sum(token_weight(t) for t in tokens if not is_legal_word(t)),
+        sum((token_weight(t) for t in tokens if not is_legal_word(t)), 0.0),
         [(t, token_weight(t), is_legal_word(t) or t in _FILLERS) for t in tokens],
         sum(1 for t in tokens if not is_legal_word(t)),
     )  # fmt: skip

@@ -159,3 +159,15 @@ def test_kubernetes_deployments_have_probes_resources_config_and_scrape_annotati
         assert int(env[SERVICES[component]]) == ports["metrics"], name
     hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler")
     assert hpa["spec"]["maxReplicas"] <= int(config["data"]["LISTWATCH_KAFKA_PARTITIONS"])
+
+
+def test_the_image_builds_from_every_package_the_project_ships() -> None:
+    """Each package pyproject.toml ships is copied into the image's build stage, with setup.py (the compiled
+    modules): the image once lacked contracts/, the package of the `listwatch` command itself."""
+    import tomllib
+
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\S+) \./\1$", (DEPLOY / "Dockerfile").read_text(encoding="utf-8"), re.M))
+    assert packages <= copied, f"deploy/Dockerfile does not copy {sorted(packages - copied)}"
+    assert re.search(r"^COPY .*\bsetup\.py\b", (DEPLOY / "Dockerfile").read_text(encoding="utf-8"), re.M)

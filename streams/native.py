@@ -1,0 +1,67 @@
+"""The stream worker's pure modules that are also compiled with mypyc: each becomes a C extension beside its
+source, built from the same typed code (`make install`, or ``LISTWATCH_COMPILE=1`` for setup.py), and Python
+imports the extension first. Why: the worker's profile is flat, mostly our own Python (docs/benchmarks.md).
+``LISTWATCH_COMPILE=0 make install`` removes them and runs the same modules as Python.
+
+Compiled code also keeps what it assumed of the types it imports, so in a source checkout the extensions are
+stale once any module of ``streams`` or ``contracts`` is newer than they are: importing ``streams`` then
+removes them (build output, like a stale ``.pyc``) and says so, and the modules run as Python until
+`make install` compiles them again. This module imports nothing of the project: setup.py reads it alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+# Pure functions only (no faust Records, no subclasses of builtin exceptions: mypyc compiles those
+# differently); paths from the project root.
+MODULES = (
+    "streams/enrich/change.py",
+    "streams/enrich/countries.py",
+    "streams/enrich/identifiers.py",
+    "streams/enrich/names.py",
+    "streams/match/keys.py",
+    "streams/match/logic.py",
+    "streams/match/score.py",
+)
+# mypycify's shared library of the compiled code, a top-level module beside the packages
+GROUP = "listwatch_native"
+# what compiled code may have assumed things of
+_SOURCES = ("streams", "contracts")
+
+
+def extensions(root: Path) -> list[Path]:
+    """The compiled modules and their shared library present under ``root``."""
+    names = [m.removesuffix(".py") for m in MODULES] + [f"{GROUP}__mypyc"]
+    return [p for name in names for suffix in EXTENSION_SUFFIXES if (p := root / f"{name}{suffix}").exists()]
+
+
+def stale(root: Path) -> list[str]:
+    """The sources under ``root`` newer than its oldest extension (none without extensions)."""
+    built = extensions(root)
+    if not built:
+        return []
+    oldest = min(p.stat().st_mtime for p in built)
+    return sorted(
+        str(p.relative_to(root)) for d in _SOURCES for p in (root / d).rglob("*.py") if p.stat().st_mtime > oldest
+    )
+
+
+def check(root: Path) -> None:
+    """In a source checkout, remove stale extensions (an installed package's files all date from its install,
+    in no set order, so there the dates say nothing)."""
+    if not (root / "pyproject.toml").exists():
+        return
+    changed = stale(root)
+    if not changed:
+        return
+    for path in extensions(root):
+        path.unlink(missing_ok=True)  # another process may have removed it first
+    shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    print(
+        f"listwatch: {shown} changed after the stream worker's modules were compiled: the compiled ones are "
+        "removed and run as Python; `make install` compiles them again (streams/native.py)",
+        file=sys.stderr,
+    )
