@@ -12,7 +12,7 @@ from streams.enrich.names import name_form
 
 
 def entry_names(entry: Entry) -> list[str]:
-    return list(dict.fromkeys(n for n in (entry.name, *entry.aliases) if n and n.strip()))
+    return list(dict.fromkeys([n for n in (entry.name, *entry.aliases) if n and n.strip()]))
 
 
 def variants(names: Iterable[str]) -> list[NameVariant]:

@@ -230,7 +230,7 @@ def screen_watch(watch: WatchEntry, listed: Iterable[tuple[str, Entry, Enrichmen
                  now: datetime) -> list[Alert]:  # fmt: skip
     """A newly watched company against the current lists: "already listed" where it matches. Entries of one
     list under the same name (a party listed twice) are one alert to review, naming the others."""
-    found = [(*item, s) for item, s in screened(watch, ((x, x[2]) for x in listed), threshold)]
+    found = [(*item, s) for item, s in screened(watch, [(x, x[2]) for x in listed], threshold)]
     groups: dict[tuple[str, str], list[tuple[str, Entry, Enrichment, str, Score]]] = {}
     for hit in sorted(found, key=lambda h: (-h[4].value, h[0], h[1].key)):
         groups.setdefault((hit[0], core_name(hit[1].name)), []).append(hit)

@@ -690,9 +690,9 @@ class WatchBound:
         self._ids = set(watch_ids)
         # every word the watched names may be split into, either way (core or ASCII form); a Chinese name's
         # bound is 1.0 without its words
-        self._may_match = _MayMatch(list(dict.fromkeys(
+        self._may_match = _MayMatch(list(dict.fromkeys([
             t for a in self._names if a.script != "cjk" for text in (a.core, a.ascii) for t in _words(text).tokens
-        )))  # fmt: skip
+        ])))  # fmt: skip
         self._may: dict[str, frozenset[str]] = {}  # listed word -> the watched words that may match it
 
     def bound(self, entry_names: Iterable[NameForm], entry_ids: Iterable[tuple[str, str]]) -> float:
