@@ -11,6 +11,7 @@ removes them (build output, like a stale ``.pyc``) and says so, and the modules 
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
@@ -51,17 +52,35 @@ def stale(root: Path) -> list[str]:
 
 def check(root: Path) -> None:
     """In a source checkout, remove stale extensions (an installed package's files all date from its install,
-    in no set order, so there the dates say nothing)."""
+    in no set order, so there the dates say nothing), and make the fresh ones' shared library importable."""
     if not (root / "pyproject.toml").exists():
         return
     changed = stale(root)
-    if not changed:
+    if changed:
+        for path in extensions(root):
+            path.unlink(missing_ok=True)  # another process may have removed it first
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        print(
+            f"listwatch: {shown} changed after the stream worker's modules were compiled: the compiled ones are "
+            "removed and run as Python; `make install` compiles them again (streams/native.py)",
+            file=sys.stderr,
+        )
+    _load_library(root)
+
+
+def _load_library(root: Path) -> None:
+    """The shared library sits at the checkout's root, which the editable install does not put on the path
+    (`listwatch` runs from anywhere): loaded from its file, the compiled modules find it by its name."""
+    name = f"{GROUP}__mypyc"
+    if name in sys.modules:
         return
-    for path in extensions(root):
-        path.unlink(missing_ok=True)  # another process may have removed it first
-    shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-    print(
-        f"listwatch: {shown} changed after the stream worker's modules were compiled: the compiled ones are "
-        "removed and run as Python; `make install` compiles them again (streams/native.py)",
-        file=sys.stderr,
-    )
+    for suffix in EXTENSION_SUFFIXES:
+        path = root / f"{name}{suffix}"
+        if path.exists():
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            library = importlib.util.module_from_spec(spec)
+            sys.modules[name] = library
+            spec.loader.exec_module(library)
+            return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -68,3 +70,16 @@ def test_ci_runs_the_compiled_modules() -> None:
     for module in native.MODULES:
         loaded = importlib.import_module(module.removesuffix(".py").replace("/", "."))
         assert str(loaded.__file__).endswith(SUFFIX), f"{module} runs as Python: {loaded.__file__}"
+
+
+def test_the_compiled_modules_import_from_anywhere(tmp_path: Path) -> None:
+    """As the `listwatch` command runs them: from another directory, the checkout not on the path (the
+    editable install maps the packages only; the compiled modules' shared library sits beside them)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    shown = subprocess.run(
+        [sys.executable, "-c", "import streams.match.logic as m, sys; print(m.__file__)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    root = Path(native.__file__).parents[1]
+    assert shown.stdout.strip().endswith(SUFFIX) == bool(native.extensions(root))
