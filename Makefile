@@ -25,7 +25,7 @@ $(BIN)/.installed: pyproject.toml
 # contracts/ changed (compiled code keeps what it assumed of the types it imports; importing streams removes
 # stale ones); LISTWATCH_COMPILE=0 removes them instead (pure Python, no C compiler needed).
 NATIVE_SOURCES := setup.py $(shell find streams contracts -name '*.py')
-NATIVE_LIB := listwatch_native__mypyc$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+NATIVE_LIB := $(shell $(PYTHON) -c 'import runpy, sysconfig; print(runpy.run_path("streams/native.py")["LIBRARY"] + sysconfig.get_config_var("EXT_SUFFIX"))')
 NATIVE := $(if $(filter 0,$(LISTWATCH_COMPILE)),$(BIN)/.native-off,$(NATIVE_LIB))
 
 $(NATIVE_LIB): $(BIN)/.installed $(NATIVE_SOURCES)

@@ -27,15 +27,16 @@ MODULES = (
     "streams/match/logic.py",
     "streams/match/score.py",
 )
-# mypycify's shared library of the compiled code, a top-level module beside the packages
+# mypycify's group, and the shared library of the compiled code it names: a top-level module beside the packages
 GROUP = "listwatch_native"
+LIBRARY = f"{GROUP}__mypyc"
 # what compiled code may have assumed things of
 _SOURCES = ("streams", "contracts")
 
 
 def extensions(root: Path) -> list[Path]:
     """The compiled modules and their shared library present under ``root``."""
-    names = [m.removesuffix(".py") for m in MODULES] + [f"{GROUP}__mypyc"]
+    names = [m.removesuffix(".py") for m in MODULES] + [LIBRARY]
     return [p for name in names for suffix in EXTENSION_SUFFIXES if (p := root / f"{name}{suffix}").exists()]
 
 
@@ -71,16 +72,15 @@ def check(root: Path) -> None:
 def _load_library(root: Path) -> None:
     """The shared library sits at the checkout's root, which the editable install does not put on the path
     (`listwatch` runs from anywhere): loaded from its file, the compiled modules find it by its name."""
-    name = f"{GROUP}__mypyc"
-    if name in sys.modules:
+    if LIBRARY in sys.modules:
         return
     for suffix in EXTENSION_SUFFIXES:
-        path = root / f"{name}{suffix}"
+        path = root / f"{LIBRARY}{suffix}"
         if path.exists():
-            spec = importlib.util.spec_from_file_location(name, path)
+            spec = importlib.util.spec_from_file_location(LIBRARY, path)
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot load {path}")
             library = importlib.util.module_from_spec(spec)
-            sys.modules[name] = library
+            sys.modules[LIBRARY] = library
             spec.loader.exec_module(library)
             return

@@ -168,6 +168,7 @@ def test_the_image_builds_from_every_package_the_project_ships() -> None:
 
     project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    copied = set(re.findall(r"^COPY (\S+) \./\1$", (DEPLOY / "Dockerfile").read_text(encoding="utf-8"), re.M))
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\S+) \./\1$", dockerfile, re.M))
     assert packages <= copied, f"deploy/Dockerfile does not copy {sorted(packages - copied)}"
-    assert re.search(r"^COPY .*\bsetup\.py\b", (DEPLOY / "Dockerfile").read_text(encoding="utf-8"), re.M)
+    assert re.search(r"^COPY .*\bsetup\.py\b", dockerfile, re.M)

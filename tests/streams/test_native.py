@@ -27,7 +27,7 @@ def _tree(root: Path, source_age: float, built_age: float | None, checkout: bool
     for source in sources:
         os.utime(source, (now - source_age, now - source_age))
     if built_age is not None:
-        for built in (sources[0].with_suffix(SUFFIX), root / f"{native.GROUP}__mypyc{SUFFIX}"):
+        for built in (sources[0].with_suffix(SUFFIX), root / f"{native.LIBRARY}{SUFFIX}"):
             built.write_bytes(b"")
             os.utime(built, (now - built_age, now - built_age))
     if checkout:
@@ -51,7 +51,7 @@ def test_fresh_extensions_or_none_at_all_are_left_alone(tmp_path: Path, capsys: 
     fresh = _tree(tmp_path / "fresh", source_age=60, built_age=10)
     native.check(fresh)
     native.check(_tree(tmp_path / "pure", source_age=60, built_age=None))
-    assert sorted(p.name for p in native.extensions(fresh)) == sorted([f"score{SUFFIX}", f"{native.GROUP}__mypyc{SUFFIX}"])
+    assert sorted(p.name for p in native.extensions(fresh)) == sorted([f"score{SUFFIX}", f"{native.LIBRARY}{SUFFIX}"])
     assert capsys.readouterr().err == ""
 
 
