@@ -79,11 +79,15 @@ def stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
-async def drop_namespace(redis: Redis, namespace: str) -> None:
-    """Every key of the run's namespace, removed from the shared local Redis."""
-    keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+async def drop_namespace(redis: Redis, settings: CommonSettings) -> None:
+    """Every key of the run's namespace, removed from the shared local Redis, and its topics from the local
+    Kafka (left behind, thousands of them slowed the broker's start to minutes)."""
+    from contracts.topics import drop_topics
+
+    keys = [k async for k in redis.scan_iter(match=f"{settings.namespace}:*", count=1000)]
     for i in range(0, len(keys), 500):
         await redis.delete(*keys[i : i + 500])
+    await drop_topics(settings, [settings.namespace])
 
 
 def line_plot(

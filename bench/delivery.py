@@ -149,7 +149,7 @@ async def run(alerts: int, endpoints: int) -> list[dict[str, object]]:
                         "body_bytes": len(body), "microseconds": round(per * 1e6, 1)})  # fmt: skip
     finally:
         await webhook.aclose()
-        await drop_namespace(redis, namespace)
+        await drop_namespace(redis, settings.common)
         await redis.aclose()
         parent.send("stop")
         receiver.join(10)

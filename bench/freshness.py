@@ -35,6 +35,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from alerts.store import AlertStore, Endpoint, now
+from bench.common import drop_namespace
 from contracts.settings import CommonSettings
 from monitor import realdata
 from monitor.sources.base import POLL_S, PROBE_S
@@ -196,9 +197,7 @@ async def main_async(minutes: float, quick: bool) -> list[dict[str, Any]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
         await runner.cleanup()
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await redis.delete(*keys[i : i + 500])
+        await drop_namespace(redis, common)
         await redis.aclose()
     results = []
     for kind in sorted({k for k, _, _ in SOURCES.values()}):

@@ -162,7 +162,7 @@ async def _close(
     for client in clients:
         await client.stop()
     stop(workers)
-    await drop_namespace(run_.redis, run_.namespace)
+    await drop_namespace(run_.redis, run_.settings)
     await run_.redis.aclose()
 
 

@@ -175,7 +175,7 @@ async def run(
             results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
     finally:
         stop(procs)
-        await drop_namespace(redis, namespace)
+        await drop_namespace(redis, settings)
         await redis.aclose()
     return results
 

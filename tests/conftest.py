@@ -3,7 +3,8 @@
 Tests that need Kafka or Redis use the real servers that ``make test`` starts (deploy/local/stack.sh).
 Each test gets its own namespace (``LISTWATCH_NAMESPACE``), which prefixes every topic, consumer group and
 Redis key, so tests never see each other's data and need no cleanup between them; Redis keys of a test's
-namespace are still deleted afterwards to keep the developer's Redis small.
+namespace are still deleted afterwards, and its Kafka topics at the end of the session, to keep the
+developer's servers small (thousands of topics left behind slowed the local broker's start to minutes).
 When a server is unreachable the test fails under CI (``CI=true``) and is skipped elsewhere, with the
 command that starts it.
 """
@@ -14,7 +15,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message as EmailMessage
@@ -27,7 +28,7 @@ from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
-from contracts.topics import Topics
+from contracts.topics import Topics, drop_topics
 
 # The same defaults as deploy/local/env.sh, so that LISTWATCH_KAFKA_PORT / _REDIS_PORT move both.
 BASE_ENV = {
@@ -56,10 +57,23 @@ def require_service(name: str, host_port: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def namespaces() -> Iterator[set[str]]:
+    """Every namespace the session's tests were given: their topics are deleted once the session ends (in one
+    go: a deletion per test would cost each test a round trip to the controller)."""
+    made: set[str] = set()
+    yield made
+    bootstrap = BASE_ENV["LISTWATCH_KAFKA_BOOTSTRAP"]
+    if made and _reachable(bootstrap.split(",")[0]):
+        asyncio.run(drop_topics(CommonSettings.from_env(BASE_ENV), made))
+
+
 @pytest.fixture
-def env() -> dict[str, str]:
+def env(namespaces: set[str]) -> dict[str, str]:
     """A fresh environment mapping with a namespace unique to this test."""
-    return {**BASE_ENV, "LISTWATCH_NAMESPACE": f"t-{uuid.uuid4().hex[:12]}"}
+    namespace = f"t-{uuid.uuid4().hex[:12]}"
+    namespaces.add(namespace)
+    return {**BASE_ENV, "LISTWATCH_NAMESPACE": namespace}
 
 
 @pytest.fixture
