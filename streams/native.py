@@ -35,9 +35,25 @@ _SOURCES = ("streams", "contracts")
 
 
 def extensions(root: Path) -> list[Path]:
-    """The compiled modules and their shared library present under ``root``."""
+    """The compiled modules and their shared library present under ``root``, leftovers included."""
     names = [m.removesuffix(".py") for m in MODULES] + [LIBRARY]
-    return [p for name in names for suffix in EXTENSION_SUFFIXES if (p := root / f"{name}{suffix}").exists()]
+    listed = [p for name in names for suffix in EXTENSION_SUFFIXES if (p := root / f"{name}{suffix}").exists()]
+    return listed + leftovers(root)
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Extensions under ``root``'s packages of modules ``MODULES`` does not list: built from another list (an
+    older checkout, another branch). Python imports an extension before its source, so one left there would
+    run in its stead, whatever its source says now."""
+    listed = {m.removesuffix(".py") for m in MODULES}
+    suffixes = sorted(EXTENSION_SUFFIXES, key=len, reverse=True)  # ".cpython-311-x86_64-linux-gnu.so" before ".so"
+    out = []
+    for d in _SOURCES:
+        for path in (root / d).rglob("*"):
+            suffix = next((s for s in suffixes if path.name.endswith(s)), None)
+            if suffix is not None and str(path.relative_to(root)).removesuffix(suffix) not in listed:
+                out.append(path)
+    return sorted(out)
 
 
 def stale(root: Path) -> list[str]:
@@ -56,6 +72,12 @@ def check(root: Path) -> None:
     in no set order, so there the dates say nothing), and make the fresh ones' shared library importable."""
     if not (root / "pyproject.toml").exists():
         return
+    left = leftovers(root)
+    for path in left:
+        path.unlink(missing_ok=True)
+    if left:
+        names = ", ".join(str(p.relative_to(root)) for p in left)
+        print(f"listwatch: removed compiled modules that streams/native.py does not list: {names}", file=sys.stderr)
     changed = stale(root)
     if changed:
         for path in extensions(root):

@@ -16,6 +16,13 @@ from streams import native
 SUFFIX = EXTENSION_SUFFIXES[0]
 
 
+@pytest.fixture(autouse=True)
+def _no_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The made-up trees' extensions are empty files: judged and removed here, never loaded (the process's own
+    library is loaded already, or there is none: LISTWATCH_COMPILE=0)."""
+    monkeypatch.setattr(native, "_load_library", lambda root: None)
+
+
 def _tree(root: Path, source_age: float, built_age: float | None, checkout: bool = True) -> Path:
     """streams/match/score.py and contracts/models.py written ``source_age`` seconds ago, score's extension
     and the shared library ``built_age`` seconds ago (None: not built)."""
@@ -53,6 +60,19 @@ def test_fresh_extensions_or_none_at_all_are_left_alone(tmp_path: Path, capsys: 
     native.check(_tree(tmp_path / "pure", source_age=60, built_age=None))
     assert sorted(p.name for p in native.extensions(fresh)) == sorted([f"score{SUFFIX}", f"{native.LIBRARY}{SUFFIX}"])
     assert capsys.readouterr().err == ""
+
+
+def test_a_compiled_module_the_list_does_not_name_is_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Built from another list (another branch): fresh or not, it would run instead of its source."""
+    root = _tree(tmp_path, source_age=60, built_age=10)
+    left = root / f"contracts/models{SUFFIX}"
+    left.write_bytes(b"")
+    assert native.leftovers(root) == [left]
+    assert left in native.extensions(root)  # what LISTWATCH_COMPILE=0 make install removes
+    native.check(root)
+    assert not left.exists()
+    assert sorted(p.name for p in native.extensions(root)) == sorted([f"score{SUFFIX}", f"{native.LIBRARY}{SUFFIX}"])
+    assert "removed compiled modules that streams/native.py does not list: contracts/models" in capsys.readouterr().err
 
 
 def test_an_installed_package_is_not_judged_by_its_files_dates(tmp_path: Path) -> None:
