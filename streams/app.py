@@ -86,13 +86,13 @@ def build_app(settings: StreamsSettings) -> StreamsApp:
         stages, quarantine, topics.changes, batch=settings.batch, within_s=settings.batch_within_ms / 1000,
     )  # fmt: skip
     every = settings.commit_ms / 1000
-    lanes = [
-        # the faust agent's group read the changes topic before this lane: its offsets are where the lane starts
-        ChangeLane(common, "changes", topics.changes, groups.changes, stages, send_alerts, settings.batch,
-                   quarantine, commit_every_s=every, inherit_from=groups.streams),
-        ChangeLane(common, "baseline", topics.baselines, groups.baselines, stages, send_alerts,
-                   settings.baseline_batch, quarantine, commit_every_s=every),
-    ]  # fmt: skip
+    # the faust agent's group read the changes topic before this lane: its offsets are where the lane starts
+    changes = ChangeLane(common, "changes", topics.changes, groups.changes, stages, send_alerts, settings.batch,
+                         quarantine, commit_every_s=every, inherit_from=groups.streams)  # fmt: skip
+    baseline = ChangeLane(common, "baseline", topics.baselines, groups.baselines, stages, send_alerts,
+                          settings.baseline_batch, quarantine, commit_every_s=every,
+                          yields_to=(changes, settings.baseline_quiet_batch))  # fmt: skip
+    lanes = [changes, baseline]
     for lane in lanes:
         app.task(lane.run_until_cancelled)
 

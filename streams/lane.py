@@ -46,15 +46,23 @@ from streams.stages import SendAlerts, Stages
 log = logging.getLogger(__name__)
 # Changes enriched between two turns of the event loop: the batch in flight (and the agents) wait at most this.
 _ENRICH_STEP = 2
+# How long the lane a lane yields to must have had nothing before this one takes its larger batches.
+QUIET_S = 1.0
 
 
 class ChangeLane:
     """Explicit start/stop, like aiokafka's own clients; ``run`` loops until cancelled. ``lane`` names it in
-    logs and in the quarantine's records and metrics ("changes", "baseline")."""
+    logs and in the quarantine's records and metrics ("changes", "baseline").
+
+    ``yields_to``: another lane of the worker, and a larger batch this one takes while that one has had nothing
+    for ``QUIET_S`` (the baseline lane, yielding to the changes lane). A batch holds the event loop the lanes
+    share, so the baseline's batches are small while additions flow; alone, a baseline streams faster in larger
+    ones, and an addition arriving then waits for one of those at most before they shrink again."""
 
     def __init__(
         self, settings: CommonSettings, lane: str, topic: str, group: str, stages: Stages, send: SendAlerts,
         batch: int, quarantine: Quarantine, commit_every_s: float = 1.0, inherit_from: str | None = None,
+        yields_to: tuple[ChangeLane, int] | None = None,
     ) -> None:  # fmt: skip
         self._settings = settings
         self._lane = lane
@@ -70,6 +78,9 @@ class ChangeLane:
         # The next offset of each partition whose batch is done (alerts acknowledged), not yet committed.
         self._done: dict[TopicPartition, int] = {}
         self._committed_at = 0.0
+        self._yields_to = yields_to
+        # when this lane last fetched anything (monotonic): a lane yielding to it reads it
+        self.worked_at = float("-inf")
 
     @property
     def name(self) -> str:
@@ -78,7 +89,7 @@ class ChangeLane:
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap, group_id=self._group, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_records=self._batch, session_timeout_ms=10_000,
+            auto_offset_reset="earliest", max_poll_records=self._largest_batch(), session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,  # a worker joining waits for the others' next heartbeat to rebalance
         )  # fmt: skip
         consumer.subscribe([self._topic], listener=_Rebalance(self, consumer))
@@ -99,7 +110,7 @@ class ChangeLane:
         inflight: _Inflight | None = None
         try:
             while True:
-                fetched = await consumer.getmany(timeout_ms=0 if inflight else 1000, max_records=self._batch)
+                fetched = await consumer.getmany(timeout_ms=0 if inflight else 1000, max_records=self.batch_now())
                 if not fetched:
                     if inflight is not None:
                         await self._finish(inflight)
@@ -107,6 +118,7 @@ class ChangeLane:
                     else:
                         await self.commit_done()  # idle: leave nothing done uncommitted
                     continue
+                self.worked_at = time.monotonic()
                 got = [r for records in fetched.values() for r in records]
                 # a record that is no change is set aside as it was, and counted done with its batch
                 changes = await self._quarantine.changes_of(
@@ -124,6 +136,16 @@ class ChangeLane:
                 inflight.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await inflight.task
+
+    def batch_now(self) -> int:
+        """How many records the next batch takes: the larger batch only while the lane yielded to is quiet."""
+        if self._yields_to is None:
+            return self._batch
+        other, larger = self._yields_to
+        return larger if time.monotonic() - other.worked_at >= QUIET_S else self._batch
+
+    def _largest_batch(self) -> int:
+        return max(self._batch, self._yields_to[1]) if self._yields_to is not None else self._batch
 
     async def _enrich(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
         """What enriches without an error; the rest is enriched again in ``_match``, where a failure is set

@@ -14,7 +14,7 @@ from contracts import codec
 from contracts.models import Alert, EnrichedChange, ListChange
 from contracts.settings import CommonSettings
 from contracts.topics import Groups, Topics, ensure_topics
-from streams.lane import ChangeLane
+from streams.lane import QUIET_S, ChangeLane
 from streams.metrics import StreamsMetrics
 from streams.produce import Headers
 from streams.quarantine import Quarantine
@@ -30,6 +30,7 @@ class _Recorder:
     def __init__(self, hang_on: int | None = None, pause_s: float = 0.0) -> None:
         self.calls = 0
         self.done: list[str] = []
+        self.sizes: list[int] = []  # of each batch, as the lane took it
         self.hanging = asyncio.Event()
         self._hang_on = hang_on
         self._pause_s = pause_s
@@ -41,6 +42,7 @@ class _Recorder:
         self, changes: Sequence[ListChange], send: object, enriched: Sequence[EnrichedChange] | None = None
     ) -> int:
         self.calls += 1
+        self.sizes.append(len(changes))
         if self.calls == self._hang_on:
             self.hanging.set()
             await asyncio.Event().wait()
@@ -77,11 +79,13 @@ async def _committed(settings: CommonSettings, topic: str, group: str) -> int:
         await consumer.stop()
 
 
-def _lane(settings: CommonSettings, stages: _Recorder, commit_every_s: float) -> ChangeLane:
+def _lane(
+    settings: CommonSettings, stages: _Recorder, commit_every_s: float, yields_to: tuple[ChangeLane, int] | None = None
+) -> ChangeLane:
     topics, groups = Topics.for_settings(settings), Groups.for_settings(settings)
     quarantine = Quarantine(_refuse, topics.quarantine, StreamsMetrics().quarantined)
     return ChangeLane(settings, "baseline", topics.baselines, groups.baselines, stages, _nothing,  # type: ignore[arg-type]
-                      10, quarantine, commit_every_s=commit_every_s)  # fmt: skip
+                      10, quarantine, commit_every_s=commit_every_s, yields_to=yields_to)  # fmt: skip
 
 
 def _changes_lane(settings: CommonSettings, stages: _Recorder) -> ChangeLane:
@@ -198,3 +202,52 @@ async def test_the_changes_lane_starts_where_the_faust_group_left_off(
     finally:
         await _stop(task)
     assert sorted(second.done) == sorted(more)
+
+
+async def test_the_baseline_lane_takes_larger_batches_only_while_the_changes_lane_is_quiet(
+    kafka: str, settings: CommonSettings, topics: Topics
+) -> None:
+    await ensure_topics(settings, topics)
+    changed = _Recorder()
+    changes_lane = _changes_lane(settings, changed)
+    assert _lane(settings, _Recorder(), 0).batch_now() == 10  # a lane that yields to none keeps its batch
+    baseline = _Recorder()
+    lane = _lane(settings, baseline, 0, yields_to=(changes_lane, 50))
+    assert lane.batch_now() == 50  # the changes lane has had nothing yet
+
+    # a baseline alone: batches past the small one's ten, up to fifty
+    first = await _publish(settings, topics.baselines, 400)
+    baseline_task = asyncio.create_task(lane.run_until_cancelled())
+    changes_task = asyncio.create_task(changes_lane.run_until_cancelled())
+    try:
+        await wait_for(lambda: len(baseline.done) >= len(first), within=60)
+        assert 10 < max(baseline.sizes) <= 50
+
+        # additions flowing: the changes lane had work just now, and the baseline's batches are small again
+        # while it keeps having some (published faster than it goes quiet)
+        async def additions() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+            await producer.start()
+            try:
+                for n in range(400):
+                    added = change(after=entry(key=f"a{n}", name=f"Added {n}"))
+                    await producer.send_and_wait(topics.changes, codec.dumps(added), key=added.entry_key.encode())
+                    await asyncio.sleep(QUIET_S / 10)
+            finally:
+                await producer.stop()
+
+        flowing = asyncio.create_task(additions())
+        await wait_for(lambda: changed.done, within=60)
+        assert lane.batch_now() == 10
+        taken = len(baseline.sizes)
+        second = await _publish(settings, topics.baselines, 200, first=400)
+        await wait_for(lambda: len(baseline.done) >= len(first) + len(second), within=60)
+        assert not flowing.done(), "the additions stopped before the second baseline was done: nothing was measured"
+        # the fetch already waiting when the additions began took its size then: one larger batch at most
+        assert max(baseline.sizes[taken + 1 :]) <= 10
+        await _stop(flowing)
+        await wait_for(lambda: lane.batch_now() == 50, within=QUIET_S * 5)  # quiet again
+    finally:
+        await _stop(baseline_task)
+        await _stop(changes_task)
+    assert sorted(baseline.done) == sorted(first + second)
