@@ -36,9 +36,13 @@ _SOURCES = ("streams", "contracts")
 
 def extensions(root: Path) -> list[Path]:
     """The compiled modules and their shared library present under ``root``, leftovers included."""
+    return _listed(root) + leftovers(root)
+
+
+def _listed(root: Path) -> list[Path]:
+    """The compiled modules ``MODULES`` names and their shared library, present under ``root``."""
     names = [m.removesuffix(".py") for m in MODULES] + [LIBRARY]
-    listed = [p for name in names for suffix in EXTENSION_SUFFIXES if (p := root / f"{name}{suffix}").exists()]
-    return listed + leftovers(root)
+    return [p for name in names for suffix in EXTENSION_SUFFIXES if (p := root / f"{name}{suffix}").exists()]
 
 
 def leftovers(root: Path) -> list[Path]:
@@ -57,8 +61,8 @@ def leftovers(root: Path) -> list[Path]:
 
 
 def stale(root: Path) -> list[str]:
-    """The sources under ``root`` newer than its oldest extension (none without extensions)."""
-    built = extensions(root)
+    """The sources under ``root`` newer than its oldest listed extension (none without extensions)."""
+    built = _listed(root)
     if not built:
         return []
     oldest = min(p.stat().st_mtime for p in built)
@@ -80,7 +84,7 @@ def check(root: Path) -> None:
         print(f"listwatch: removed compiled modules that streams/native.py does not list: {names}", file=sys.stderr)
     changed = stale(root)
     if changed:
-        for path in extensions(root):
+        for path in _listed(root):  # the leftovers went above
             path.unlink(missing_ok=True)  # another process may have removed it first
         shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         print(
