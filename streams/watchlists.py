@@ -4,7 +4,8 @@ Layout (every key under the namespace):
 - ``watch:{subscriber}``: hash, watch id -> WatchEntry JSON (the source of truth);
 - each subscriber's ids in order, for pages and the count: streams/watch_ids.py;
 - ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
-- ``threshold:{subscriber}``: the subscriber's match threshold (set through the API, read by the matcher).
+- ``threshold:{subscriber}``: the subscriber's match threshold (set through the API, read by the matcher);
+- ``widx:generation``: counts the transactions that wrote or removed watch entries (see ``_EntryCache``).
 The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,6 +32,11 @@ from streams.watch_ids import WatchIds
 
 _SEP = "\x1f"
 _STORED_ELSEWHERE = frozenset({"subscriber_id", "id"})
+# The entry cache's bounds: past this many entries it starts again (a million watches take about 300 MB as
+# entries), and it is read again at least this often whatever the generation says (a writer of a version
+# that did not count generations, during a rolling upgrade).
+_CACHE_MAX_ENTRIES = 200_000
+_CACHE_MAX_AGE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,8 @@ class WatchlistStore:
         self._settings = settings
         self._index = RedisIndex(redis, settings, "widx")
         self._ids = WatchIds(redis, settings, self._entries_key)
+        self._generation = settings.redis_key("widx", "generation")
+        self._cache = _EntryCache()
 
     def _entries_key(self, subscriber_id: str) -> str:
         return self._settings.redis_key("watch", subscriber_id)
@@ -109,6 +118,7 @@ class WatchlistStore:
             for subscriber_id, added in ids.items():
                 self._ids.change(subscriber_id, added, [], pipe)
             self._index.replace_many([(member(e.subscriber_id, e.id), watch_keys(e)) for e in batch], pipe, was)
+            pipe.incr(self._generation)
             await pipe.execute()
 
     async def _indexed(self, batch: list[WatchEntry]) -> dict[str, set[str]]:
@@ -129,12 +139,7 @@ class WatchlistStore:
             for subscriber_id, ids in by_subscriber.items():
                 pipe.hmget(self._entries_key(subscriber_id), ids)
             rows = await pipe.execute()
-        entries: dict[str, WatchEntry] = {}
-        for (subscriber_id, ids), raws in zip(by_subscriber.items(), rows, strict=True):
-            for watch_id, raw in zip(ids, raws, strict=True):
-                if raw is not None:
-                    entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw, subscriber_id, watch_id)
-        return entries
+        return _entries(by_subscriber, rows)
 
     async def orphans(self) -> int:
         """Entries re-indexed since the last vacuum whose previous postings were left behind."""
@@ -176,6 +181,7 @@ class WatchlistStore:
             pipe.hdel(self._entries_key(subscriber_id), watch_id)
             self._ids.change(subscriber_id, [], [watch_id], pipe)
             await self._index.replace(member(subscriber_id, watch_id), (), pipe, watch_keys(stored))
+            pipe.incr(self._generation)
             await pipe.execute()
         return True
 
@@ -229,9 +235,33 @@ class WatchlistStore:
         ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
         two round trips in all, each watch entry read once."""
         found = await self._index.lookup_by_name_many(namesets, limit, True, share_floor, is_identifier_key)
-        distinct = sorted({m for members in found for m in members})
-        entries = await self._read_many((s, w) for s, w in (m.split(_SEP, 1) for m in distinct))
+        entries = await self._cached({m for members in found for m in members})
         return [[entries[m] for m in members if m in entries] for members in found]
+
+    async def _cached(self, members: set[str]) -> dict[str, WatchEntry]:
+        """Watch entries by member, from this process's cache where it holds them: the same watches come up
+        for change after change, and reading and decoding them was about as much of a change's lookup as the
+        index's. The store's generation is read with the entries the cache lacks, in one round trip; when it
+        is not the one the cache was filled at (an entry written or removed since, by any process), the
+        cache starts again and every entry is read."""
+        cache = self._cache
+        missing = sorted(m for m in members if m not in cache.entries)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._generation)
+            by_subscriber = _by_subscriber(missing)
+            for subscriber_id, ids in by_subscriber.items():
+                pipe.hmget(self._entries_key(subscriber_id), ids)
+            generation, *rows = await pipe.execute()
+        if not cache.current(generation):
+            cache.start(generation)
+            found = await self._read_many(_pair(m) for m in sorted(members))
+            cache.add(found)
+            return found
+        fetched = _entries(by_subscriber, rows)
+        found = {m: e for m in members if (e := cache.entries.get(m)) is not None}
+        found.update(fetched)
+        cache.add(fetched)
+        return found
 
     async def thresholds(self, subscriber_ids: Iterable[str], default: float) -> dict[str, float]:
         """Each subscriber's match threshold (``default`` where none is set), in one round trip. The key of its
@@ -261,6 +291,51 @@ class WatchlistStore:
 
 def member(subscriber_id: str, watch_id: str) -> str:
     return subscriber_id + _SEP + watch_id
+
+
+def _pair(member_: str) -> tuple[str, str]:
+    subscriber_id, watch_id = member_.split(_SEP, 1)
+    return subscriber_id, watch_id
+
+
+def _by_subscriber(members: Iterable[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for subscriber_id, watch_id in map(_pair, members):
+        out.setdefault(subscriber_id, []).append(watch_id)
+    return out
+
+
+def _entries(by_subscriber: Mapping[str, list[str]], rows: Sequence[list[bytes | None]]) -> dict[str, WatchEntry]:
+    """HMGET replies, one per subscriber, as entries by member; missing ones left out."""
+    entries: dict[str, WatchEntry] = {}
+    for (subscriber_id, ids), raws in zip(by_subscriber.items(), rows, strict=True):
+        for watch_id, raw in zip(ids, raws, strict=True):
+            if raw is not None:
+                entries[member(subscriber_id, watch_id)] = WatchEntry.from_json(raw, subscriber_id, watch_id)
+    return entries
+
+
+class _EntryCache:
+    """Watch entries a process has read, valid while the store's generation is the one they were read at
+    (``put_many`` and ``remove`` count it up in their transactions, so any process's write is seen at the next
+    lookup) and for ``_CACHE_MAX_AGE_S`` at most. Entries are frozen, so they are shared as they are."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, WatchEntry] = {}
+        self._generation: object = object()  # matches no generation read: the first lookup starts the cache
+        self._started = 0.0
+
+    def current(self, generation: object) -> bool:
+        return generation == self._generation and time.monotonic() - self._started < _CACHE_MAX_AGE_S
+
+    def start(self, generation: object) -> None:
+        self.entries = {}
+        self._generation, self._started = generation, time.monotonic()
+
+    def add(self, entries: Mapping[str, WatchEntry]) -> None:
+        if len(self.entries) + len(entries) > _CACHE_MAX_ENTRIES:
+            self.entries = {}
+        self.entries.update(entries)
 
 
 @dataclass(frozen=True, slots=True)

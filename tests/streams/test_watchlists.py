@@ -97,6 +97,42 @@ async def test_replace_and_remove_keep_the_index_in_step(redis: Redis, settings:
     assert [k async for k in redis.scan_iter(match=settings.redis_key("widx") + ":[bk]:*")] == []
 
 
+async def test_a_worker_reads_watches_it_has_cached_again_once_any_process_changed_a_watch(
+    redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker, api = WatchlistStore(redis, settings), WatchlistStore(redis, settings)  # two processes' stores
+    listed = keys("KESTREL MARITIME")
+    await api.put(WatchEntry(subscriber_id="s1", id="w1", name="Kestrel Maritime"))
+    assert [(w.id, w.country) for w in await worker.candidates(listed)] == [("w1", None)]
+    # the same keys, so the same candidates: only the entry read says what changed
+    await api.put(WatchEntry(subscriber_id="s1", id="w1", name="Kestrel Maritime", country="CN"))
+    assert [(w.id, w.country) for w in await worker.candidates(listed)] == [("w1", "CN")]
+    await api.remove("s1", "w1")
+    await api.put(WatchEntry(subscriber_id="s2", id="w2", name="Kestrel Maritime"))
+    assert [(w.subscriber_id, w.id) for w in await worker.candidates(listed)] == [("s2", "w2")]
+    # A writer that does not count the generation (a version before it, during a rolling upgrade) is seen
+    # once the cache is older than its bound; until then the worker reads what it has.
+    entries = settings.redis_key("watch", "s2")
+    await redis.hset(entries, "w2", WatchEntry(subscriber_id="s2", id="w2", name="Kestrel Maritime", lei="X").to_json())
+    assert [w.lei for w in await worker.candidates(listed)] == [None]
+    monkeypatch.setattr("streams.watchlists._CACHE_MAX_AGE_S", 0.0)
+    assert [w.lei for w in await worker.candidates(listed)] == ["X"]
+
+
+async def test_a_full_entry_cache_starts_again_without_losing_a_lookup_s_candidates(
+    redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("streams.watchlists._CACHE_MAX_ENTRIES", 1)
+    store = WatchlistStore(redis, settings)
+    await store.put_many([WatchEntry(subscriber_id="s1", id="w1", name="Kestrel Maritime"),
+                          WatchEntry(subscriber_id="s2", id="w2", name="Orvando Textiles")])  # fmt: skip
+    both = [[keys("KESTREL MARITIME")], [keys("ORVANDO TEXTILES")]]
+    assert [[w.id for w in found] for found in await store.candidates_many(both[1:])] == [["w2"]]  # cached
+    # w2 from the cache, w1 read: one more than the cache holds, so it starts again as the lookup ends
+    assert [[w.id for w in found] for found in await store.candidates_many(both)] == [["w1"], ["w2"]]
+    assert [[w.id for w in found] for found in await store.candidates_many(both)] == [["w1"], ["w2"]]
+
+
 async def test_namespaces_do_not_see_each_other(redis: Redis, settings: CommonSettings) -> None:
     other = CommonSettings(redis_url=settings.redis_url, namespace=settings.namespace + "-other")
     await WatchlistStore(redis, settings).put(WatchEntry(subscriber_id="s1", id="w1", name="Sharedname"))
