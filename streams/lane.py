@@ -244,5 +244,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._lane.commit_done(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._lane.inherit(self._consumer, assigned)
+        # aiokafka hands the partitions to its fetcher before it calls this, starting a new group's at the
+        # earliest record: paused until the lane knows where each starts, none of them is read from there
+        self._consumer.pause(*assigned)
+        try:
+            await self._lane.inherit(self._consumer, assigned)
+        finally:
+            self._consumer.resume(*assigned)
         log.info("%s lane: assigned partitions %s", self._lane.name, sorted(tp.partition for tp in assigned))

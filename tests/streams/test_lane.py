@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import codec
@@ -202,6 +203,39 @@ async def test_the_changes_lane_starts_where_the_faust_group_left_off(
     finally:
         await _stop(task)
     assert sorted(second.done) == sorted(more)
+
+
+async def test_the_changes_lane_reads_nothing_of_a_partition_before_it_knows_where_to_start(
+    kafka: str, settings: CommonSettings, topics: Topics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiokafka hands partitions to the fetcher before it calls the rebalance listener, and a consumer of a
+    new group starts them at the earliest record: while the lane was still asking where the old group had left
+    off (slow under load), the old records were fetched and done, and then done again from there."""
+    await ensure_topics(settings, topics)
+    groups = Groups.for_settings(settings)
+    old = await _publish(settings, topics.changes, 40)
+    ends = await _ends(settings, topics.changes)
+    read_before = TopicPartition(topics.changes, 0)
+    await commit_offsets(settings.kafka_bootstrap, groups.streams, {read_before: ends[read_before]})
+    inherited = ChangeLane._inherited
+    answered: list[bool] = []
+
+    async def slowly(lane: ChangeLane, wanted: list[TopicPartition], source: str) -> dict[TopicPartition, int]:
+        found = await inherited(lane, wanted, source)
+        await asyncio.sleep(3)  # a slow answer: the fetcher would have had the old records by now
+        answered.append(True)
+        return found
+
+    monkeypatch.setattr(ChangeLane, "_inherited", slowly)
+    recorder = _Recorder()
+    task = asyncio.create_task(_changes_lane(settings, recorder).run_until_cancelled())
+    try:
+        await wait_for(lambda: bool(answered) and len(recorder.done) >= len(old) - ends[read_before], within=60)
+        await asyncio.sleep(1.5)  # anything more would show now
+    finally:
+        await _stop(task)
+    assert len(recorder.done) == len(old) - ends[read_before]  # partition 0's records: none done
+    assert len(set(recorder.done)) == len(recorder.done)
 
 
 async def test_the_baseline_lane_takes_larger_batches_only_while_the_changes_lane_is_quiet(
