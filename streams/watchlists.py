@@ -32,8 +32,8 @@ from streams.watch_ids import WatchIds
 
 _SEP = "\x1f"
 _STORED_ELSEWHERE = frozenset({"subscriber_id", "id"})
-# The entry cache's bounds: past this many entries it starts again (a million watches take about 300 MB as
-# entries), and it is read again at least this often whatever the generation says (a writer of a version
+# The entry cache's bounds: past this many entries it starts again (about 330 bytes an entry with its name:
+# about 66 MB), and it is read again at least this often whatever the generation says (a writer of a version
 # that did not count generations, during a rolling upgrade).
 _CACHE_MAX_ENTRIES = 200_000
 _CACHE_MAX_AGE_S = 60.0
@@ -233,7 +233,7 @@ class WatchlistStore:
     ) -> list[list[WatchEntry]]:
         """``candidates`` for a batch of list entries, each given as its names' key sets (streams/match/logic.py
         ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
-        two round trips in all, each watch entry read once."""
+        two round trips in all, each watch entry read once (or taken from the cache, ``_cached``)."""
         found = await self._index.lookup_by_name_many(namesets, limit, True, share_floor, is_identifier_key)
         entries = await self._cached({m for members in found for m in members})
         return [[entries[m] for m in members if m in entries] for members in found]
