@@ -521,6 +521,46 @@ def _take(
     return ordered[:limit] + [m for m in ordered[limit:end] if tie(m)]
 
 
+def _asked(members: list[str], ask: set[str] | None, size: int) -> Collection[str]:
+    """What ``_PART`` gives for a large key asked about ``ask`` (None: all of it), from its members read whole:
+    those of ``ask`` it holds, in their sorted order, standing for its full size."""
+    if ask is None:
+        return members
+    held = set(members)
+    return _Held([m for m in sorted(ask) if m in held], size)
+
+
+class PostingsCache:
+    """An index's postings as read by lookups, kept by a process for the next ones: keys read whole (small
+    ones, and large ones once, up to ``max_postings`` in all), oversized keys, and the members of ids. Only for
+    an index whose writers count a generation, which its owner compares before each lookup and on a change
+    calls ``clear`` (streams/watchlists.py: the watch index)."""
+
+    def __init__(self, max_postings: int) -> None:
+        self._max = max_postings
+        self.postings: dict[str, list[str]] = {}
+        self.oversized: set[str] = set()
+        self.names: dict[str, str] = {}
+        self._count = 0
+
+    def clear(self) -> None:
+        self.postings, self.oversized, self.names, self._count = {}, set(), {}, 0
+
+    def room(self) -> bool:
+        return self._count < self._max
+
+    def keep(self, key: str, members: list[str]) -> None:
+        if self.room():
+            self.postings[key] = members
+            self._count += len(members) + 1
+
+    def keep_names(self, names: Mapping[str, str]) -> None:
+        """Ids' members as ``_MEMBERS`` read them ('' for an id that has gone: not kept)."""
+        if self.room():
+            self.names.update((posting, name) for posting, name in names.items() if name)
+            self._count += len(names)
+
+
 class VacuumRunning(RuntimeError):
     """Another process is vacuuming this index."""
 
@@ -530,11 +570,13 @@ class RedisIndex:
     ranking needs it (``lookup_by_name_many``); None reads every key in full."""
 
     def __init__(
-        self, redis: Redis, settings: CommonSettings, name: str, lazy_above: int | None = LAZY_KEY_MEMBERS
-    ) -> None:
+        self, redis: Redis, settings: CommonSettings, name: str, lazy_above: int | None = LAZY_KEY_MEMBERS,
+        cache: PostingsCache | None = None,
+    ) -> None:  # fmt: skip
         self._redis = redis
         self._prefix = settings.redis_key(name)
         self._lazy_above = lazy_above
+        self._cache = cache
 
     async def replace(
         self, member: str, keys: Iterable[str], pipe: Pipeline | None = None, was: Iterable[str] | None = None
@@ -654,24 +696,46 @@ class RedisIndex:
         floor for every name (common words beside rare ones), such members are never candidates. Then a large
         key is only asked about the members of the item's smaller keys, and stands in the ranking as those of
         them it holds with its full size (``_Held``); the candidates and their order are what reading it whole
-        gives (tests/streams/test_index.py). Otherwise, or for an identifier key, it is read whole."""
+        gives (tests/streams/test_index.py). Otherwise, or for an identifier key, it is read whole. With a
+        ``PostingsCache``, keys it holds are not read again, and a large key is read whole once while it has
+        room, then asked about members here."""
         every = sorted({key for names in wanted for keys in names for key in keys})
-        whole = [k for k in every if pins is not None and pins(k)]
-        maybe = [k for k in every if not (pins is not None and pins(k))]
         if not every:
             return {}, set()
-        found = await self._redis.eval(_SIZES, 0, self._prefix, MAX_KEY_MEMBERS, lazy, joined(whole), joined(maybe))
+        cache = self._cache
         postings: dict[str, Collection[str]] = {}
         oversized: set[str] = set()
         sizes: dict[str, int] = {}
-        for key, got in zip(whole + maybe, found, strict=True):
-            if isinstance(got, list):
-                if got:
-                    postings[key] = _texts(got)
-            elif int(got) < 0:
-                oversized.add(key)
-            else:
-                sizes[key] = int(got)
+        kept: dict[str, list[str]] = {}  # large keys the cache holds whole
+        if cache is not None:
+            for key in every:
+                if key in cache.oversized:
+                    oversized.add(key)
+                elif (whole_read := cache.postings.get(key)) is not None:
+                    if len(whole_read) > lazy and not (pins is not None and pins(key)):
+                        sizes[key], kept[key] = len(whole_read), whole_read
+                    elif whole_read:
+                        postings[key] = whole_read
+            every = [k for k in every if k not in cache.oversized and k not in cache.postings]
+        whole = [k for k in every if pins is not None and pins(k)]
+        maybe = [k for k in every if not (pins is not None and pins(k))]
+        if every:
+            found = await self._redis.eval(
+                _SIZES, 0, self._prefix, MAX_KEY_MEMBERS, lazy, joined(whole), joined(maybe)
+            )
+            for key, got in zip(whole + maybe, found, strict=True):
+                if isinstance(got, list):
+                    texts = _texts(got)
+                    if texts:
+                        postings[key] = texts
+                    if cache is not None:
+                        cache.keep(key, texts)
+                elif int(got) < 0:
+                    oversized.add(key)
+                    if cache is not None:
+                        cache.oversized.add(key)
+                else:
+                    sizes[key] = int(got)
         if not sizes:
             return postings, oversized
         asked: dict[str, set[str] | None] = {}  # large key -> the members to ask it about (None: all)
@@ -686,9 +750,15 @@ class RedisIndex:
                         ask.update(held)
             else:
                 asked.update(dict.fromkeys(large))
+        # A large key the cache has room for is read whole, once, and asked about its members here after.
+        whole_to_keep = cache is not None and cache.room()
         args: list[str] = [self._prefix]
         for key, ask in asked.items():
-            if ask is None or ask:
+            if key in kept:
+                postings[key] = _asked(kept[key], ask, sizes[key])
+            elif whole_to_keep:
+                args += [key, ""]
+            elif ask is None or ask:
                 args += [key, joined(ask) if ask else ""]
             else:
                 postings[key] = _Held([], sizes[key])
@@ -696,7 +766,11 @@ class RedisIndex:
             parts = await self._redis.eval(_PART, 0, *args)
             for key, part in zip(args[1::2], parts, strict=True):
                 texts = _texts(part)
-                postings[key] = texts if asked[key] is None else _Held(texts, sizes[key])
+                if whole_to_keep and cache is not None:
+                    cache.keep(key, texts)
+                    postings[key] = _asked(texts, asked[key], sizes[key])
+                else:
+                    postings[key] = texts if asked[key] is None else _Held(texts, sizes[key])
         return postings, oversized
 
     async def _postings(self, keys: set[str]) -> tuple[dict[str, list[str]], set[str]]:
@@ -714,8 +788,15 @@ class RedisIndex:
         chosen = sorted({p for ps in ranked for p in ps})
         if not chosen:
             return [[] for _ in ranked]
-        found = await self._redis.eval(_MEMBERS, 0, self._prefix, joined(chosen))
-        named = dict(zip(chosen, map(_text, found), strict=True))
+        known = self._cache.names if self._cache is not None else {}
+        named = {p: known[p] for p in chosen if p in known}
+        unknown = [p for p in chosen if p not in named]
+        if unknown:
+            found = dict(zip(unknown, map(_text, await self._redis.eval(_MEMBERS, 0, self._prefix, joined(unknown))),
+                             strict=True))  # fmt: skip
+            named.update(found)
+            if self._cache is not None:
+                self._cache.keep_names(found)
         return [[named[p] for p in ps if named[p]] for ps in ranked]
 
 

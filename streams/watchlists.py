@@ -5,7 +5,8 @@ Layout (every key under the namespace):
 - each subscriber's ids in order, for pages and the count: streams/watch_ids.py;
 - ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
 - ``threshold:{subscriber}``: the subscriber's match threshold (set through the API, read by the matcher);
-- ``widx:generation``: counts the transactions that wrote or removed watch entries (see ``_EntryCache``).
+- ``widx:generation``: counts the transactions that wrote or removed watch entries or re-indexed them (see
+  ``_EntryCache``).
 The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
 """
 
@@ -26,7 +27,7 @@ from redis.asyncio.client import Pipeline
 from contracts.clients import optimistic, text
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
-from streams.index import MAX_WATCH_CANDIDATES, RedisIndex
+from streams.index import MAX_WATCH_CANDIDATES, PostingsCache, RedisIndex
 from streams.match.keys import identifier_key, is_identifier_key, name_keys, share_floor
 from streams.watch_ids import WatchIds
 
@@ -37,6 +38,9 @@ _STORED_ELSEWHERE = frozenset({"subscriber_id", "id"})
 # that did not count generations, during a rolling upgrade).
 _CACHE_MAX_ENTRIES = 200_000
 _CACHE_MAX_AGE_S = 60.0
+# Postings (and ids' members) kept of the watch index: about 66 bytes a posting, about 66 MB; past it, keys
+# are read as without a cache. 100,000 watches post about 900,000.
+_CACHE_MAX_POSTINGS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +98,10 @@ class WatchlistStore:
     def __init__(self, redis: Redis, settings: CommonSettings) -> None:
         self._redis = redis
         self._settings = settings
-        self._index = RedisIndex(redis, settings, "widx")
+        self._cache = _EntryCache()
+        self._index = RedisIndex(redis, settings, "widx", cache=self._cache.index)
         self._ids = WatchIds(redis, settings, self._entries_key)
         self._generation = settings.redis_key("widx", "generation")
-        self._cache = _EntryCache()
 
     def _entries_key(self, subscriber_id: str) -> str:
         return self._settings.redis_key("watch", subscriber_id)
@@ -169,6 +173,7 @@ class WatchlistStore:
                            for i, r in zip(chunk, raws, strict=True) if r is not None]  # fmt: skip
                 pipe.multi()  # type: ignore[no-untyped-call]
                 self._index.replace_many([(member(subscriber_id, e.id), watch_keys(e)) for e in entries], pipe)
+                pipe.incr(self._generation)  # the postings workers keep are no longer the index's
 
             await optimistic(self._redis, key, index)  # the API writing to this watchlist starts it again
         return len(ids)
@@ -234,30 +239,20 @@ class WatchlistStore:
         """``candidates`` for a batch of list entries, each given as its names' key sets (streams/match/logic.py
         ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
         two round trips in all, each watch entry read once (or taken from the cache, ``_cached``)."""
+        # The same watches come up for change after change: their postings and entries are kept by the
+        # process while no watch was written (by any process) since they were read. Reading and decoding the
+        # entries alone was about as much of a change's lookup as the index.
+        generation = await self._redis.get(self._generation)
+        if not self._cache.current(generation):
+            self._cache.start(generation)
         found = await self._index.lookup_by_name_many(namesets, limit, True, share_floor, is_identifier_key)
         entries = await self._cached({m for members in found for m in members})
         return [[entries[m] for m in members if m in entries] for members in found]
 
     async def _cached(self, members: set[str]) -> dict[str, WatchEntry]:
-        """Watch entries by member, from this process's cache where it holds them: the same watches come up
-        for change after change, and reading and decoding them was about as much of a change's lookup as the
-        index's. The store's generation is read with the entries the cache lacks, in one round trip; when it
-        is not the one the cache was filled at (an entry written or removed since, by any process), the
-        cache starts again and every entry is read."""
+        """Watch entries by member, from the cache where it holds them, the others read and kept."""
         cache = self._cache
-        missing = sorted(m for m in members if m not in cache.entries)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._generation)
-            by_subscriber = _by_subscriber(missing)
-            for subscriber_id, ids in by_subscriber.items():
-                pipe.hmget(self._entries_key(subscriber_id), ids)
-            generation, *rows = await pipe.execute()
-        if not cache.current(generation):
-            cache.start(generation)
-            found = await self._read_many(_pair(m) for m in sorted(members))
-            cache.add(found)
-            return found
-        fetched = _entries(by_subscriber, rows)
+        fetched = await self._read_many(_pair(m) for m in sorted(members) if m not in cache.entries)
         found = {m: e for m in members if (e := cache.entries.get(m)) is not None}
         found.update(fetched)
         cache.add(fetched)
@@ -316,12 +311,14 @@ def _entries(by_subscriber: Mapping[str, list[str]], rows: Sequence[list[bytes |
 
 
 class _EntryCache:
-    """Watch entries a process has read, valid while the store's generation is the one they were read at
-    (``put_many`` and ``remove`` count it up in their transactions, so any process's write is seen at the next
-    lookup) and for ``_CACHE_MAX_AGE_S`` at most. Entries are frozen, so they are shared as they are."""
+    """Watch entries and the watch index's postings a process has read (``index``, streams/index.py), valid
+    while the store's generation is the one they were read at (``put_many``, ``remove`` and ``reindex`` count it
+    up in their transactions, so any process's write is seen at the next lookup) and for ``_CACHE_MAX_AGE_S`` at
+    most. Entries are frozen, so they are shared as they are."""
 
     def __init__(self) -> None:
         self.entries: dict[str, WatchEntry] = {}
+        self.index = PostingsCache(_CACHE_MAX_POSTINGS)
         self._generation: object = object()  # matches no generation read: the first lookup starts the cache
         self._started = 0.0
 
@@ -330,6 +327,7 @@ class _EntryCache:
 
     def start(self, generation: object) -> None:
         self.entries = {}
+        self.index.clear()
         self._generation, self._started = generation, time.monotonic()
 
     def add(self, entries: Mapping[str, WatchEntry]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
-from streams.index import MAX_KEY_MEMBERS, MK_RECORD_MAX, RedisIndex, rank, rank_by_name
+from streams.index import MAX_KEY_MEMBERS, MK_RECORD_MAX, PostingsCache, RedisIndex, rank, rank_by_name
 
 
 def test_members_sharing_rare_keys_come_first() -> None:
@@ -208,11 +208,21 @@ async def test_lookups_reading_large_keys_only_as_far_as_needed_rank_as_reading_
         return keys + rng.sample(common + middling + rare + ["t:nowhere", "id:lei:9999"], rng.randint(0, 2))
 
     batch = [[name() for _ in range(rng.randint(1, 2))] for _ in range(300)]
+    # a process keeping what it read (streams/watchlists.py): with room for it all, and with room for a part
+    # (the keys past it read as without a cache)
+    kept = [PostingsCache(10_000_000), PostingsCache(3_000)]
     for limit, ties in ((5, True), (20, False), (100, True)):
         lazy = await RedisIndex(redis, settings, "widx", lazy_above).lookup_by_name_many(batch, limit, ties, floor, pins)
         whole = await RedisIndex(redis, settings, "widx", None).lookup_by_name_many(batch, limit, ties, floor, pins)
         assert lazy == whole
         assert sum(map(len, whole)) > len(batch)
+        for cache in kept:
+            cached = RedisIndex(redis, settings, "widx", lazy_above, cache=cache)
+            for _ in range(2):  # read and kept, then from what was kept
+                assert await cached.lookup_by_name_many(batch, limit, ties, floor, pins) == whole
+    assert kept[0].room()
+    assert kept[0].postings
+    assert not kept[1].room()  # the second ran out of room
 
 
 async def test_a_large_key_holding_none_of_the_members_it_is_asked_about_gives_no_candidates_from_it(
@@ -229,6 +239,9 @@ async def test_a_large_key_holding_none_of_the_members_it_is_asked_about_gives_n
     lazy = await RedisIndex(redis, settings, "nidx", 2).lookup_by_name_many(names, 10, True, lambda _: 0.5)
     whole = await RedisIndex(redis, settings, "nidx", None).lookup_by_name_many(names, 10, True, lambda _: 0.5)
     assert lazy == whole == [sorted(rare)]
+    cached = RedisIndex(redis, settings, "nidx", 2, cache=PostingsCache(10_000))
+    for _ in range(2):
+        assert await cached.lookup_by_name_many(names, 10, True, lambda _: 0.5) == whole
 
 
 def _record(member_id: int, keys: set[str]) -> bytes:
