@@ -238,7 +238,7 @@ class WatchlistStore:
     ) -> list[list[WatchEntry]]:
         """``candidates`` for a batch of list entries, each given as its names' key sets (streams/match/logic.py
         ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
-        two round trips in all, each watch entry read once (or taken from the cache, ``_cached``)."""
+        each key and each watch entry read once for the batch, or not at all when the cache holds it."""
         # The same watches come up for change after change: their postings and entries are kept by the
         # process while no watch was written (by any process) since they were read. Reading and decoding the
         # entries alone was about as much of a change's lookup as the index.
@@ -291,13 +291,6 @@ def member(subscriber_id: str, watch_id: str) -> str:
 def _pair(member_: str) -> tuple[str, str]:
     subscriber_id, watch_id = member_.split(_SEP, 1)
     return subscriber_id, watch_id
-
-
-def _by_subscriber(members: Iterable[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for subscriber_id, watch_id in map(_pair, members):
-        out.setdefault(subscriber_id, []).append(watch_id)
-    return out
 
 
 def _entries(by_subscriber: Mapping[str, list[str]], rows: Sequence[list[bytes | None]]) -> dict[str, WatchEntry]:
