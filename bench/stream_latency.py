@@ -137,8 +137,11 @@ async def _alerting(
     total = max(listed, watches) if every == 1 else listed + watches
     pool = real_names(total) if names == "real" else [made_up_name(n) for n in range(1, total + 1)]
     _write_list(run_.tmp / "sdn.csv", pool[:listed])
-    watched = pool if every == 1 else pool[:listed:every]
-    watched = watched + pool[listed : listed + watches - len(watched)] if every > 1 else watched
+    if every == 1:
+        watched = pool
+    else:  # one listed name in ``every``, and names not listed up to ``watches``
+        watched = pool[:listed:every]
+        watched += pool[listed : listed + watches - len(watched)]
     source = OfacSdn()
     parsed = read_snapshot(source, DiskSnapshot({"sdn.csv": run_.tmp / "sdn.csv"}), "s")
     # Against an empty previous snapshot: additions, alerted as such (a baseline would not be news).

@@ -708,15 +708,17 @@ class RedisIndex:
         sizes: dict[str, int] = {}
         kept: dict[str, list[str]] = {}  # large keys the cache holds whole
         if cache is not None:
+            unread = []
             for key in every:
                 if key in cache.oversized:
                     oversized.add(key)
-                elif (whole_read := cache.postings.get(key)) is not None:
-                    if len(whole_read) > lazy and not (pins is not None and pins(key)):
-                        sizes[key], kept[key] = len(whole_read), whole_read
-                    elif whole_read:
-                        postings[key] = whole_read
-            every = [k for k in every if k not in cache.oversized and k not in cache.postings]
+                elif (whole_read := cache.postings.get(key)) is None:
+                    unread.append(key)
+                elif len(whole_read) > lazy and not (pins is not None and pins(key)):
+                    sizes[key], kept[key] = len(whole_read), whole_read
+                elif whole_read:
+                    postings[key] = whole_read
+            every = unread
         whole = [k for k in every if pins is not None and pins(k)]
         maybe = [k for k in every if not (pins is not None and pins(k))]
         if every:

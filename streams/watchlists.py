@@ -6,7 +6,7 @@ Layout (every key under the namespace):
 - ``widx:*``: the name and identifier keys of every watch entry (streams/index.py);
 - ``threshold:{subscriber}``: the subscriber's match threshold (set through the API, read by the matcher);
 - ``widx:generation``: counts the transactions that wrote or removed watch entries or re-indexed them (see
-  ``_EntryCache``).
+  ``_WatchCache``).
 The index is rewritten with the entry in one MULTI/EXEC transaction, so it never drifts from it.
 """
 
@@ -98,7 +98,7 @@ class WatchlistStore:
     def __init__(self, redis: Redis, settings: CommonSettings) -> None:
         self._redis = redis
         self._settings = settings
-        self._cache = _EntryCache()
+        self._cache = _WatchCache()
         self._index = RedisIndex(redis, settings, "widx", cache=self._cache.index)
         self._ids = WatchIds(redis, settings, self._entries_key)
         self._generation = settings.redis_key("widx", "generation")
@@ -303,7 +303,7 @@ def _entries(by_subscriber: Mapping[str, list[str]], rows: Sequence[list[bytes |
     return entries
 
 
-class _EntryCache:
+class _WatchCache:
     """Watch entries and the watch index's postings a process has read (``index``, streams/index.py), valid
     while the store's generation is the one they were read at (``put_many``, ``remove`` and ``reindex`` count it
     up in their transactions, so any process's write is seen at the next lookup) and for ``_CACHE_MAX_AGE_S`` at
