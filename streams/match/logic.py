@@ -152,17 +152,16 @@ def match_change(
     alerts = []
     watches = list(candidates)
     entry_forms, entry_ids = forms(enrichment.names), enrichment_ids(enrichment)
-    # EntryBound pays off across a change's many candidates; for one or two (most of a baseline's changes),
-    # the plain bound, equal to it, costs less than setting it up.
-    many = EntryBound(entry_forms, entry_ids) if len(watches) > 2 else None
-    for watch in watches:
-        threshold = thresholds[watch.subscriber_id]
-        watch_forms = [name_form(n) for n in watch.names()]
-        # Most candidates share one word of several: a cheap upper bound rules them out unscored (the
-        # rounding of a score to 4 places allowed for).
-        ids = watch_ids(watch)
-        bound = many.bound(watch_forms, ids) if many else score_bound(watch_forms, entry_forms, ids, entry_ids)
-        if bound + 1e-4 < threshold:
+    named = [([name_form(n) for n in watch.names()], watch_ids(watch)) for watch in watches]
+    # Most candidates share one word of several: a cheap upper bound rules them out unscored (the rounding of
+    # a score to 4 places allowed for). EntryBound pays off across a change's many candidates; for one or two
+    # (most of a baseline's changes), the plain bound, equal to it, costs less than setting it up.
+    if len(watches) > 2:
+        bounds = EntryBound(entry_forms, entry_ids).bounds(named)
+    else:
+        bounds = [score_bound(watch_forms, entry_forms, ids, entry_ids) for watch_forms, ids in named]
+    for watch, bound in zip(watches, bounds, strict=True):
+        if bound + 1e-4 < (threshold := thresholds[watch.subscriber_id]):
             continue
         s = score_watch(watch, enrichment)
         if s.value >= threshold:

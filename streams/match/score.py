@@ -16,10 +16,10 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein, Prefix
 from rigour.text import metaphone
 from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency, zipf_to_freq
@@ -548,8 +548,9 @@ def score_bound(
 class _Words:
     """A name's words as ``name_bound`` weighs them: the words, their set, each adjacent pair joined (what
     ``_rejoin`` may make of them), and their weights past legal-form words; per word its weight and whether
-    it may go unpartnered (a legal-form word or a filler), and how many words are no legal form (worked out
-    once per name: the bounds ask for them for every candidate)."""
+    it may go unpartnered (a legal-form word or a filler), how many words are no legal form, and per word
+    its folded spelling and country (``_may_match``'s ways past the Indel ratio): worked out once per name,
+    the bounds ask for them for every candidate."""
 
     tokens: list[str]
     whole: frozenset[str]
@@ -557,6 +558,7 @@ class _Words:
     total: float
     weighed: list[tuple[str, float, bool]]
     named: int
+    keys: list[tuple[str, str | None]]
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -566,7 +568,7 @@ def _words(text: str) -> _Words:
         tokens, frozenset(tokens), frozenset(x + y for x, y in itertools.pairwise(tokens)),
         sum((token_weight(t) for t in tokens if not is_legal_word(t)), 0.0),
         [(t, token_weight(t), is_legal_word(t) or t in _FILLERS) for t in tokens],
-        sum(1 for t in tokens if not is_legal_word(t)),
+        sum(1 for t in tokens if not is_legal_word(t)), [(fold(t), country_of(t)) for t in tokens],
     )  # fmt: skip
 
 
@@ -610,13 +612,20 @@ class _MayMatch:
     def positions(self, token: str) -> set[int]:
         """Where the words ``_may_match`` pairs with ``token`` stand."""
         close = {i for i, t in enumerate(self.words) if fuzz.ratio(t, token, score_cutoff=70)}
-        if len(token) >= 7 and (stem := self.by_stem.get(token[:7])):
-            close.update(stem)
-        if folded := self.by_fold.get(fold(token)):
-            close.update(folded)
-        if (country := country_of(token)) is not None and (same := self.by_country.get(country)):
-            close.update(same)
+        close.update(self.past_ratio(token, fold(token), country_of(token)))
         return close
+
+    def past_ratio(self, token: str, folded: str, country: str | None) -> list[int]:
+        """Where the words ``_may_match`` pairs with ``token`` whatever their Indel ratio stand (``folded``
+        and ``country``: the token's, worked out by the caller; a position may come twice)."""
+        out: list[int] = []
+        if len(token) >= 7 and (stem := self.by_stem.get(token[:7])):
+            out += stem
+        if same := self.by_fold.get(folded):
+            out += same
+        if country is not None and (same := self.by_country.get(country)):
+            out += same
+        return out
 
 
 class _EntryWords:
@@ -631,19 +640,32 @@ class _EntryWords:
         self.may = _MayMatch(words.tokens)
         self.partners: dict[str, float] = {}  # watched word -> heaviest partner's weight, -1.0 for none
 
-    def partner(self, token: str) -> float:
-        """The heaviest weight of a word that ``_may_match`` pairs with ``token``; -1.0 for none."""
-        found = self.partners.get(token)
-        if found is None:
-            found = self.partners[token] = max((self.weights[i] for i in self.may.positions(token)), default=-1.0)
-        return found
+    def fill(self, words: Mapping[str, tuple[str, str | None]]) -> None:
+        """Find the partners of many watched words (each with its folded spelling and country) at once: one
+        rapidfuzz call per entry word over all of them, in place of one call per pair."""
+        choices = list(words)
+        best = dict.fromkeys(choices, -1.0)
+        weights = self.weights
+        for i, word in enumerate(self.words.tokens):
+            weight = weights[i]
+            for token, _, _ in process.extract(
+                word, choices, scorer=fuzz.ratio, processor=None, score_cutoff=70, limit=None
+            ):
+                if best[token] < weight:
+                    best[token] = weight
+        for token, (folded, country) in words.items():
+            for i in self.may.past_ratio(token, folded, country):
+                if best[token] < weights[i]:
+                    best[token] = weights[i]
+        self.partners.update(best)
 
 
 class EntryBound:
     """``score_bound`` of one list entry against many candidates, equal to it for every one (tests/streams/
     test_matching_quality.py checks it on every pair of the evaluation), at a fraction of its cost: a
-    change's candidates share words, whose partners among the entry's words are looked for once per change,
-    and a watched name's words are split and weighed once (cached), not once per change."""
+    change's candidates share words, whose partners among the entry's words are looked for once per change
+    (``bounds``: for all candidates at once), and a watched name's words are split and weighed once (cached),
+    not once per change."""
 
     def __init__(self, entry_names: Sequence[NameForm], entry_ids: Iterable[tuple[str, str]]) -> None:
         self._names = list(entry_names)
@@ -651,33 +673,52 @@ class EntryBound:
         self._words: dict[tuple[int, bool], _EntryWords] = {}
 
     def bound(self, watch_names: Iterable[NameForm], watch_ids: Iterable[tuple[str, str]]) -> float:
-        if self._ids and not self._ids.isdisjoint(watch_ids):
-            return 1.0
-        best = 0.0
-        for a in watch_names:
-            for i, b in enumerate(self._names):
-                best = max(best, self._name_bound(a, i, b))
-        return best
+        return self.bounds([(list(watch_names), watch_ids)])[0]
 
-    def _name_bound(self, a: NameForm, i: int, b: NameForm) -> float:
-        pair = _pair_words(a, b)
-        if isinstance(pair, float):
-            return pair
-        watch, words, split = pair
-        entry = self._words.get((i, split))
-        if entry is None:
-            entry = self._words[(i, split)] = _EntryWords(words)
-        # ``_token_bound(watch.tokens, words.tokens)``, summed in the same order (the same float)
-        total = watch.total + words.total
-        matched = 0.0
-        unpartnered = False
-        for token, weight, loose in watch.weighed:
-            partner = entry.partner(token)
-            if partner >= 0.0:
-                matched += weight + partner
-            elif not loose:
-                unpartnered = True
-        return _with_one_word_more(min(1.0, matched / total), watch.named, unpartnered, words.tokens, watch.whole)
+    def bounds(self, watches: Iterable[tuple[Sequence[NameForm], Iterable[tuple[str, str]]]]) -> list[float]:
+        """``bound`` of each watch (its names and identifiers); the words no earlier call met are looked for
+        together, before any bound is taken."""
+        pairs: list[list[float | tuple[_Words, _EntryWords]]] = []
+        new: dict[tuple[int, bool], dict[str, tuple[str, str | None]]] = {}
+        for names, ids in watches:
+            if self._ids and not self._ids.isdisjoint(ids):
+                pairs.append([1.0])
+                continue
+            found: list[float | tuple[_Words, _EntryWords]] = []
+            for a in names:
+                for i, b in enumerate(self._names):
+                    pair = _pair_words(a, b)
+                    if isinstance(pair, float):
+                        found.append(pair)
+                        continue
+                    watch, words, split = pair
+                    entry = self._words.get((i, split))
+                    if entry is None:
+                        entry = self._words[(i, split)] = _EntryWords(words)
+                    for t, keys in zip(watch.tokens, watch.keys, strict=True):
+                        if t not in entry.partners:
+                            new.setdefault((i, split), {})[t] = keys
+                    found.append((watch, entry))
+            pairs.append(found)
+        for key, tokens in new.items():
+            self._words[key].fill(tokens)
+        return [max((p if isinstance(p, float) else _bound(*p) for p in found), default=0.0) for found in pairs]
+
+
+def _bound(watch: _Words, entry: _EntryWords) -> float:
+    """``_token_bound(watch.tokens, entry.words.tokens)``, summed in the same order (the same float), every
+    watched word's partner found already."""
+    words = entry.words
+    total = watch.total + words.total
+    matched = 0.0
+    unpartnered = False
+    for token, weight, loose in watch.weighed:
+        partner = entry.partners[token]
+        if partner >= 0.0:
+            matched += weight + partner
+        elif not loose:
+            unpartnered = True
+    return _with_one_word_more(min(1.0, matched / total), watch.named, unpartnered, words.tokens, watch.whole)
 
 
 class WatchBound:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alerts.api.models import MIN_THRESHOLD
-from streams.enrich.names import name_form
+from streams.enrich.names import NameForm, name_form
 from streams.index import MAX_WATCH_CANDIDATES
 from streams.match.logic import enrichment_ids, forms, score_watch, watch_ids
 from streams.match.score import DEFAULT_THRESHOLD, EntryBound, WatchBound, score_bound
@@ -40,6 +40,9 @@ def scored(evaluation: tuple[Lists, list[Query], list[Scored]]) -> list[Scored]:
     return evaluation[2]
 
 
+_Watch = tuple[list[NameForm], list[tuple[str, str]]]
+
+
 def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[Query], list[Scored]]) -> None:
     """match_change skips a candidate whose cheap bound is under the threshold: on every pair the evaluation
     scores (both parts; a property, not a figure to tune), the bound is at least the score (scores are
@@ -49,6 +52,8 @@ def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[
     # One per list entry, kept across every watch that meets it, as match_change keeps one per change
     # across its candidates (its memory of words seen must never change a bound).
     entry_bounds: dict[tuple[object, ...], EntryBound] = {}
+    # and each entry's watches bounded at once, as match_change bounds a change's candidates
+    by_entry: dict[tuple[object, ...], tuple[EntryBound, list[_Watch], list[float]]] = {}
     for query in queries:
         watch = watched(lists, query)
         watch_forms = [name_form(n) for n in watch.names()]
@@ -64,8 +69,13 @@ def test_the_score_bound_is_never_below_the_score(evaluation: tuple[Lists, list[
             entry_bound = entry_bounds.setdefault(key, EntryBound(entry_forms, ids))
             assert entry_bound.bound(watch_forms, watch_ids(watch)) == bound
             assert watch_bound.bound(entry_forms, ids) == bound
+            entry_batch = by_entry.setdefault(key, (EntryBound(entry_forms, ids), [], []))
+            entry_batch[1].append((watch_forms, watch_ids(watch)))
+            entry_batch[2].append(bound)
             pairs += 1
             skipped += bound + 1e-4 < DEFAULT_THRESHOLD
+    for many, batch, expected in by_entry.values():
+        assert many.bounds(batch) == expected
     assert pairs > 10_000
     assert skipped > pairs // 2  # the bound is worth having: most candidates are ruled out unscored
 
