@@ -411,8 +411,8 @@ def rank_by_name(
     too: ties are kept for the subscribers who watch one name, whose watches cover it alike, not for
     thousands of names that hold the only key of the name anyone holds ("x:ostr" of "Ostrowsky", shared by
     4,985 of a million made-up watches, each covering all of what was found and little of the name)."""
-    if len(names) == 1 and not any(floors) and not pinned:
-        return rank(names[0], limit, ties)  # one name: the share orders as the weight does
+    if len(names) == 1 and not pinned:
+        return _rank_one(names[0], limit, ties, floors[0] if floors else 0.0, unseen[0] if unseen else 0.0)
     share: dict[M, float] = {}
     shared: dict[M, float] = {}
     passed: dict[M, bool] = {}  # whether a member reached the floor of a name it shares keys with
@@ -449,6 +449,23 @@ def rank_by_name(
         chosen = set(taken)
         taken += sorted((m for m in set(pinned) if m not in chosen and m in share), key=str)
     return taken
+
+
+def _rank_one(postings: Sequence[Collection[M]], limit: int, ties: bool, least: float, unseen: float) -> list[M]:
+    """``rank_by_name`` for one name and nothing pinned (most list entries): a member's share is its weight
+    over the name's, which orders as the weight does, so only the weights are kept."""
+    weights: dict[M, float] = defaultdict(float)
+    total = 0.0
+    for members in postings:
+        if 0 < len(members) <= MAX_KEY_MEMBERS:
+            weight = _key_weight(len(members))
+            total += weight
+            for member in members:
+                weights[member] += weight
+    need = least * (total + unseen)
+    value = weights.__getitem__
+    ordered = _ordered([m for m, w in weights.items() if w / total >= least] if least else weights, value, limit)
+    return _take(ordered, limit, ties, value, lambda m: weights[m] >= need)
 
 
 def rank_keyed(

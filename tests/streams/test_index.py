@@ -68,6 +68,25 @@ def test_ranking_orders_only_down_to_the_cut_as_a_full_sort_would() -> None:
         assert rank_by_name(names, limit, ties) == full[:end]
 
 
+def test_by_name_one_name_ranks_as_the_same_name_given_twice() -> None:
+    # One name and nothing pinned takes a shorter way (only weights kept); the same name twice takes the
+    # general one (share and shared weight per member, floors per name): both must give the same list, with
+    # floors, keys nobody holds, ties and cuts drawn at random (ties in weight are common: keys of one size).
+    rng = random.Random(12)
+    nonempty = 0
+    for _ in range(500):
+        members = [f"m{i}" for i in range(rng.randint(1, 60))]
+        name = [rng.sample(members, rng.randint(1, len(members))) for _ in range(rng.randint(1, 6))]
+        if rng.random() < 0.2:
+            name.append([])
+        limit, ties = rng.randint(1, 30), rng.random() < 0.5
+        floor, unseen = rng.choice([0.0, 0.1, 0.3, 0.5, rng.random()]), rng.choice([0.0, 1.0, 3.0])
+        one = rank_by_name([name], limit, ties, [floor], unseen=[unseen])
+        assert one == rank_by_name([name, name], limit, ties, [floor, floor], unseen=[unseen, unseen])
+        nonempty += bool(one)
+    assert nonempty > 300  # mostly lists of something: a test of empty lists would pass whatever the code
+
+
 def test_by_name_the_best_covered_name_counts_not_the_sum_over_names() -> None:
     # An entry of two names: a short one ("Hoda Trading": keys t:hoda, p:HT) and a long alias. "w1" shares
     # both keys of the short name; "w2" and "w3" share two rare keys of the long alias, more weight in sum.
