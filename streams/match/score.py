@@ -16,7 +16,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -581,13 +581,21 @@ def _pair_words(a: NameForm, b: NameForm) -> tuple[_Words, _Words, bool] | float
         return 1.0
     split = a.script == "other" or b.script == "other"
     watch, entry = _words(a.ascii if split else a.core), _words(b.ascii if split else b.core)
-    if not watch.tokens or not entry.tokens:
+    paired = _paired(watch, entry)
+    return (watch, entry, split) if paired is None else paired
+
+
+def _paired(watch: _Words, entry: _EntryWords | _Words) -> float | None:
+    """``_pair_words`` past the names' cores and scripts: the bound where no partner search is needed, None
+    where it is."""
+    words = entry.words if isinstance(entry, _EntryWords) else entry
+    if not watch.tokens or not words.tokens:
         return 0.0
-    if not (watch.whole.isdisjoint(entry.concats) and entry.whole.isdisjoint(watch.concats)):
-        return _token_bound(_rejoin(watch.tokens, entry.tokens), _rejoin(entry.tokens, watch.tokens))
-    if watch.total + entry.total == 0:
+    if not (watch.whole.isdisjoint(words.concats) and words.whole.isdisjoint(watch.concats)):
+        return _token_bound(_rejoin(watch.tokens, words.tokens), _rejoin(words.tokens, watch.tokens))
+    if watch.total + words.total == 0:
         return 1.0
-    return watch, entry, split
+    return None
 
 
 class _MayMatch:
@@ -632,18 +640,19 @@ class _EntryWords:
     """One entry name's words, with each watched word's heaviest possible partner among them, worked out
     once per change however many candidates carry that word."""
 
-    __slots__ = ("may", "partners", "weights", "words")
+    __slots__ = ("may", "partners", "pending", "weights", "words")
 
     def __init__(self, words: _Words) -> None:
         self.words = words
         self.weights = [w for _, w, _ in words.weighed]
         self.may = _MayMatch(words.tokens)
         self.partners: dict[str, float] = {}  # watched word -> heaviest partner's weight, -1.0 for none
+        self.pending: dict[str, tuple[str, str | None]] = {}  # watched words to find partners for (``fill``)
 
-    def fill(self, words: Mapping[str, tuple[str, str | None]]) -> None:
-        """Find the partners of many watched words (each with its folded spelling and country) at once: one
-        rapidfuzz call per entry word over all of them, in place of one call per pair."""
-        choices = list(words)
+    def fill(self) -> None:
+        """Find the partners of the ``pending`` watched words (each with its folded spelling and country) at
+        once: one rapidfuzz call per entry word over all of them, in place of one call per pair."""
+        choices = list(self.pending)
         best = dict.fromkeys(choices, -1.0)
         weights = self.weights
         for i, word in enumerate(self.words.tokens):
@@ -653,11 +662,12 @@ class _EntryWords:
             ):
                 if best[token] < weight:
                     best[token] = weight
-        for token, (folded, country) in words.items():
+        for token, (folded, country) in self.pending.items():
             for i in self.may.past_ratio(token, folded, country):
                 if best[token] < weights[i]:
                     best[token] = weights[i]
         self.partners.update(best)
+        self.pending.clear()
 
 
 class EntryBound:
@@ -670,16 +680,16 @@ class EntryBound:
     def __init__(self, entry_names: Sequence[NameForm], entry_ids: Iterable[tuple[str, str]]) -> None:
         self._names = list(entry_names)
         self._ids = set(entry_ids)
-        self._words: dict[tuple[int, bool], _EntryWords] = {}
+        self._words: dict[int, _EntryWords] = {}  # by the entry name's position, twice, plus one if split
 
     def bound(self, watch_names: Iterable[NameForm], watch_ids: Iterable[tuple[str, str]]) -> float:
         return self.bounds([(list(watch_names), watch_ids)])[0]
 
     def bounds(self, watches: Iterable[tuple[Sequence[NameForm], Iterable[tuple[str, str]]]]) -> list[float]:
         """``bound`` of each watch (its names and identifiers); the words no earlier call met are looked for
-        together, before any bound is taken."""
+        together, before any bound is taken. (``_pair_words`` written out: the entry's words are looked up
+        once per change, not once per candidate.)"""
         pairs: list[list[float | tuple[_Words, _EntryWords]]] = []
-        new: dict[tuple[int, bool], dict[str, tuple[str, str | None]]] = {}
         for names, ids in watches:
             if self._ids and not self._ids.isdisjoint(ids):
                 pairs.append([1.0])
@@ -687,22 +697,36 @@ class EntryBound:
             found: list[float | tuple[_Words, _EntryWords]] = []
             for a in names:
                 for i, b in enumerate(self._names):
-                    pair = _pair_words(a, b)
-                    if isinstance(pair, float):
-                        found.append(pair)
+                    if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+                        found.append(1.0)
                         continue
-                    watch, words, split = pair
-                    entry = self._words.get((i, split))
+                    split = a.script == "other" or b.script == "other"
+                    entry = self._words.get(2 * i + split)
                     if entry is None:
-                        entry = self._words[(i, split)] = _EntryWords(words)
-                    for t, keys in zip(watch.tokens, watch.keys, strict=True):
-                        if t not in entry.partners:
-                            new.setdefault((i, split), {})[t] = keys
+                        entry = self._words[2 * i + split] = _EntryWords(_words(b.ascii if split else b.core))
+                    watch = _words(a.ascii if split else a.core)
+                    paired = _paired(watch, entry)
+                    if paired is not None:
+                        found.append(paired)
+                        continue
+                    tokens, partners = watch.tokens, entry.partners
+                    for j in range(len(tokens)):
+                        if tokens[j] not in partners:
+                            entry.pending[tokens[j]] = watch.keys[j]
                     found.append((watch, entry))
             pairs.append(found)
-        for key, tokens in new.items():
-            self._words[key].fill(tokens)
-        return [max((p if isinstance(p, float) else _bound(*p) for p in found), default=0.0) for found in pairs]
+        for entry in self._words.values():
+            if entry.pending:
+                entry.fill()
+        out: list[float] = []
+        for found in pairs:
+            best = 0.0
+            for p in found:
+                value = p if isinstance(p, float) else _bound(p[0], p[1])
+                if value > best:
+                    best = value
+            out.append(best)
+        return out
 
 
 def _bound(watch: _Words, entry: _EntryWords) -> float:
