@@ -49,7 +49,7 @@ def _settle_heap() -> None:
 class FreezeSurvivors:
     """A ``gc`` callback: after each full collection, what survived it is frozen, so the next ones walk only
     what became long-lived since. A worker's caches (watch entries, postings, name forms and words: some
-    250,000 objects) were walked by every full collection, 50-150 ms each, every few seconds at 1,000 changes
+    250,000 objects) were walked by every full collection, 50-185 ms each, every few seconds at 1,000 changes
     a second: pauses that every change in flight waits out. Frozen objects are still freed when no longer
     referenced, but a cycle among them is not: every ``sweep_s`` the next full collection walks everything
     once more (``gc.unfreeze``), so such garbage lives at most that long."""

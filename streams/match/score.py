@@ -520,10 +520,10 @@ def _inside(listed: Iterable[str], watched: Collection[str]) -> bool:
 
 def name_bound(a: NameForm, b: NameForm) -> float:
     """At least ``name_score(a, b)``, for a fraction of its cost (Chinese names: no bound, 1.0)."""
-    if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+    if _unbounded(a, b):
         return 1.0
-    tokens_a = a.ascii.split() if a.script == "other" or b.script == "other" else a.tokens
-    tokens_b = b.ascii.split() if a.script == "other" or b.script == "other" else b.tokens
+    tokens_a = a.ascii.split() if _split(a, b) else a.tokens
+    tokens_b = b.ascii.split() if _split(a, b) else b.tokens
     if not tokens_a or not tokens_b:
         return 0.0
     return _token_bound(_rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a))
@@ -577,23 +577,32 @@ def _pair_words(a: NameForm, b: NameForm) -> tuple[_Words, _Words, bool] | float
     split), or the bound itself where no partner search is needed: 1.0 for equal cores, a Chinese name or no
     weight at all, 0.0 for a name without words, ``_token_bound`` where a pair of words is written as one on
     the other side (``_rejoin`` changes the words; rare)."""
-    if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+    if _unbounded(a, b):
         return 1.0
-    split = a.script == "other" or b.script == "other"
+    split = _split(a, b)
     watch, entry = _words(a.ascii if split else a.core), _words(b.ascii if split else b.core)
     paired = _paired(watch, entry)
     return (watch, entry, split) if paired is None else paired
 
 
-def _paired(watch: _Words, entry: _EntryWords | _Words) -> float | None:
+def _unbounded(a: NameForm, b: NameForm) -> bool:
+    """Equal cores or a Chinese name: a bound of 1.0, no words weighed."""
+    return a.core == b.core or a.script == "cjk" or b.script == "cjk"
+
+
+def _split(a: NameForm, b: NameForm) -> bool:
+    """Whether two names are compared by their ASCII forms' words (a name in another script)."""
+    return a.script == "other" or b.script == "other"
+
+
+def _paired(watch: _Words, entry: _Words) -> float | None:
     """``_pair_words`` past the names' cores and scripts: the bound where no partner search is needed, None
     where it is."""
-    words = entry.words if isinstance(entry, _EntryWords) else entry
-    if not watch.tokens or not words.tokens:
+    if not watch.tokens or not entry.tokens:
         return 0.0
-    if not (watch.whole.isdisjoint(words.concats) and words.whole.isdisjoint(watch.concats)):
-        return _token_bound(_rejoin(watch.tokens, words.tokens), _rejoin(words.tokens, watch.tokens))
-    if watch.total + words.total == 0:
+    if not (watch.whole.isdisjoint(entry.concats) and entry.whole.isdisjoint(watch.concats)):
+        return _token_bound(_rejoin(watch.tokens, entry.tokens), _rejoin(entry.tokens, watch.tokens))
+    if watch.total + entry.total == 0:
         return 1.0
     return None
 
@@ -697,15 +706,15 @@ class EntryBound:
             found: list[float | tuple[_Words, _EntryWords]] = []
             for a in names:
                 for i, b in enumerate(self._names):
-                    if a.core == b.core or a.script == "cjk" or b.script == "cjk":
+                    if _unbounded(a, b):
                         found.append(1.0)
                         continue
-                    split = a.script == "other" or b.script == "other"
+                    split = _split(a, b)
                     entry = self._words.get(2 * i + split)
                     if entry is None:
                         entry = self._words[2 * i + split] = _EntryWords(_words(b.ascii if split else b.core))
                     watch = _words(a.ascii if split else a.core)
-                    paired = _paired(watch, entry)
+                    paired = _paired(watch, entry.words)
                     if paired is not None:
                         found.append(paired)
                         continue
