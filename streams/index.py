@@ -420,14 +420,7 @@ def rank_by_name(
     # only for ties past the cut, so nothing more is done per member)
     wholes: list[tuple[dict[M, float], float]] = []
     for n, postings in enumerate(names):
-        weights: dict[M, float] = defaultdict(float)
-        total = 0.0
-        for members in postings:
-            if 0 < len(members) <= MAX_KEY_MEMBERS:
-                weight = _key_weight(len(members))
-                total += weight
-                for member in members:
-                    weights[member] += weight
+        weights, total = _weighed(postings)
         least = floors[n] if floors else 0.0
         wholes.append((weights, least * (total + (unseen[n] if unseen else 0.0))))
         for member, weight in weights.items():
@@ -454,6 +447,16 @@ def rank_by_name(
 def _rank_one(postings: Sequence[Collection[M]], limit: int, ties: bool, least: float, unseen: float) -> list[M]:
     """``rank_by_name`` for one name and nothing pinned (most list entries): a member's share is its weight
     over the name's, which orders as the weight does, so only the weights are kept."""
+    weights, total = _weighed(postings)
+    need = least * (total + unseen)
+    value = weights.__getitem__
+    ordered = _ordered([m for m, w in weights.items() if w / total >= least] if least else weights, value, limit)
+    return _take(ordered, limit, ties, value, lambda m: weights[m] >= need)
+
+
+def _weighed(postings: Sequence[Collection[M]]) -> tuple[dict[M, float], float]:
+    """A name's members with the weight of the keys each shares, and the weight of all its keys (oversized
+    ones and keys nobody holds left out)."""
     weights: dict[M, float] = defaultdict(float)
     total = 0.0
     for members in postings:
@@ -462,10 +465,7 @@ def _rank_one(postings: Sequence[Collection[M]], limit: int, ties: bool, least: 
             total += weight
             for member in members:
                 weights[member] += weight
-    need = least * (total + unseen)
-    value = weights.__getitem__
-    ordered = _ordered([m for m, w in weights.items() if w / total >= least] if least else weights, value, limit)
-    return _take(ordered, limit, ties, value, lambda m: weights[m] >= need)
+    return weights, total
 
 
 def rank_keyed(
