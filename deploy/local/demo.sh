@@ -30,6 +30,8 @@ start() {
   export LISTWATCH_KAFKA_BOOTSTRAP="127.0.0.1:$LISTWATCH_KAFKA_PORT"
   export LISTWATCH_REDIS_URL="redis://127.0.0.1:$LISTWATCH_REDIS_PORT/0"
   echo "$LISTWATCH_NAMESPACE" > "$DEMO_DIR/namespace"
+  # Earlier demos' keys and topics (nothing reads them again; left, they add up in the local stack).
+  "$LISTWATCH_PYTHON" "$LOCAL_DIR/demo_drop.py" demo- "$LISTWATCH_NAMESPACE"
 
   # Real OFAC snapshots read in place from the shared real data, or generated ones where it is absent.
   "$LISTWATCH_PYTHON" "$LOCAL_DIR/demo_lists.py" "$DEMO_DIR/lists" "$LOCAL_DIR/demo/watchlist.csv" \
