@@ -256,3 +256,15 @@ async def commit_offsets(bootstrap: str, group: str, offsets: dict[Any, int]) ->
         await consumer.commit(offsets)
     finally:
         await consumer.stop()
+
+
+async def topic_names(bootstrap: str) -> set[str]:
+    """Every topic the broker lists."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()

@@ -8,7 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, drop_topics, ensure_topics
 from tests.conftest import wait_for
-from tests.servers import topic_configs_of
+from tests.servers import topic_configs_of, topic_names
 
 
 async def _configs(settings: CommonSettings, topic: str) -> dict[str, str]:
@@ -26,17 +26,8 @@ async def test_the_quarantine_is_kept_until_deleted(kafka: str, settings: Common
     assert (await _configs(settings, topics.changes))["retention.ms"] != "-1"
 
 
-async def _names(settings: CommonSettings) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        return set(await admin.list_topics())
-    finally:
-        await admin.close()
-
-
 async def _gone(settings: CommonSettings, topics: Topics) -> set[str] | None:
-    names = await _names(settings)
+    names = await topic_names(settings.kafka_bootstrap)
     return None if names & set(topics.all()) else names
 
 

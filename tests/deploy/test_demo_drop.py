@@ -9,23 +9,14 @@ import sys
 from asyncio.subprocess import PIPE
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, ensure_topics
 from tests.conftest import wait_for
+from tests.servers import topic_names
 
 SCRIPT = Path(__file__).parents[2] / "deploy" / "local" / "demo_drop.py"
-
-
-async def _topics(settings: CommonSettings) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        return set(await admin.list_topics())
-    finally:
-        await admin.close()
 
 
 async def test_earlier_demos_keys_and_topics_go_and_the_new_ones_stay(
@@ -52,7 +43,7 @@ async def test_earlier_demos_keys_and_topics_go_and_the_new_ones_stay(
         assert len([k async for k in redis.scan_iter(match=f"{kept.namespace}:*")]) == 2
 
     async def old_topics_gone() -> set[str] | None:
-        names = await _topics(settings)
+        names = await topic_names(settings.kafka_bootstrap)
         return None if names & set(Topics.for_settings(old).all()) else names
 
     left = await wait_for(old_topics_gone, within=30)
