@@ -369,14 +369,7 @@ def rank(postings: Iterable[Iterable[M]], limit: int = MAX_CANDIDATES, ties: boo
     (more than MAX_KEY_MEMBERS) are skipped. Order by weight, then member, so it is deterministic. With
     ``ties``, members that tie with the last one taken are taken too (all subscribers watching one name hear
     of its change, however many)."""
-    weights: dict[M, float] = defaultdict(float)
-    for members in postings:
-        members = list(members)
-        if 0 < len(members) <= MAX_KEY_MEMBERS:
-            weight = _key_weight(len(members))
-            for member in members:
-                weights[member] += weight
-    return _take(_ordered(weights, weights.__getitem__, limit), limit, ties, weights.__getitem__)
+    return _rank_one([list(members) for members in postings], limit, ties, 0.0, 0.0)  # no floor: every tie taken
 
 
 def _ordered(members: Collection[M], value: Callable[[M], Any], limit: int) -> list[M]:
