@@ -34,6 +34,11 @@ class StreamsSettings:
     commit_ms: int = 1000
     # LISTWATCH_STREAMS_ORPHANS_EVERY_S: how often the orphaned-members gauge is read from Redis.
     orphans_every_s: int = 60
+    # LISTWATCH_STREAMS_GC_YOUNG: the cyclic collector's first threshold (Python's is 700). It counts tracked
+    # objects allocated less those freed, so a batch in flight (its records, lists and dicts, freed by their
+    # reference counts once it is done) set off young collections that promoted it to be walked again; at
+    # 50,000 a collection comes when memory really grows (docs/operations.md).
+    gc_young: int = 50_000
     # faust's data directory: $LISTWATCH_STATE_DIR/streams (set from the state directory, not on its own).
     data_dir: Path = Path(".state/streams")
 
@@ -50,4 +55,5 @@ class StreamsSettings:
                                                                        cls.commit_ms, minimum=0), minimum=0),
                    batch_within_ms=env_int(env, "STREAMS_BATCH_WITHIN_MS", cls.batch_within_ms, minimum=1),
                    orphans_every_s=env_int(env, "STREAMS_ORPHANS_EVERY_S", cls.orphans_every_s, minimum=1),
+                   gc_young=env_int(env, "STREAMS_GC_YOUNG", cls.gc_young, minimum=100),
                    data_dir=common.state_dir / "streams")  # fmt: skip

@@ -28,22 +28,24 @@ def run(env: Mapping[str, str]) -> None:
     asyncio.run(ensure_topics_when_up(settings.common, Topics.for_settings(settings.common)))
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     streams = build_app(settings)
-    _settle_heap()
+    _settle_heap(settings.gc_young)
     gc.callbacks.append(FreezeSurvivors())
     worker = faust.Worker(streams.app, loglevel=settings.common.log_level.lower())
     worker.execute_from_commandline()
 
 
-def _settle_heap() -> None:
+def _settle_heap(young: int) -> None:
     """The name data (rigour, ICU, OpenCC, wordfreq's common words, countrynames' table) loaded, then
     everything alive so far moved out of the cyclic collector's sight (``gc.freeze``): it never frees any of
-    it, and walking it was about a sixth of the worker's CPU in an in-process replay of a baseline."""
+    it, and walking it was about a sixth of the worker's CPU in an in-process replay of a baseline. Young
+    collections wait for ``young`` objects more allocated than freed (``StreamsSettings.gc_young``)."""
     name_form("Warm-Up Trading Co., Ltd.")
     name_form("暖機貿易有限公司")
     common_words()
     to_iso("China")  # countrynames normalises its 27,000 names on first use: about 0.9 s, before any change
     gc.collect()
     gc.freeze()
+    gc.set_threshold(young)  # the older generations' thresholds as they were
 
 
 class FreezeSurvivors:

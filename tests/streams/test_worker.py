@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.worker import FreezeSurvivors
+from streams.settings import StreamsSettings
+from streams.worker import FreezeSurvivors, _settle_heap
 
 
 class _Cycle:
@@ -64,3 +65,23 @@ def test_a_frozen_cycle_is_freed_by_the_first_full_collection_after_the_sweep_pe
     gc.collect()  # ... and walked by the next, which frees the cycle and freezes the rest again
     assert gone() is None
     assert gc.get_freeze_count() > 0
+
+
+def test_the_heap_is_settled_with_the_young_threshold_asked_and_the_older_ones_kept() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        _settle_heap(50_000)
+        assert gc.get_threshold() == (50_000, 10, 10)
+        assert gc.get_freeze_count() > 0  # the name data loaded before is out of the collector's sight
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+        gc.collect()
+
+
+def test_the_young_threshold_comes_from_the_environment() -> None:
+    assert StreamsSettings.from_env({}).gc_young == 50_000
+    assert StreamsSettings.from_env({"LISTWATCH_STREAMS_GC_YOUNG": "700"}).gc_young == 700
+    with pytest.raises(ValueError, match="STREAMS_GC_YOUNG"):
+        StreamsSettings.from_env({"LISTWATCH_STREAMS_GC_YOUNG": "10"})
