@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import unicodedata
 from typing import NamedTuple
 
@@ -113,14 +114,31 @@ def script_of(text: str) -> str:
 
 def normalise(text: str) -> str:
     """NFKC (full-width and compatibility forms fold), case-fold, simplified Chinese, no punctuation."""
+    if text.isascii():
+        # Most names: NFKC leaves ASCII as it is, case-folding is lowering, and one table does what the
+        # apostrophe and non-word patterns below do (about 6 -> 2 µs a name; tests/streams/test_enrich.py).
+        folded = text.lower()
+        if "." in folded:
+            folded = _DOTTED.sub(_undot, folded)
+        return " ".join(_join_letters(folded.translate(_ASCII_WORDS).split()))
     folded = unicodedata.normalize("NFKC", text).casefold()
     if _CJK.search(folded):
         folded = to_simplified(folded)
     elif not folded.isascii():
         folded = _fold_marked(folded)
-    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    folded = _DOTTED.sub(_undot, folded)
     words = _NON_WORD.sub(" ", _APOSTROPHES.sub("", folded)).replace("_", " ").split()
     return " ".join(_join_letters(words))
+
+
+def _undot(m: re.Match[str]) -> str:
+    return m.group(0).replace(".", "")
+
+
+# ASCII after lowering: apostrophes go, every character but a letter or digit is a space (``_NON_WORD`` and
+# the underscore, as ``normalise`` treats other text).
+_KEPT = frozenset(string.ascii_lowercase + string.digits)
+_ASCII_WORDS = {c: (None if chr(c) in "'`" else " ") for c in range(128) if chr(c) not in _KEPT}
 
 
 # Latin letters with diacritics and the other non-ASCII Latin letters (Latin-1 Supplement without × and ÷,
@@ -180,8 +198,9 @@ def strip_legal_forms(normalised: str, script: str) -> str:
         # Latin words inside a Chinese name (e.g. "brinc无人机公司") go through rigour as well.
         core = remove_org_types(core)
     else:
-        core = remove_org_types(_PRIVATE_JSC.sub("", normalised))
-    core = _DE_CHAIN.sub("", core) or core
+        core = remove_org_types(_PRIVATE_JSC.sub("", normalised) if "private" in normalised else normalised)
+    if "de" in core:  # every match has it: most names skip the search from every position (3.7 µs)
+        core = _DE_CHAIN.sub("", core) or core
     words = [_ABBREVIATIONS.get(w, w) for w in core.split() if w not in _CONJUNCTIONS]
     # Lebanese "S.A.L. (Offshore)": the legal form of an offshore company, not part of its name.
     if len(words) > 2 and words[-1] == "offshore" and words[-2] in _TRAILING_FORMS:

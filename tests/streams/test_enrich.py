@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
@@ -9,7 +11,7 @@ from contracts.models import Identifier
 from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import _VALIDATORS, check, compact_uscc
-from streams.enrich.names import name_form, to_simplified
+from streams.enrich.names import _DOTTED, name_form, normalise, strip_legal_forms, to_simplified
 from streams.match.keys import name_keys
 from tests.factories import change, entry
 
@@ -115,3 +117,41 @@ def test_enrichment_keeps_going_and_records_problems() -> None:
     enriched = enrich(change(after=entry(name="X CO", countries=["Atlantis", "China"])))
     assert enriched.enrichment.countries == ["CN"]
     assert enriched.enrichment.errors == ["country not recognised: 'Atlantis'"]
+
+
+def _normalised_by_patterns(text: str) -> str:
+    """``normalise`` as it was before its ASCII shortcut (patterns only): what the shortcut must give."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    words = re.sub(r"[^\w]+", " ", re.sub("['`]", "", folded)).replace("_", " ").split()
+    out: list[str] = []
+    run = ""
+    for word in words:
+        if word in {"and", "et", "und"}:
+            continue
+        if len(word) == 1 and word.isalpha():
+            run += word
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(word)
+    return " ".join([*out, run] if run else out)
+
+
+def test_an_ascii_name_normalises_as_the_patterns_do() -> None:
+    rng = random.Random(25)
+    pieces = [*"abcXYZ019 .'`_-&/,()\t\x1f", "and", "A.B.C.", "s.a.", " de ", "Co.", "Ltd", "private", "E", "y "]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(5000)]
+    for text in texts:
+        assert normalise(text) == _normalised_by_patterns(text), text
+
+
+def test_legal_forms_go_whether_or_not_their_patterns_are_searched() -> None:
+    assert strip_legal_forms("acme sa de cv", "latin") == "acme"
+    assert strip_legal_forms("acme s de rl de cv", "latin") == "acme"
+    assert strip_legal_forms("acme sc de rl", "latin") == "acme"  # the chain rigour leaves
+    assert strip_legal_forms("acme spr de ri", "latin") == "acme"
+    assert strip_legal_forms("delta private joint stock company", "latin") == "delta"
+    assert strip_legal_forms("private bank of delta", "latin") == "private bank of delta"
+    assert strip_legal_forms("de beers", "latin") == "de beers"
