@@ -77,3 +77,20 @@ def test_entry_json_is_the_canonical_json_of_the_built_entry() -> None:
         expected = canonical_json(build(Entry, fields).content())
         assert entry_json(fields) == expected
         assert entry_json(fields) == canonical_json(Entry(**fields).content())  # type: ignore[arg-type]
+
+
+def test_a_built_records_records_are_read_as_they_are_and_it_equals_the_constructors() -> None:
+    after = entry("E1", "Acme Trading Co", identifiers=[Identifier(scheme="uscc", value="91310000MA1FL00001")])
+    fields = [build(FieldChange, {"field": "name", "before": "Acme", "after": "Acme Trading Co"})]
+    made = change(ChangeKind.MODIFIED, before=entry("E1", "Acme"), after=after)
+    state = {k: made.__dict__[k] for k in ListChange._options.fields}
+    built = build(ListChange, {**state, "after": after, "fields": fields}, post_init=False)
+    assert built.__evaluated_fields__ == {"before", "after", "fields"}
+    assert built.after is after
+    assert built.fields[0] is fields[0]
+    assert built == ListChange(**{**state, "after": after, "fields": fields})
+    again = build(Entry, after.__dict__)
+    assert again.__evaluated_fields__ == {"identifiers"}
+    assert again.identifiers == after.identifiers
+    assert isinstance(again.identifiers[0], Identifier)
+    assert again == after
