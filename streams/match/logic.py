@@ -160,10 +160,12 @@ def match_change(
         bounds = EntryBound(entry_forms, entry_ids).bounds(named)
     else:
         bounds = [score_bound(watch_forms, entry_forms, ids, entry_ids) for watch_forms, ids in named]
-    for watch, bound in zip(watches, bounds, strict=True):
+    for watch, (watch_forms, ids), bound in zip(watches, named, bounds, strict=True):
         if bound + 1e-4 < (threshold := thresholds[watch.subscriber_id]):
             continue
-        s = score_watch(watch, enrichment)
+        # score_watch with the forms and identifiers worked out above
+        s = score(watch_forms, entry_forms, ids, entry_ids, watch.country, enrichment.countries,
+                  enrichment.entity_type)  # fmt: skip
         if s.value >= threshold:
             if why is not None:
                 s = Score(s.value, (*s.reasons, why))
