@@ -11,7 +11,7 @@ from contracts.models import Identifier
 from streams.enrich.change import enrich
 from streams.enrich.countries import enrich_countries
 from streams.enrich.identifiers import _VALIDATORS, check, compact_uscc
-from streams.enrich.names import _DOTTED, name_form, normalise, strip_legal_forms, to_simplified
+from streams.enrich.names import _DOTTED, _join_letters, name_form, normalise, strip_legal_forms, to_simplified
 from streams.match.keys import name_keys
 from tests.factories import change, entry
 
@@ -124,19 +124,7 @@ def _normalised_by_patterns(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
     words = re.sub(r"[^\w]+", " ", re.sub("['`]", "", folded)).replace("_", " ").split()
-    out: list[str] = []
-    run = ""
-    for word in words:
-        if word in {"and", "et", "und"}:
-            continue
-        if len(word) == 1 and word.isalpha():
-            run += word
-            continue
-        if run:
-            out.append(run)
-            run = ""
-        out.append(word)
-    return " ".join([*out, run] if run else out)
+    return " ".join(_join_letters(words))  # shared by both ways
 
 
 def test_an_ascii_name_normalises_as_the_patterns_do() -> None:
