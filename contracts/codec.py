@@ -10,7 +10,6 @@ decodes Kafka records itself (the baseline lane). tests/contracts/test_codec.py 
 from __future__ import annotations
 
 import functools
-import types
 import typing
 from datetime import datetime
 from typing import Any, TypeVar
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 import faust
 import orjson
 
-from contracts.models import build
+from contracts.models import build, field_type, is_record
 
 _R = TypeVar("_R", bound=faust.Record)
 
@@ -61,17 +60,12 @@ def _plan(
     """(the fields to convert, every field, the required fields) of a record class."""
     steps: list[tuple[str, int, Any]] = []
     for name, hint in cls._options.fields.items():
-        args = typing.get_args(hint)
-        origin = typing.get_origin(hint)
-        inner = [a for a in args if a is not type(None)] if origin in (typing.Union, types.UnionType) else [hint]
-        model = inner[0] if len(inner) == 1 else None
-        if isinstance(model, type) and issubclass(model, faust.Record):
-            steps.append((name, _ONE, model))
-        elif model is datetime:
+        model, many = field_type(hint)
+        if is_record(model):
+            steps.append((name, _MANY if many else _ONE, model))
+        elif model is datetime and not many:
             steps.append((name, _DATETIME, None))
-        elif origin is list and args and isinstance(args[0], type) and issubclass(args[0], faust.Record):
-            steps.append((name, _MANY, args[0]))
-        elif any(isinstance(a, type) and issubclass(a, faust.Record) for a in args):
+        elif any(is_record(a) for a in typing.get_args(hint)):
             raise TypeError(f"{cls.__name__}.{name}: {hint} is not supported here")
     every = frozenset(cls._options.fields)
     return tuple(steps), every, every - frozenset(cls._options.defaults)

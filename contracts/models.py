@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import types
 import typing
 from collections.abc import Mapping
 from datetime import datetime
@@ -227,16 +228,26 @@ def _mutable_defaults(cls: type[faust.Record]) -> tuple[str, ...]:
     return tuple(k for k, v in cls._options.defaults.items() if isinstance(v, list | dict))
 
 
+def field_type(hint: Any) -> tuple[Any, bool]:
+    """The one type a field's hint holds, X, X | None or list[X], and whether it is a list; (None, False) for
+    a union of two types or more (contracts/codec.py's plans and ``build`` read hints alike)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list:
+        return (args[0] if len(args) == 1 else None), True
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return (inner[0] if len(inner) == 1 else None), False
+    return hint, False
+
+
+def is_record(model: Any) -> bool:
+    return isinstance(model, type) and issubclass(model, faust.Record)
+
+
 @functools.cache
 def _coerced(cls: type[faust.Record]) -> frozenset[str]:
     """The fields faust converts on their first read: those holding records (X, X | None, list[X])."""
-    out = set()
-    for name, hint in cls._options.fields.items():
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        model = args[0] if args else hint
-        if isinstance(model, type) and issubclass(model, faust.Record):
-            out.add(name)
-    return frozenset(out)
+    return frozenset(name for name, hint in cls._options.fields.items() if is_record(field_type(hint)[0]))
 
 
 def build(cls: type[_R], fields: Mapping[str, Any], post_init: bool = True) -> _R:
