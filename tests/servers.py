@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,10 @@ async def topic_names(bootstrap: str) -> set[str]:
         return set(await admin.list_topics())
     finally:
         await admin.close()
+
+
+async def topics_gone(bootstrap: str, topics: Iterable[str]) -> set[str] | None:
+    """The broker's topics once none of ``topics`` is among them (deletion is asynchronous), else None: for
+    ``wait_for``."""
+    names = await topic_names(bootstrap)
+    return None if names & set(topics) else names

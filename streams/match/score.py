@@ -522,8 +522,9 @@ def name_bound(a: NameForm, b: NameForm) -> float:
     """At least ``name_score(a, b)``, for a fraction of its cost (Chinese names: no bound, 1.0)."""
     if _unbounded(a, b):
         return 1.0
-    tokens_a = a.ascii.split() if _split(a, b) else a.tokens
-    tokens_b = b.ascii.split() if _split(a, b) else b.tokens
+    split = _split(a, b)
+    tokens_a = a.ascii.split() if split else a.tokens
+    tokens_b = b.ascii.split() if split else b.tokens
     if not tokens_a or not tokens_b:
         return 0.0
     return _token_bound(_rejoin(tokens_a, tokens_b), _rejoin(tokens_b, tokens_a))

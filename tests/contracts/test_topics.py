@@ -8,7 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, drop_topics, ensure_topics
 from tests.conftest import wait_for
-from tests.servers import topic_configs_of, topic_names
+from tests.servers import topic_configs_of, topics_gone
 
 
 async def _configs(settings: CommonSettings, topic: str) -> dict[str, str]:
@@ -26,11 +26,6 @@ async def test_the_quarantine_is_kept_until_deleted(kafka: str, settings: Common
     assert (await _configs(settings, topics.changes))["retention.ms"] != "-1"
 
 
-async def _gone(settings: CommonSettings, topics: Topics) -> set[str] | None:
-    names = await topic_names(settings.kafka_bootstrap)
-    return None if names & set(topics.all()) else names
-
-
 async def test_dropping_a_namespace_deletes_its_topics_only(
     kafka: str, settings: CommonSettings, topics: Topics, namespaces: set[str]
 ) -> None:
@@ -43,7 +38,7 @@ async def test_dropping_a_namespace_deletes_its_topics_only(
 
     assert await drop_topics(settings, [settings.namespace]) == sorted(topics.all())
     # the broker's metadata may list a deleted topic for a moment after the controller took the deletion
-    left = await wait_for(lambda: _gone(settings, topics), within=30)
+    left = await wait_for(lambda: topics_gone(settings.kafka_bootstrap, topics.all()), within=30)
     assert set(others.all()) <= left
     assert await drop_topics(settings, [settings.namespace]) == []  # nothing left of it: no error
     assert await drop_topics(settings, []) == []

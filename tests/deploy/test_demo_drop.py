@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, ensure_topics
 from tests.conftest import wait_for
-from tests.servers import topic_names
+from tests.servers import topics_gone
 
 SCRIPT = Path(__file__).parents[2] / "deploy" / "local" / "demo_drop.py"
 
@@ -42,11 +42,7 @@ async def test_earlier_demos_keys_and_topics_go_and_the_new_ones_stay(
     for kept in (new, other):
         assert len([k async for k in redis.scan_iter(match=f"{kept.namespace}:*")]) == 2
 
-    async def old_topics_gone() -> set[str] | None:
-        names = await topic_names(settings.kafka_bootstrap)
-        return None if names & set(Topics.for_settings(old).all()) else names
-
-    left = await wait_for(old_topics_gone, within=30)
+    left = await wait_for(lambda: topics_gone(settings.kafka_bootstrap, Topics.for_settings(old).all()), within=30)
     assert set(Topics.for_settings(new).all()) <= left
     if left_keys := [k async for k in redis.scan_iter(match=f"{prefix}*")]:
         await redis.delete(*left_keys)
