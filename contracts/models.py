@@ -103,6 +103,12 @@ class FieldChange(faust.Record, serializer="json"):
     after: Any = None
 
 
+# The lists whose entries confirm a provisional source's (an Official Journal act, before the consolidated list
+# carries it): a change's ``provisional_for`` names one of these (monitor/sources/base.py checks every source),
+# and the stream worker looks for provisional alerts to confirm only on their additions.
+CONFIRMING_SOURCES: frozenset[str] = frozenset({"eu_fsf"})
+
+
 class ListChange(faust.Record, serializer="json", isodates=True):
     """An entry that was added to, removed from or modified on a list between two snapshots."""
 

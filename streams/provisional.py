@@ -8,6 +8,7 @@ field per name of the provisional entry, deleted once confirmed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import orjson
@@ -15,11 +16,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from contracts.clients import hgetall_many, text
-from contracts.models import Alert, AlertKind, EnrichedChange
+from contracts.models import CONFIRMING_SOURCES, Alert, AlertKind, EnrichedChange
 from contracts.settings import CommonSettings
 from streams.list_state import ListStateStore
 from streams.match.logic import confirm, enrichment_keys
 
+log = logging.getLogger(__name__)
 
 def _cores(enriched: EnrichedChange) -> set[str]:
     return {n.core for n in enriched.enrichment.names if n.core}
@@ -47,29 +49,39 @@ class ProvisionalStore:
 
     async def reconcile_many(self, items: Sequence[tuple[list[Alert], EnrichedChange]]) -> list[list[Alert]]:
         """Per change of a batch, in order: provisional alerts remembered, an addition that confirms one turned
-        into a "confirmed" record. The records are read for the whole batch in one script call (one read per
-        alert, awaited one by one, was a tenth of an alerting change's time; a pipeline of them, about 60 µs
-        of an alerting change's CPU, this half that) and written in a pipeline; a
-        record written earlier in the batch is seen by a later change, as when they were one by one."""
-        wanted = sorted({self._key(alert) for alerts, enriched in items if not enriched.change.provisional_for
-                         and _cores(enriched) for alert in alerts if alert.kind == AlertKind.ADDED.value})  # fmt: skip
+        into a "confirmed" record. Only an addition to a confirming list (``CONFIRMING_SOURCES``) can confirm
+        one: the alerts of every other list pass through unread (looking them up was a tenth of an alerting
+        change's time). The records are read for the whole batch in one script call and written in a
+        pipeline; a record written earlier in the batch is seen by a later change, as when they were one by
+        one."""
+        # per change, its names' cores where it writes or may confirm a record, None where it does neither
+        cores = [_cores(e) if e.change.provisional_for or e.change.source in CONFIRMING_SOURCES else None
+                 for _, e in items]  # fmt: skip
+        wanted = sorted({self._key(alert) for (alerts, enriched), names in zip(items, cores, strict=True)
+                         if names and not enriched.change.provisional_for
+                         for alert in alerts if alert.kind == AlertKind.ADDED.value})  # fmt: skip
         records: dict[str, dict[str, bytes]] = {}
         for key, stored in zip(wanted, await hgetall_many(self._redis, wanted), strict=True):
             records[key] = {text(f): raw for f, raw in stored.items()}
         writes = self._redis.pipeline(transaction=False)
-        out = [self._reconcile(alerts, enriched, records, writes) for alerts, enriched in items]
+        out = [alerts if names is None else self._reconcile(alerts, enriched, names, records, writes)
+               for (alerts, enriched), names in zip(items, cores, strict=True)]  # fmt: skip
         if len(writes):
             await writes.execute()
         return out
 
     def _reconcile(
-        self, alerts: list[Alert], enriched: EnrichedChange, records: dict[str, dict[str, bytes]], writes: Pipeline
-    ) -> list[Alert]:
-        change, cores = enriched.change, _cores(enriched)
+        self, alerts: list[Alert], enriched: EnrichedChange, cores: set[str], records: dict[str, dict[str, bytes]],
+        writes: Pipeline,
+    ) -> list[Alert]:  # fmt: skip
+        change = enriched.change
         out: list[Alert] = []
         for alert in alerts:
             key = self._key(alert)
             if change.provisional_for and alert.kind == AlertKind.ADDED.value:
+                if change.provisional_for not in CONFIRMING_SOURCES:
+                    log.warning("provisional alert %s is for %r, not a confirming list %s: nothing will confirm it",
+                                alert.alert_id, change.provisional_for, sorted(CONFIRMING_SOURCES))  # fmt: skip
                 value = orjson.dumps({"alert_id": alert.alert_id, "act": change.entry_key.split("|")[0],
                                       "for": change.provisional_for})  # fmt: skip
                 if cores:

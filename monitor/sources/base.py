@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
-from contracts.models import Entry
+from contracts.models import CONFIRMING_SOURCES, Entry
 
 # Default poll intervals (each run adds jitter). Every poll is a conditional GET (ETag / Last-Modified): when
 # nothing moved the publisher answers 304 and nothing is downloaded, so the lists that change without notice
@@ -70,6 +70,12 @@ class SourceInfo:
     # A provisional source (designations published before the consolidated list carries them): the id of
     # the source that will confirm its entries. Its removals are "superseded", never alerted.
     provisional_for: str | None = None
+
+    def __post_init__(self) -> None:
+        # the stream worker confirms provisional alerts only on additions to these lists
+        if self.provisional_for is not None and self.provisional_for not in CONFIRMING_SOURCES:
+            raise ValueError(f"source {self.id}: provisional_for {self.provisional_for!r} is not one of the "
+                             f"confirming lists {sorted(CONFIRMING_SOURCES)} (contracts/models.py)")  # fmt: skip
 
     @property
     def primary(self) -> FileSpec:

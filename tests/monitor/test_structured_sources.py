@@ -12,14 +12,14 @@ import pytest
 from openpyxl import Workbook
 
 from contracts.cli import main
-from contracts.models import Entry, Identifier
+from contracts.models import CONFIRMING_SOURCES, Entry, Identifier
 from contracts.settings import SettingsError
 from monitor.diff import diff, read_snapshot
 from monitor.settings import feeds_from_env
 from monitor.snapshot import from_path
 from monitor.sources import registry
 from monitor.sources.adb import Adb
-from monitor.sources.base import POLL_S, PROBE_S, RecordError, SnapshotError
+from monitor.sources.base import POLL_S, PROBE_S, FileSpec, ListKind, RecordError, SnapshotError, SourceInfo
 from monitor.sources.feed import Feed
 from tests.snapshots import FIXTURES
 
@@ -149,6 +149,18 @@ def test_every_source_has_metadata() -> None:
         assert info.primary.url.startswith("https://")
         # Probed every 90 s, the rest every 10 minutes: within 2 and 15 minutes of a change.
         assert info.schedule_s == (PROBE_S if source_id in PROBED else POLL_S), source_id
+
+
+def test_a_provisional_source_names_a_confirming_list() -> None:
+    # The stream worker looks for provisional alerts to confirm only on additions to CONFIRMING_SOURCES.
+    provisional = [s.info for s in registry().values() if s.info.provisional_for]
+    assert [(i.id, i.provisional_for) for i in provisional] == [("eu_journal", "eu_fsf")]
+    assert all(i.provisional_for in CONFIRMING_SOURCES for i in provisional)
+    info = {"id": "acts", "publisher": "p", "title": "t", "kind": ListKind.SANCTION,
+            "files": (FileSpec("a.json", "https://example.org/a.json"),), "key": "k"}  # fmt: skip
+    assert SourceInfo(**info, provisional_for="eu_fsf").provisional_for == "eu_fsf"  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="provisional_for 'ofac_sdn' is not one of the confirming lists"):
+        SourceInfo(**info, provisional_for="ofac_sdn")  # type: ignore[arg-type]
 
 
 def test_diff_on_diff_snapshots_of_a_feed_gives_changes(tmp_path: Path) -> None:

@@ -3,12 +3,15 @@ confirmation when the consolidated FSF entry appears: one alert for the subscrib
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from contracts.models import Alert, ChangeKind, Entry, ListChange
+from contracts.models import Alert, ChangeKind, EnrichedChange, Entry, ListChange
 from contracts.settings import CommonSettings
 from monitor.diff import diff, read_snapshot
 from monitor.snapshot import DiskSnapshot
@@ -16,6 +19,7 @@ from monitor.sources.eu_journal import INDEX, EuJournal
 from streams.enrich.change import enrich
 from streams.match.logic import match_change
 from streams.match.score import DEFAULT_THRESHOLD
+from streams.provisional import ProvisionalStore
 from streams.stages import Stages
 from streams.watchlists import WatchEntry
 from tests.factories import change
@@ -102,6 +106,31 @@ async def test_records_written_in_a_batch_are_seen_by_its_later_changes(
     assert (provisional.kind, confirmation.kind, ordinary.kind) == ("added", "confirmed", "added")
     assert confirmation.confirms == [provisional.alert_id]
     assert await redis.keys(settings.redis_key("prov", "*")) == []
+
+
+async def test_additions_to_other_lists_are_not_looked_up(settings: CommonSettings) -> None:
+    # Only an addition to a confirming list (eu_fsf) can confirm a provisional alert: every other list's
+    # alerts pass through without a read. A store whose Redis refuses connections shows which ones it reads.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nowhere = Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    store = ProvisionalStore(nowhere, settings)
+    watch = WatchEntry(subscriber_id="s1", id="w1", name="Dmitry Neelov")
+    entry = Entry(key="K1", name="Dmitry NEELOV", entity_type="individual")
+
+    def added(source: str) -> tuple[list[Alert], EnrichedChange]:
+        enriched = enrich(change(ChangeKind.ADDED, after=entry, source=source))
+        return match_change(enriched, [watch], {"s1": DEFAULT_THRESHOLD}, OBSERVED), enriched
+
+    try:
+        items = [added("ofac_sdn"), added("un_sc")]
+        assert await store.reconcile_many(items) == [alerts for alerts, _ in items]
+        assert [a.kind for alerts, _ in items for a in alerts] == ["added", "added"]
+        with pytest.raises(RedisConnectionError):
+            await store.reconcile_many([added("eu_fsf")])
+    finally:
+        await nowhere.aclose()
 
 
 async def test_an_act_naming_a_party_the_fsf_already_has_raises_nothing(
