@@ -25,10 +25,9 @@ from contracts.models import EnrichedChange, Enrichment, Entry, ListChange, buil
 from contracts.settings import CommonSettings
 from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
-from streams.index import RedisIndex
+from streams.index import MAX_CANDIDATES, RedisIndex
 from streams.match.keys import name_keys
 from streams.match.logic import KeysetCache, enrichment_keys
-from streams.ranking import MAX_CANDIDATES
 from streams.zdicts import Dictionaries
 
 _SEP = "\x1f"

@@ -26,7 +26,6 @@ MODULES = (
     "streams/match/keys.py",
     "streams/match/logic.py",
     "streams/match/score.py",
-    "streams/ranking.py",
 )
 # mypycify's group, and the shared library of the compiled code it names: a top-level module beside the packages
 GROUP = "listwatch_native"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from contracts.models import Enrichment, Entry
 from streams.enrich.change import enrich_entries
+from streams.index import rank
 from streams.match.logic import enrichment_keys, screened
 from streams.match.score import Score
-from streams.ranking import rank
 from streams.watchlists import WatchEntry, watch_keys
 
 
@@ -54,7 +54,7 @@ class SnapshotIndex:
         return list(self._entries)
 
     def candidates(self, keys: Iterable[str]) -> list[tuple[Entry, Enrichment]]:
-        """The same choice as the Redis index makes (streams/ranking.py ``rank``)."""
+        """The same choice as the Redis index makes (streams/index.py ``rank``)."""
         return [self._entries[i] for i in rank(self._keys.get(key, ()) for key in set(keys))]
 
     def screen(self, watches: Iterable[WatchEntry], threshold: float) -> Iterator[ScreenHit]:

@@ -27,9 +27,8 @@ from redis.asyncio.client import Pipeline
 from contracts.clients import optimistic, text
 from contracts.settings import CommonSettings
 from streams.enrich.names import name_form
-from streams.index import PostingsCache, RedisIndex
+from streams.index import MAX_WATCH_CANDIDATES, PostingsCache, RedisIndex
 from streams.match.keys import identifier_key, is_identifier_key, name_keys, share_floor
-from streams.ranking import MAX_WATCH_CANDIDATES
 from streams.watch_ids import WatchIds
 
 _SEP = "\x1f"
@@ -238,7 +237,7 @@ class WatchlistStore:
         self, namesets: Sequence[Sequence[Iterable[str]]], limit: int = MAX_WATCH_CANDIDATES
     ) -> list[list[WatchEntry]]:
         """``candidates`` for a batch of list entries, each given as its names' key sets (streams/match/logic.py
-        ``enrichment_keysets``): ranked by the best-covered name (streams/ranking.py ``rank_by_name``), ties kept;
+        ``enrichment_keysets``): ranked by the best-covered name (streams/index.py ``rank_by_name``), ties kept;
         each key and each watch entry read once for the batch, or not at all when the cache holds it."""
         # The same watches come up for change after change: their postings and entries are kept by the
         # process while no watch was written (by any process) since they were read. Reading and decoding the

@@ -51,10 +51,10 @@ from streams.bilingual import is_chinese_only
 from streams.bilingual import pairs as bilingual_pairs
 from streams.enrich.change import enrich_entries
 from streams.enrich.names import name_form
+from streams.index import rank_keyed
 from streams.match.keys import is_identifier_key, share_floor
 from streams.match.logic import enrichment_keysets, score_watch
 from streams.match.score import DEFAULT_THRESHOLD
-from streams.ranking import rank_keyed
 from streams.screen import SnapshotIndex
 from streams.watchlists import WatchEntry, watch_keys
 from tests.snapshots import materialise, real_files

@@ -9,8 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
-from streams.index import MK_RECORD_MAX, PostingsCache, RedisIndex
-from streams.ranking import MAX_KEY_MEMBERS, rank, rank_by_name
+from streams.index import MAX_KEY_MEMBERS, MK_RECORD_MAX, PostingsCache, RedisIndex, rank, rank_by_name
 
 
 def test_members_sharing_rare_keys_come_first() -> None:
@@ -135,11 +134,8 @@ async def test_ties_past_the_cut_count_keys_nobody_holds_but_not_oversized_ones(
     redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import streams.index
-    import streams.ranking
 
-    # the limit the index's scripts are given, and the ranking's own
     monkeypatch.setattr(streams.index, "MAX_KEY_MEMBERS", 3)
-    monkeypatch.setattr(streams.ranking, "MAX_KEY_MEMBERS", 3)
     index = RedisIndex(redis, settings, "idx")
     for n in range(3):
         await index.replace(f"s\x1fm{n}", {"t:trading", "t:shared"})
@@ -526,11 +522,8 @@ async def test_an_oversized_key_says_nothing_to_a_lookup(
     redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import streams.index
-    import streams.ranking
 
-    # the limit the index's scripts are given, and the ranking's own
     monkeypatch.setattr(streams.index, "MAX_KEY_MEMBERS", 3)
-    monkeypatch.setattr(streams.ranking, "MAX_KEY_MEMBERS", 3)
     index = RedisIndex(redis, settings, "idx")
     for member in ("ofac_sdn\x1f1", "ofac_sdn\x1f2", "ofac_sdn\x1f3", "eu_fsf\x1fEU.4444.55"):
         await index.replace(member, {"t:everyone", f"n:{member[-1]}"})

@@ -11,9 +11,9 @@ import pytest
 
 from alerts.api.models import MIN_THRESHOLD
 from streams.enrich.names import NameForm, name_form
+from streams.index import MAX_WATCH_CANDIDATES
 from streams.match.logic import enrichment_ids, forms, score_watch, watch_ids
 from streams.match.score import DEFAULT_THRESHOLD, EntryBound, WatchBound, score_bound
-from streams.ranking import MAX_WATCH_CANDIDATES
 from tests.streams.matching_eval import (
     Figures,
     Lists,
