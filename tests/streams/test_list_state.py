@@ -11,6 +11,7 @@ import orjson
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from contracts.cli import main
 from contracts.clients import redis_client
@@ -130,6 +131,31 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
     # Repeated (a crash before the commit): nothing again.
     assert await s.dedupe_enrich_match([baseline().change, other], send) == 0
     assert len(sent) == 1
+
+
+async def test_no_alert_is_sent_before_its_batchs_list_state_is_written(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # A batch without baseline events has its list state written while it is matched; the write is awaited
+    # before any alert goes. A list hash Redis cannot write (a string in its place) shows it: the batch fails
+    # whole, nothing is sent, nothing is marked done (the lane sets it aside). The same for a baseline's batch,
+    # written first.
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s", id="w", name="Kappaline Shipping Limited"))
+    await redis.set(settings.redis_key("list", "ofac_sdn"), "not a hash")
+    sent: list[Alert] = []
+
+    async def send(alerts: Sequence[Alert]) -> None:
+        sent.extend(alerts)
+
+    for batch in ([renamed()], [baseline()]):
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await s.match_batch(batch, send)
+        assert sent == []
+        assert await s.match_dedupe.seen_many([e.change.event_id for e in batch]) == [False]
+    # With the hash writable again, the batch alerts as it would have.
+    await redis.delete(settings.redis_key("list", "ofac_sdn"))
+    assert [a.kind for a in await s.match_batch([renamed()], send)] == ["modified"]
 
 
 def test_the_baseline_lane_skips_a_record_that_is_not_a_change() -> None:
