@@ -29,8 +29,6 @@ from streams.provisional import ProvisionalStore
 from streams.watchlists import WatchlistStore, watch_keys
 
 SendAlert = Callable[[Alert], Awaitable[None]]
-# Changes matched between two turns of the event loop while the batch's list state is being written.
-_YIELD_EVERY = 8
 # Batch senders: return once Kafka acknowledged every item.
 SendAlerts = Callable[[Sequence[Alert]], Awaitable[None]]
 _T = TypeVar("_T")
@@ -110,9 +108,9 @@ class Stages:
         keysets = KeysetCache()
         # A batch with a baseline event or a provisional change has the list state written first: a baseline's
         # event a later change overtook (the lanes run side by side) is neither kept nor alerted, and a
-        # provisional change looks the list state up while it is matched. Any other batch's is written while it
-        # is matched: Redis works on the transaction (about a fifth of a change's time) beside this process, not
-        # before it. Either way it is written before anything reads it or any alert is sent, so a crash
+        # provisional change looks the list state up while it is matched. Any other batch's transaction is sent
+        # once its candidates are read, and Redis runs it (about a fifth of a change's time) while this process
+        # matches the batch. Either way it is written before anything reads it or any alert is sent, so a crash
         # repeats the batch as before.
         first = any(e.change.baseline or e.change.provisional_for for e in fresh)
         writing: asyncio.Task[list[EnrichedChange]] | None = None
@@ -131,13 +129,12 @@ class Stages:
                 {w.subscriber_id for found in candidates for w in found}, self.default_threshold
             )
             if not first:
-                writing = asyncio.create_task(self.lists.apply_many(fresh, keysets))
+                writing = asyncio.create_task(await self.lists.write_ready(fresh, keysets))
+                await asyncio.sleep(0)  # the task sends the transaction; the match below does not yield
             now = datetime.now(UTC)
             matched: list[tuple[list[Alert], EnrichedChange]] = []
             counted = self.metrics.candidates.labels("change")  # a label's child looked up once a batch
-            for i, ((enriched, _), found) in enumerate(zip(named, candidates, strict=True)):
-                if writing is not None and i % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # the write takes its next step (its reads, then the transaction)
+            for (enriched, _), found in zip(named, candidates, strict=True):
                 alerts = match_change(enriched, found, thresholds, now)
                 if alerts and await self.provisional.already_listed(enriched, self.lists):
                     alerts = []  # an Official Journal act amending an entry the consolidated list has
