@@ -10,9 +10,8 @@ trained dictionary (``zdict:{source}``, streams/zdicts.py) once it has one, with
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import faust
 import zstandard as zstd
@@ -75,14 +74,6 @@ class ListStateStore:
         stale: not applied (nor alerted). Stamps are read under WATCH, so a change landing between the read
         and the write makes the baseline's transaction start again. ``keysets``: the batch's cache of index
         keys, shared with the watch lookup."""
-        return await (await self.write_ready(batch, keysets))
-
-    async def write_ready(
-        self, batch: Sequence[EnrichedChange], keysets: KeysetCache | None = None
-    ) -> Coroutine[Any, Any, list[EnrichedChange]]:
-        """``apply_many`` up to its transaction: the entries prepared and the keys they are indexed under now
-        read. What it returns writes them (the transaction, then any dictionary training due) when awaited: the
-        stream stage sends it and matches the batch while Redis runs it."""
         last: dict[str, EnrichedChange] = {}
         for enriched in batch:
             last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
@@ -92,13 +83,7 @@ class ListStateStore:
         await self._dicts.before_writing(written)
         keysets = keysets or KeysetCache()
         prepared = {member: self._prepare(enriched, keysets) for member, enriched in last.items()}
-        return self._written(batch, last, prepared, await self._indexed(last, prepared), written)
-
-    async def _written(
-        self, batch: Sequence[EnrichedChange], last: dict[str, EnrichedChange],
-        prepared: dict[str, tuple[bytes | None, set[str]]], was: dict[str, set[str]], written: dict[str, int],
-    ) -> list[EnrichedChange]:  # fmt: skip
-        applied = await self._write(batch, last, prepared, was)
+        applied = await self._write(batch, last, prepared, await self._indexed(last, prepared))
         await self._dicts.train_due(written, self._hash, training_json)
         return applied
 

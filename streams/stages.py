@@ -8,7 +8,6 @@ Kafka's acknowledgements, instead of one of each per event.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -105,48 +104,27 @@ class Stages:
         if not fresh:
             return []
         started = time.perf_counter()
+        # A baseline's event a later change overtook (the lanes run side by side) is neither kept nor alerted.
         keysets = KeysetCache()
-        # A batch with a baseline event or a provisional change has the list state written first: a baseline's
-        # event a later change overtook (the lanes run side by side) is neither kept nor alerted, and a
-        # provisional change looks the list state up while it is matched. Any other batch's transaction is sent
-        # once its candidates are read, and Redis runs it (about a fifth of a change's time) while this process
-        # matches the batch. Either way it is written before anything reads it or any alert is sent, so a crash
-        # repeats the batch as before.
-        first = any(e.change.baseline or e.change.provisional_for for e in fresh)
-        writing: asyncio.Task[list[EnrichedChange]] | None = None
-        if first:
-            applied = await self.lists.apply_many(fresh, keysets)
-            self.metrics.stale_baseline.inc(len(fresh) - len(applied))
-        else:
-            applied = list(fresh)  # nothing can be stale
-        try:
-            await self.bilingual.learn_many(
-                (e.change.source, e.change.after) for e in applied if e.change.after is not None
-            )
-            named = await self._with_chinese_names(applied)
-            candidates = await self.watches.candidates_many([keysets(e.enrichment) for e, _ in named])
-            thresholds = await self.watches.thresholds(
-                {w.subscriber_id for found in candidates for w in found}, self.default_threshold
-            )
-            if not first:
-                writing = asyncio.create_task(await self.lists.write_ready(fresh, keysets))
-                await asyncio.sleep(0)  # the task sends the transaction; the match below does not yield
-            now = datetime.now(UTC)
-            matched: list[tuple[list[Alert], EnrichedChange]] = []
-            counted = self.metrics.candidates.labels("change")  # a label's child looked up once a batch
-            for (enriched, _), found in zip(named, candidates, strict=True):
-                alerts = match_change(enriched, found, thresholds, now)
-                if alerts and await self.provisional.already_listed(enriched, self.lists):
-                    alerts = []  # an Official Journal act amending an entry the consolidated list has
-                counted.observe(len(found))
-                matched.append((alerts, enriched))
-            if writing is not None:
-                await writing
-        except BaseException:
-            if writing is not None:  # a failed batch is repeated or set aside whole: its write is not awaited
-                writing.cancel()
-                await asyncio.gather(writing, return_exceptions=True)
-            raise
+        applied = await self.lists.apply_many(fresh, keysets)
+        self.metrics.stale_baseline.inc(len(fresh) - len(applied))
+        await self.bilingual.learn_many(
+            (e.change.source, e.change.after) for e in applied if e.change.after is not None
+        )
+        named = await self._with_chinese_names(applied)
+        candidates = await self.watches.candidates_many([keysets(e.enrichment) for e, _ in named])
+        thresholds = await self.watches.thresholds(
+            {w.subscriber_id for found in candidates for w in found}, self.default_threshold
+        )
+        now = datetime.now(UTC)
+        matched: list[tuple[list[Alert], EnrichedChange]] = []
+        counted = self.metrics.candidates.labels("change")  # a label's child looked up once a batch
+        for (enriched, _), found in zip(named, candidates, strict=True):
+            alerts = match_change(enriched, found, thresholds, now)
+            if alerts and await self.provisional.already_listed(enriched, self.lists):
+                alerts = []  # an Official Journal act amending an entry the consolidated list has
+            counted.observe(len(found))
+            matched.append((alerts, enriched))
         alerting: list[tuple[EnrichedChange, list[Alert]]] = []
         reconciled = await self.provisional.reconcile_many(matched)
         for (enriched, borrowed), alerts in zip(named, reconciled, strict=True):
