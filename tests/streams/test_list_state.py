@@ -136,10 +136,9 @@ async def test_the_baseline_lane_alerts_once_and_an_overtaken_entry_not_at_all(
 async def test_no_alert_is_sent_before_its_batchs_list_state_is_written(
     redis: Redis, settings: CommonSettings
 ) -> None:
-    # A batch without baseline events has its list state written while it is matched; the write is awaited
-    # before any alert goes. A list hash Redis cannot write (a string in its place) shows it: the batch fails
-    # whole, nothing is sent, nothing is marked done (the lane sets it aside). The same for a baseline's batch,
-    # written first.
+    # A batch's list state is written before any of its alerts goes (a crash repeats the batch, never loses
+    # the state the alerts speak of). A list hash Redis cannot write (a string in its place) shows it: the batch
+    # fails whole, nothing is sent, nothing is marked done (the lane sets it aside); a baseline's batch alike.
     s = stages(redis, settings)
     await s.watches.put(WatchEntry(subscriber_id="s", id="w", name="Kappaline Shipping Limited"))
     await redis.set(settings.redis_key("list", "ofac_sdn"), "not a hash")
