@@ -23,6 +23,7 @@ from streams.match.logic import confirm, enrichment_keys
 
 log = logging.getLogger(__name__)
 
+
 def _cores(enriched: EnrichedChange) -> set[str]:
     return {n.core for n in enriched.enrichment.names if n.core}
 
@@ -50,10 +51,10 @@ class ProvisionalStore:
     async def reconcile_many(self, items: Sequence[tuple[list[Alert], EnrichedChange]]) -> list[list[Alert]]:
         """Per change of a batch, in order: provisional alerts remembered, an addition that confirms one turned
         into a "confirmed" record. Only an addition to a confirming list (``CONFIRMING_SOURCES``) can confirm
-        one: the alerts of every other list pass through unread (looking them up was a tenth of an alerting
-        change's time). The records are read for the whole batch in one script call and written in a
-        pipeline; a record written earlier in the batch is seen by a later change, as when they were one by
-        one."""
+        one: the alerts of every other list pass through unread (looking them up was 27–30 µs of an alerting
+        change's CPU, about 600, in process). The records are read for the whole batch in one script call and
+        written in a pipeline; a record written earlier in the batch is seen by a later change, as when they
+        were one by one."""
         # per change, its names' cores where it writes or may confirm a record, None where it does neither
         cores = [_cores(e) if e.change.provisional_for or e.change.source in CONFIRMING_SOURCES else None
                  for _, e in items]  # fmt: skip
