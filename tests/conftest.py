@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, drop_topics
+from tests.servers import free_port
 
 # The same defaults as deploy/local/env.sh, so that LISTWATCH_KAFKA_PORT / _REDIS_PORT move both.
 BASE_ENV = {
@@ -158,10 +159,8 @@ async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> tupl
 @pytest.fixture
 def smtp() -> Any:
     handler = Smtp()
-    with socket.socket() as probe:  # a free port: aiosmtpd checks readiness by connecting to it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    # a free port of its own: aiosmtpd checks readiness by connecting to it
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield handler, controller.port

@@ -3,7 +3,6 @@ confirmation when the consolidated FSF entry appears: one alert for the subscrib
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from streams.provisional import ProvisionalStore
 from streams.stages import Stages
 from streams.watchlists import WatchEntry
 from tests.factories import change
+from tests.servers import free_port
 from tests.snapshots import real_files
 from tests.streams.stack import stages
 
@@ -113,10 +113,7 @@ async def test_records_written_in_a_batch_are_seen_by_its_later_changes(
 async def test_additions_to_other_lists_are_not_looked_up(settings: CommonSettings) -> None:
     # Only an addition to a confirming list (eu_fsf) can confirm a provisional alert: every other list's
     # alerts pass through without a read. A store whose Redis refuses connections shows which ones it reads.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    nowhere = Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    nowhere = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
     store = ProvisionalStore(nowhere, settings)
     watch = WatchEntry(subscriber_id="s1", id="w1", name="Dmitry Neelov")
     entry = Entry(key="K1", name="Dmitry NEELOV", entity_type="individual")
