@@ -12,12 +12,16 @@ consumer of its own holds up nothing but itself; its batches share the event loo
 for one batch at most.
 
 Each batch is deduplicated, enriched and matched in one step (``Stages.dedupe_enrich_match``), its alerts are
-acknowledged by Kafka, and only then are its offsets counted as done. The next batch is enriched (pure work)
-while that one waits on Redis and Kafka, so the two cores work at once; its dedupe and match start only
-once the batch before is done. Done offsets are committed at most every
-``commit_every_s``, when the lane goes idle, and when partitions are revoked: a commit per batch of 100 capped
-the lane at about 5,700 changes per second with no work at all (2026-12-01). A crash repeats what was done
-since the last commit, and the dedupe store and the deterministic ids make the repeat harmless.
+acknowledged by Kafka, and only then are its offsets counted as done. While a batch is in flight the lane
+keeps fetching, and enriches (pure work) what arrives while that batch waits on Redis and Kafka, so the two
+cores work at once; the next batch, all of it, starts once the batch before is done. (Until 2026-12-02 the
+next batch was fetched once, as a batch started: under a steady flow a change waited for the batch in
+flight, then for the batch fetched ahead of it, then for its own.)
+
+Done offsets are committed at most every ``commit_every_s``, when the lane goes idle, and when partitions are
+revoked: a commit per batch of 100 capped the lane at about 5,700 changes per second with no work at all
+(2026-12-01). A crash repeats what was done since the last commit, and the dedupe store and the
+deterministic ids make the repeat harmless.
 
 ``inherit_from``: a consumer group that read the topic before this lane did (the faust agent's, for the
 changes topic). A partition this lane's group has no offset for starts where that group's committed offset
@@ -31,9 +35,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -108,34 +112,56 @@ class ChangeLane:
             raise RuntimeError(f"{self._lane} lane: run() before start()")
         consumer = self._consumer
         inflight: _Inflight | None = None
+        waiting = _Waiting()  # fetched and enriched, to go in the next batch
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
         try:
             while True:
-                fetched = await consumer.getmany(timeout_ms=0 if inflight else 1000, max_records=self.batch_now())
-                if not fetched:
-                    if inflight is not None:
-                        await self._finish(inflight)
-                        inflight = None
-                    else:
-                        await self.commit_done()  # idle: leave nothing done uncommitted
-                    continue
-                self.worked_at = time.monotonic()
-                got = [r for records in fetched.values() for r in records]
-                # a record that is no change is set aside as it was, and counted done with its batch
-                changes = await self._quarantine.changes_of(
-                    self._lane, self._topic, [r.value for r in got], [r.key for r in got]
+                # One fetch outstanding at a time, for as many records as the next batch has room for (none
+                # while it is full: the batch in flight is awaited alone).
+                room = self.batch_now() - len(waiting.changes)
+                if fetch is None and room > 0:
+                    fetch = asyncio.create_task(consumer.getmany(timeout_ms=1000, max_records=room))
+                # (never neither: a full batch waiting with none in flight was started at the end of the last turn)
+                await asyncio.wait(
+                    [t for t in (fetch, inflight.task if inflight else None) if t is not None],
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                # This batch is enriched (pure work) while the one before waits on Redis and Kafka; it is
-                # deduplicated and matched only once that one is done, so the order of the work is kept.
-                enriched = await self._enrich(changes)
-                if inflight is not None:
+                if fetch is not None and fetch.done():
+                    fetched, fetch = fetch.result(), None
+                    if fetched:
+                        await self._take(fetched, waiting)
+                    elif inflight is None and not waiting.changes:
+                        await self.commit_done()  # idle: leave nothing done uncommitted
+                if inflight is not None and inflight.task.done():
                     await self._finish(inflight)
-                offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
-                inflight = _Inflight(asyncio.create_task(self._match(changes, enriched)), offsets)
+                    inflight = None
+                # A batch starts as soon as the one before is done, with everything that arrived meanwhile: a
+                # change waits for the batch in flight and its own, not for a batch fetched ahead as well.
+                if inflight is None and waiting.offsets:
+                    inflight = _Inflight(
+                        asyncio.create_task(self._match(waiting.changes, waiting.enriched)), waiting.offsets
+                    )
+                    waiting = _Waiting()
         finally:
-            if inflight is not None and not inflight.task.done():
-                inflight.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await inflight.task
+            for task in (fetch, inflight.task if inflight else None):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _take(self, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], waiting: _Waiting) -> None:
+        """Decode and enrich fetched records into ``waiting`` (while the batch in flight waits on Redis and
+        Kafka: the two cores work at once); its dedupe and match start only once that batch is done, so the
+        order of the work is kept."""
+        self.worked_at = time.monotonic()
+        got = [r for records in fetched.values() for r in records]
+        # a record that is no change is set aside as it was, and counted done with its batch
+        changes = await self._quarantine.changes_of(
+            self._lane, self._topic, [r.value for r in got], [r.key for r in got]
+        )
+        waiting.enriched.extend(await self._enrich(changes))
+        waiting.changes.extend(changes)
+        waiting.offsets.update((tp, records[-1].offset + 1) for tp, records in fetched.items())
 
     def batch_now(self) -> int:
         """How many records the next batch takes: the larger batch only while the lane yielded to is quiet."""
@@ -222,6 +248,16 @@ class ChangeLane:
             await self.run()
         finally:
             await self.stop()
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """Records fetched while a batch was in flight: their changes, those enriched, and the next offset of each
+    partition once they are done."""
+
+    changes: list[ListChange] = field(default_factory=list)
+    enriched: list[EnrichedChange] = field(default_factory=list)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
