@@ -35,7 +35,7 @@ from streams.stages import Stages
 from streams.watchlists import WatchlistStore
 
 # The worker's producer sends a partition's records in requests of at most this many bytes, one request in
-# flight per partition. At faust's default (16 KB) a batch of 500 alerts (about 1.3 KB each) took some ten
+# flight per partition. At faust's default (16 KB) a batch of 500 alerts (1.4 KB each, the benchmark's) took ten
 # round trips a partition, one after another: 35-54 ms of waiting for acknowledgements per batch, against
 # 10-14 ms with this (docs/benchmarks.md). Within the broker's default message.max.bytes (about 1 MB).
 ALERTS_PRODUCE_BATCH_BYTES = 512 * 1024
