@@ -16,8 +16,9 @@ class StreamsSettings:
     web_port: int = 6066
     # LISTWATCH_DEDUPE_TTL_S: how long an event id is remembered as done (30 days).
     dedupe_ttl_s: int = 30 * 86400
-    # LISTWATCH_STREAMS_BATCH: changes the changes lane (and events an agent) takes at once (one Redis round trip
-    # per kind of read or write and one wait for Kafka's acknowledgements per batch).
+    # LISTWATCH_STREAMS_BATCH: changes the changes lane (and events an agent) takes at once at most (one Redis
+    # round trip per kind of read or write and one wait for Kafka's acknowledgements per batch): a lane's next
+    # batch is what arrived while the one before was in flight, up to this.
     batch: int = 500
     # LISTWATCH_STREAMS_BATCH_WITHIN_MS: how long an agent (watches, enriched topic) waits to fill a batch
     # before it goes with fewer (the most a lone event waits); the lanes take what has arrived, without waiting.
