@@ -25,18 +25,22 @@ from tests.servers import commit_offsets
 
 
 class _Recorder:
-    """Stands in for the stages: records each batch's event ids once its work is done; ``hang_on``: the call
-    (1-based) that never finishes, as a worker killed in the middle of a batch."""
+    """Stands in for the stages: records each batch's event ids once its work is done, and those the lane
+    enriched ahead; ``hang_on``: the call (1-based) that waits for ``release`` (never set: a worker killed in
+    the middle of a batch)."""
 
     def __init__(self, hang_on: int | None = None, pause_s: float = 0.0) -> None:
         self.calls = 0
         self.done: list[str] = []
+        self.enriched: list[str] = []
         self.sizes: list[int] = []  # of each batch, as the lane took it
         self.hanging = asyncio.Event()
+        self.release = asyncio.Event()
         self._hang_on = hang_on
         self._pause_s = pause_s
 
     def enrich_batch(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
+        self.enriched.extend(c.event_id for c in changes)
         return []
 
     async def dedupe_enrich_match(
@@ -46,7 +50,7 @@ class _Recorder:
         self.sizes.append(len(changes))
         if self.calls == self._hang_on:
             self.hanging.set()
-            await asyncio.Event().wait()
+            await self.release.wait()
         await asyncio.sleep(self._pause_s)
         self.done.extend(c.event_id for c in changes)
         return len(changes)
@@ -287,41 +291,17 @@ async def test_the_baseline_lane_takes_larger_batches_only_while_the_changes_lan
     assert sorted(baseline.done) == sorted(first + second)
 
 
-class _Gated(_Recorder):
-    """A recorder whose first batch waits for ``release``, and that notes what the lane enriches ahead."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = asyncio.Event()
-        self.enriched: list[str] = []
-
-    def enrich_batch(self, changes: Sequence[ListChange]) -> list[EnrichedChange]:
-        self.enriched.extend(c.event_id for c in changes)
-        return []
-
-    async def dedupe_enrich_match(
-        self, changes: Sequence[ListChange], send: object, enriched: Sequence[EnrichedChange] | None = None
-    ) -> int:
-        if self.calls == 0:
-            self.calls = 1
-            self.sizes.append(len(changes))
-            await self.release.wait()
-            self.done.extend(c.event_id for c in changes)
-            return len(changes)
-        return await super().dedupe_enrich_match(changes, send, enriched)
-
-
 async def test_what_arrives_while_a_batch_is_in_flight_is_enriched_and_goes_in_the_next_batch_whole(
     kafka: str, settings: CommonSettings, topics: Topics
 ) -> None:
     # Under a steady flow a change should wait for the batch in flight and then its own. A lane that fetched
     # the next batch once, as a batch started, left what arrived after that to a third batch.
     await ensure_topics(settings, topics)
-    stages = _Gated()
+    stages = _Recorder(hang_on=1)
     task = asyncio.create_task(_lane(settings, stages, commit_every_s=0).run_until_cancelled())
     try:
         [first] = await _publish(settings, topics.baselines, 1)
-        await wait_for(lambda: stages.calls == 1, within=60)
+        await asyncio.wait_for(stages.hanging.wait(), 60)
         [second] = await _publish(settings, topics.baselines, 1, first=1)
         await wait_for(lambda: second in stages.enriched, within=30)  # fetched and enriched during the batch
         [third] = await _publish(settings, topics.baselines, 1, first=2)
