@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import faust
@@ -44,6 +45,19 @@ class ListedEntry(faust.Record, serializer="json"):
     event_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A batch's list-state write, prepared (``ListStateStore.prepare``): per entry, the change its last
+    event makes, the value to store (None: removed) with its index keys, and the keys it is indexed under
+    now; and how many entries each list writes."""
+
+    batch: Sequence[EnrichedChange]
+    last: dict[str, EnrichedChange]
+    prepared: dict[str, tuple[bytes | None, set[str]]]
+    indexed: dict[str, set[str]]
+    written: dict[str, int]
+
+
 class ListStateStore:
     def __init__(self, redis: Redis, settings: CommonSettings, dictionaries: Dictionaries | None = None) -> None:
         self._redis = redis
@@ -74,6 +88,12 @@ class ListStateStore:
         stale: not applied (nor alerted). Stamps are read under WATCH, so a change landing between the read
         and the write makes the baseline's transaction start again. ``keysets``: the batch's cache of index
         keys, shared with the watch lookup."""
+        return await self.write(await self.prepare(batch, keysets))
+
+    async def prepare(self, batch: Sequence[EnrichedChange], keysets: KeysetCache | None = None) -> PreparedWrite:
+        """``apply_many``'s first half: what to write, encoded, and the keys the entries are indexed under now
+        (read from Redis). ``write`` does the rest; a caller may do other work between the two, but must not
+        write these entries meanwhile (a change in between costs a vacuum, see ``_indexed``)."""
         last: dict[str, EnrichedChange] = {}
         for enriched in batch:
             last[enriched.change.source + _SEP + enriched.change.entry_key] = enriched
@@ -83,8 +103,12 @@ class ListStateStore:
         await self._dicts.before_writing(written)
         keysets = keysets or KeysetCache()
         prepared = {member: self._prepare(enriched, keysets) for member, enriched in last.items()}
-        applied = await self._write(batch, last, prepared, await self._indexed(last, prepared))
-        await self._dicts.train_due(written, self._hash, training_json)
+        return PreparedWrite(batch, last, prepared, await self._indexed(last, prepared), written)
+
+    async def write(self, pending: PreparedWrite) -> list[EnrichedChange]:
+        """``apply_many``'s second half: the transaction. Returns the changes applied."""
+        applied = await self._write(pending.batch, pending.last, pending.prepared, pending.indexed)
+        await self._dicts.train_due(pending.written, self._hash, training_json)
         return applied
 
     async def _indexed(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -17,9 +18,11 @@ from contracts.cli import main
 from contracts.clients import redis_client
 from contracts.models import Alert, ChangeKind, EnrichedChange, Enrichment, FieldChange, NameVariant, build
 from contracts.settings import CommonSettings
+from streams import stages as stages_module
 from streams.enrich.change import enrich
 from streams.index import RedisIndex
-from streams.list_state import ListedEntry, ListStateStore, encode
+from streams.list_state import ListedEntry, ListStateStore, PreparedWrite, encode
+from streams.match import logic
 from streams.stages import decode_changes
 from streams.watchlists import WatchEntry, WatchlistStore
 from tests.factories import change, entry
@@ -155,6 +158,79 @@ async def test_no_alert_is_sent_before_its_batchs_list_state_is_written(
     # With the hash writable again, the batch alerts as it would have.
     await redis.delete(settings.redis_key("list", "ofac_sdn"))
     assert [a.kind for a in await s.match_batch([renamed()], send)] == ["modified"]
+
+
+async def test_a_transaction_that_fails_while_the_candidates_are_scored_sends_nothing(
+    redis: Redis, settings: CommonSettings
+) -> None:
+    # A batch without baseline events sends its transaction while its candidates are scored; one that fails
+    # there (the entries' stamps hash unwritable: the read before succeeds) fails the batch as before.
+    s = stages(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s", id="w", name="Kappaline Shipping Limited"))
+    await redis.set(settings.redis_key("list", "ofac_sdn", "changed"), "not a hash")
+    sent: list[Alert] = []
+
+    async def send(alerts: Sequence[Alert]) -> None:
+        sent.extend(alerts)
+
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await s.match_batch([renamed()], send)
+    assert sent == []
+    assert await s.match_dedupe.seen_many([renamed().change.event_id]) == [False]
+    await redis.delete(settings.redis_key("list", "ofac_sdn", "changed"))
+    assert [a.kind for a in await s.match_batch([renamed()], send)] == ["modified"]
+    assert len(sent) == 1
+
+
+class _TimedWrites(ListStateStore):
+    """Says whether a batch's transaction is in flight."""
+
+    def __init__(self, redis: Redis, settings: CommonSettings) -> None:
+        super().__init__(redis, settings)
+        self.writing = self.written = False
+
+    async def write(self, pending: PreparedWrite) -> list[EnrichedChange]:
+        self.writing = True
+        try:
+            return await super().write(pending)
+        finally:
+            self.writing, self.written = False, True
+
+
+async def test_candidates_are_scored_while_the_transaction_is_in_flight_and_a_failure_waits_for_it(
+    redis: Redis, settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stages(redis, settings)
+    s.lists = lists = _TimedWrites(redis, settings)
+    await s.watches.put(WatchEntry(subscriber_id="s", id="w", name="Kappaline Shipping Limited"))
+    during: list[bool] = []
+
+    def match_change(*args: Any) -> list[Alert]:
+        during.append(lists.writing)
+        return logic.match_change(*args)
+
+    monkeypatch.setattr(stages_module, "match_change", match_change)
+    changes = [enrich(change(ChangeKind.ADDED, after=entry(key=str(k), name=f"KAPPALINE {k} LIMITED")))
+               for k in range(40)]  # fmt: skip
+    await s.match_batch(changes, _ignore)
+    assert len(during) == 40
+    assert any(during)  # the transaction ran while the worker scored
+    assert lists.written
+
+    # Scoring that fails leaves no transaction running behind it: the batch is retried whole, after it.
+    def failing(*args: Any) -> list[Alert]:
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(stages_module, "match_change", failing)
+    lists.written = False
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        await s.match_batch([renamed()], _ignore)
+    assert lists.written
+    assert not lists.writing
+
+
+async def _ignore(alerts: Sequence[Alert]) -> None:
+    pass
 
 
 def test_the_baseline_lane_skips_a_record_that_is_not_a_change() -> None:
