@@ -33,8 +33,8 @@ SendAlert = Callable[[Alert], Awaitable[None]]
 SendAlerts = Callable[[Sequence[Alert]], Awaitable[None]]
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
-# While a batch's list-state transaction is on its way, the scoring gives the event loop a turn this often.
-_YIELD_EVERY = 16
+# The event loop's turns given to a batch's list-state transaction to reach Redis before the scoring.
+_SEND_TURNS = 3
 
 
 @dataclass(slots=True)
@@ -130,13 +130,14 @@ class Stages:
         now = datetime.now(UTC)
         if pending is not None:
             writing = asyncio.ensure_future(self.lists.write(pending))
+            # A few turns of the event loop send it (redis-py awaits twice before it writes, on a pooled
+            # connection; if it has not sent by then, it waits for the scoring as it did before). No more:
+            # each turn also lets the lane enrich what it fetched, which the scoring then waits for.
+            for _ in range(_SEND_TURNS):
+                await asyncio.sleep(0)
         scored: list[list[Alert]] = []
         try:
-            for i, ((enriched, _), found) in enumerate(zip(named, candidates, strict=True)):
-                if writing is not None and i % _YIELD_EVERY == 0:
-                    # the event loop gets the transaction out to Redis (redis-py awaits several times before
-                    # it sends), which then runs it while the scoring goes on
-                    await asyncio.sleep(0)
+            for (enriched, _), found in zip(named, candidates, strict=True):
                 scored.append(match_change(enriched, found, thresholds, now))
         finally:
             if writing is not None:
