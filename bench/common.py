@@ -46,6 +46,26 @@ def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
     return total
 
 
+@dataclass(frozen=True, slots=True)
+class MachineCpu:
+    """The whole machine's CPU seconds so far, every process (the broker's too): busy, and stolen by the
+    hypervisor (this machine is a KVM guest; a slow hour shows as steal)."""
+
+    busy: float
+    steal: float
+
+    @classmethod
+    def now(cls) -> MachineCpu:
+        # /proc/stat's first line: user nice system idle iowait irq softirq steal ..., in clock ticks
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
+        return cls(busy / hz, ticks[7] / hz)
+
+    def since(self, before: MachineCpu) -> MachineCpu:
+        return MachineCpu(self.busy - before.busy, self.steal - before.steal)
+
+
 async def server_cpu(redis: Redis) -> float:
     """CPU seconds (user + system) the Redis server used so far, by its own ``INFO cpu``."""
     info = await redis.info("cpu")
