@@ -8,6 +8,8 @@
 - ``TRANSIENT`` / ``is_outage`` / ``Backoff``: what counts as an outage to ride out, and how long to wait
   between tries.
 - ``hgetall_many``: many hashes read in one reply.
+
+Commands are packed by hiredis (``hiredis_packing``), as redis-py's own blocking client does.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import hiredis
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
@@ -86,6 +90,38 @@ class _SentinelRedis(Redis):
                 await client.aclose()
 
 
+class _HiredisPacked(AbstractConnection):
+    """A connection whose commands hiredis packs into the wire format. redis-py's asyncio connections pack
+    in Python, argument by argument (its blocking ones use hiredis): a batch's index script call of 300
+    arguments took 170 us to pack, 20 with hiredis. The same bytes (tests/contracts/test_clients.py); what
+    hiredis does not take (a bytearray; a bool or None, which redis-py refuses too) and a client of another
+    encoding than UTF-8 go to redis-py's own packer, so what is packed or refused is what redis-py says."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if self.encoder.encoding.lower().replace("-", "") != "utf8":
+            return super().pack_command(*args)
+        # a command name of several words ("CONFIG GET") goes as one argument per word, as redis-py sends it
+        words = args
+        if isinstance(args[0], str):
+            words = (*args[0].encode().split(), *args[1:])
+        elif b" " in args[0]:
+            words = (*args[0].split(), *args[1:])
+        try:
+            return [hiredis.pack_command(words)]
+        except TypeError:
+            return super().pack_command(*args)
+
+
+def hiredis_packing(client: Redis) -> Redis:
+    """``client`` with its pool's connections packing commands with hiredis (``_HiredisPacked``), whatever
+    the connection class the URL or Sentinel chose (TCP, TLS, a Unix socket, Sentinel's managed one)."""
+    pool = client.connection_pool
+    chosen = pool.connection_class
+    if not issubclass(chosen, _HiredisPacked):
+        pool.connection_class = type(f"HiredisPacked{chosen.__name__}", (_HiredisPacked, chosen), {})
+    return client
+
+
 def redis_client(settings: CommonSettings) -> Redis:
     options: dict[str, Any] = {
         "retry": _retry(),
@@ -104,8 +140,8 @@ def redis_client(settings: CommonSettings) -> Redis:
             **options,
         )
         client.owner = sentinel
-        return client
-    return Redis.from_url(settings.redis_url, **options)
+        return hiredis_packing(client)
+    return hiredis_packing(Redis.from_url(settings.redis_url, **options))
 
 
 class Producer(Protocol):

@@ -27,6 +27,7 @@ from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
+from contracts.clients import hiredis_packing
 from contracts.settings import CommonSettings
 from contracts.topics import Topics, drop_topics
 from tests.servers import free_port
@@ -98,7 +99,7 @@ def kafka(settings: CommonSettings) -> str:
 async def redis(settings: CommonSettings) -> AsyncIterator[Redis]:
     url = settings.redis_url.removeprefix("redis://").split("/")[0]
     require_service("Redis", url)
-    client = Redis.from_url(settings.redis_url)
+    client = hiredis_packing(Redis.from_url(settings.redis_url))  # packed as the services' clients pack
     try:
         yield client
     finally:
