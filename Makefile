@@ -54,7 +54,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy --strict contracts monitor streams alerts
+	$(BIN)/mypy --strict contracts monitor streams alerts bench deploy/local
 
 pytest: install up
 	$(BIN)/pytest
@@ -62,7 +62,7 @@ pytest: install up
 test: install up
 	bash deploy/local/tools.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict contracts monitor streams alerts
+	$(BIN)/mypy --strict contracts monitor streams alerts bench deploy/local
 	$(BIN)/pytest
 
 demo: install up

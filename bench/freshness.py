@@ -54,9 +54,12 @@ _SYLLABLES = ["kor", "vel", "tan", "bri", "zu", "mor", "lex", "quin", "dra", "so
 
 
 def made_up_names(n: int, seed: int = 7) -> list[str]:
-    rng, out = random.Random(seed), set()
+    rng, out = random.Random(seed), set[str]()
+
+    def word() -> str:
+        return "".join(rng.choice(_SYLLABLES) for _ in range(3)).capitalize()
+
     while len(out) < n:
-        word = lambda: "".join(rng.choice(_SYLLABLES) for _ in range(3)).capitalize()  # noqa: E731
         out.add(f"{word()} {word()} Trading Company")
     return sorted(out)
 

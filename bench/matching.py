@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
@@ -91,7 +92,9 @@ def logic_v2_scorer() -> Callable[[Query, Sequence[Candidate]], list[float]]:
     cache: dict[str, object] = {}
     config = LogicV2.default_config()
 
-    def entity(eid: str, schema: str, names: Sequence[str], countries: Sequence[str], ids: Sequence[tuple[str, str]]):
+    def entity(
+        eid: str, schema: str, names: Sequence[str], countries: Sequence[str], ids: Sequence[tuple[str, str]]
+    ) -> Any:
         e = model.make_entity(schema)
         e.id = eid  # logic-v2 caches name analysis by entity id: every entity gets its own
         e.add("name", names[0])
@@ -117,7 +120,7 @@ def logic_v2_scorer() -> Callable[[Query, Sequence[Candidate]], list[float]]:
             if key not in cache:
                 eid = f"{source}:{e.key}:{len(cache)}"  # logic-v2 caches by entity id: one per version
                 cache[key] = entity(eid, schemata.get(e.entity_type, "LegalEntity"), names, e.countries, ids)
-            out.append(LogicV2.compare(q, cache[key], config).score)  # type: ignore[arg-type]
+            out.append(LogicV2.compare(q, cache[key], config).score)
         return out
 
     return score
@@ -201,7 +204,9 @@ def _plot(curves: dict[str, list[dict[str, object]]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
     for (name, rows), marker in zip(curves.items(), "os^", strict=False):
-        ax.plot([r["latin_recall"] for r in rows], [r["latin_precision"] for r in rows], marker=marker, label=name)
+        recall = [float(str(r["latin_recall"])) for r in rows]
+        precision = [float(str(r["latin_precision"])) for r in rows]
+        ax.plot(recall, precision, marker=marker, label=name)
         for r in rows[::3]:
             ax.annotate(f"{r['threshold']:.2f}", (r["latin_recall"], r["latin_precision"]), fontsize=7,
                         textcoords="offset points", xytext=(3, 3))  # fmt: skip

@@ -123,12 +123,12 @@ async def run(
         events = list(diff("ofac_sdn", None if baseline else {}, None, parsed, datetime.now(UTC), source.info))
         publisher = ChangePublisher(settings, topics)
         await publisher.start()
-        start = start_floor if floor else start_worker
+        launch = start_floor if floor else start_worker
         state = settings.redis_key("list", "ofac_sdn")
         if joined_first:
             # The workers start first and the clock waits until every one's baseline lane holds partitions: a
             # second worker joining a backlog late would find it drained by the first.
-            procs = [start(env, tmp / f"worker-{i}.log") for i in range(workers)]
+            procs = [launch(env, tmp / f"worker-{i}.log") for i in range(workers)]
             await publisher.publish(events[:1])
             for _ in range(12_000):  # at most 10 minutes
                 if await redis.hlen(state) >= 1 and _all_assigned(procs, tmp):
@@ -141,7 +141,7 @@ async def run(
         published = time.perf_counter() - began
         await publisher.stop()
         if not joined_first:
-            procs = [start(env, tmp / f"worker-{i}.log") for i in range(workers)]
+            procs = [launch(env, tmp / f"worker-{i}.log") for i in range(workers)]
         # The clock starts once a quarter is applied: start-up (and the publisher, when the workers joined
         # first: it publishes at 2-3 times their rate) mostly outside it.
         for _ in range(12_000):  # at most 10 minutes

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 def _alive(pid_file: str | None) -> bool:

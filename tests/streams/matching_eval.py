@@ -416,11 +416,11 @@ def build(lists: Lists, seed: int = 42) -> list[Query]:
     # Real variation 3: the US CSL's copies of OFAC SDN entries (same entity number), as CSL spells them.
     sdn = {e.key: e for e in lists.entries["ofac_sdn@2024"]}
     for row in lists.csl:
-        entry = sdn.get(row.get("entity_number", ""))
-        if entry and "SDN" in row.get("source", "") and _is_company(entry):
+        copied = sdn.get(row.get("entity_number", ""))
+        if copied and "SDN" in row.get("source", "") and _is_company(copied):
             for name in [row["name"], *(a.strip() for a in row.get("alt_names", "").split(";"))]:
-                if name and _latin(name) and _plain(name) != _plain(entry.name) and _spelling_of(name, entry.name):
-                    q("cross_list", name, ("ofac_sdn@2024", entry.key), "ofac_sdn@2024")
+                if name and _latin(name) and _plain(name) != _plain(copied.name) and _spelling_of(name, copied.name):
+                    q("cross_list", name, ("ofac_sdn@2024", copied.key), "ofac_sdn@2024")
                     break
     # Real variation 4: other banks' cross-debarments of World Bank firms, linked by country and end date.
     by_end: dict[tuple[str, str], list[Entry]] = defaultdict(list)
@@ -669,10 +669,10 @@ def change_retrieval(
         if entry is None or (counted is not None and not counted(query)):
             continue
         names = enrichment_keysets(enrich_entries([entry], None, None, None))
-        found = rank_keyed(
+        taken = rank_keyed(
             [sorted(keys) for keys in names], postings, limit, True, share_floor if floor else None, is_identifier_key
         )
-        hits, total, size = hits + (i in found), total + 1, size + len(found)
+        hits, total, size = hits + (i in taken), total + 1, size + len(taken)
     return hits, total, size / max(total, 1)
 
 
