@@ -65,6 +65,11 @@ class MachineCpu:
     def since(self, before: MachineCpu) -> MachineCpu:
         return MachineCpu(self.busy - before.busy, self.steal - before.steal)
 
+    def cores(self, seconds: float) -> dict[str, float]:
+        """A result row's fields for this span of ``seconds``: the cores kept busy and those the host took."""
+        busy, stolen = round(self.busy / seconds, 2), round(self.steal / seconds, 2)
+        return {"machine_cores_busy": busy, "machine_cores_stolen": stolen}
+
 
 async def server_cpu(redis: Redis) -> float:
     """CPU seconds (user + system) the Redis server used so far, by its own ``INFO cpu``."""

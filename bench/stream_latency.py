@@ -316,9 +316,7 @@ async def drain(names: str, count: int, watches: int, every: int = 1) -> dict[st
             "changes": len(rest), "alerting_share": round(1 / every, 3), "alerts_read": read,
             "watched_companies": len(pool), "seconds": round(seconds, 2), "per_second": round(done / seconds),
             "worker_cpu_us": round(1e6 * cpu / max(1, done)), "redis_cpu_us": round(1e6 * redis_cpu / max(1, done)),
-            # every process's CPU (the broker's, this one's) in cores, and what the host took back: a slow hour
-            "machine_cores_busy": round(machine.busy / seconds, 2),
-            "machine_cores_stolen": round(machine.steal / seconds, 2),
+            **machine.cores(seconds),
             "target": "well above 1,000/s for target 3's latency at 1,000/s",
         }  # fmt: skip
         print(json.dumps(row), flush=True)

@@ -174,9 +174,7 @@ async def run(
                         # where the time went: the worker processes' CPU and Redis's, per timed change
                         "worker_cpu_us": round(1e6 * cpu / max(1, done - first)),
                         "redis_cpu_us": round(1e6 * redis_cpu / max(1, done - first)),
-                        # every process's (the broker's too) in cores kept busy, and what the host took back
-                        "machine_cores_busy": round(machine.busy / seconds, 2),
-                        "machine_cores_stolen": round(machine.steal / seconds, 2)})  # fmt: skip
+                        **machine.cores(seconds)})  # fmt: skip
         if with_ceiling:
             results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
     finally:

@@ -94,12 +94,11 @@ class _HiredisPacked(AbstractConnection):
     """A connection whose commands hiredis packs into the wire format. redis-py's asyncio connections pack
     in Python, argument by argument (its blocking ones use hiredis): a batch's index script call of 300
     arguments took 170 us to pack, 20 with hiredis. The same bytes (tests/contracts/test_clients.py); what
-    hiredis does not take (a bytearray; a bool or None, which redis-py refuses too) and a client of another
-    encoding than UTF-8 go to redis-py's own packer, so what is packed or refused is what redis-py says."""
+    hiredis does not take (a bytearray; a bool or None, which redis-py refuses too) goes to redis-py's own
+    packer, so what is packed or refused is what redis-py says. Text is packed as UTF-8 (``hiredis_packing``
+    leaves a client of another encoding as it is)."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        if self.encoder.encoding.lower().replace("-", "") != "utf8":
-            return super().pack_command(*args)
         # a command name of several words ("CONFIG GET") goes as one argument per word, as redis-py sends it
         words = args
         if isinstance(args[0], str):
@@ -114,10 +113,12 @@ class _HiredisPacked(AbstractConnection):
 
 def hiredis_packing(client: Redis) -> Redis:
     """``client`` with its pool's connections packing commands with hiredis (``_HiredisPacked``), whatever
-    the connection class the URL or Sentinel chose (TCP, TLS, a Unix socket, Sentinel's managed one)."""
+    the connection class the URL or Sentinel chose (TCP, TLS, a Unix socket, Sentinel's managed one); a
+    client encoding text other than as UTF-8 (hiredis's only one) is left as it is."""
     pool = client.connection_pool
     chosen = pool.connection_class
-    if not issubclass(chosen, _HiredisPacked):
+    encoding = str(pool.connection_kwargs.get("encoding", "utf-8"))
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8" and not issubclass(chosen, _HiredisPacked):
         pool.connection_class = type(f"HiredisPacked{chosen.__name__}", (_HiredisPacked, chosen), {})
     return client
 

@@ -134,6 +134,11 @@ def test_the_client_packs_with_hiredis_whatever_connection_its_url_chose(
     assert hiredis_packing(Redis.from_url(url)).connection_pool.connection_class.__name__ == chosen.__name__
 
 
+def test_a_client_of_another_encoding_keeps_redis_pys_packer() -> None:
+    assert hiredis_packing(Redis(encoding="latin-1")).connection_pool.connection_class is Connection
+    assert hiredis_packing(Redis(encoding="UTF_8")).connection_pool.connection_class is not Connection
+
+
 async def test_commands_packed_by_hiredis_reach_the_real_server_intact(redis: Redis, settings: CommonSettings) -> None:
     client = redis_client(settings)
     try:
