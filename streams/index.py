@@ -425,10 +425,12 @@ def rank_by_name(
     def value(m: M) -> tuple[float, float]:
         return share[m], shared[m]
 
+    ordered = _ordered([m for m in share if passed[m]], value, limit)
+
     def wholly(m: M) -> bool:
         return any(weights.get(m, 0.0) >= need for weights, need in wholes)
 
-    taken = _ranked([m for m in share if passed[m]], value, limit, ties, wholly)
+    taken = _take(ordered, limit, ties, value, wholly)
     if pinned:
         chosen = set(taken)
         taken += sorted((m for m in set(pinned) if m not in chosen and m in share), key=str)
@@ -441,8 +443,8 @@ def _rank_one(postings: Sequence[Collection[M]], limit: int, ties: bool, least: 
     weights, total = _weighed(postings)
     need = least * (total + unseen)
     value = weights.__getitem__
-    members = [m for m, w in weights.items() if w / total >= least] if least else weights
-    return _ranked(members, value, limit, ties, lambda m: weights[m] >= need)
+    ordered = _ordered([m for m, w in weights.items() if w / total >= least] if least else weights, value, limit)
+    return _take(ordered, limit, ties, value, lambda m: weights[m] >= need)
 
 
 def _weighed(postings: Sequence[Collection[M]]) -> tuple[dict[M, float], float]:
@@ -511,28 +513,6 @@ class _Held(Collection[str]):
 
     def __contains__(self, member: object) -> bool:
         return member in self._members
-
-
-def _ranked(
-    members: Collection[M], value: Callable[[M], Any], limit: int, ties: bool, tie: Callable[[M], bool]
-) -> list[M]:
-    """``_take(_ordered(members, value, limit), limit, ties, value, tie)``, sorting only what is taken: the
-    members tied at the cut in member order only as far as the cut, and past it only those ``tie`` accepts.
-    A change whose only key anyone holds is a common one ties thousands of watches at the cut ("x:ostr",
-    4,985 of a million made-up watches), and sorting them all was most of its lookup (about 3 ms).
-    tests/streams/test_index.py checks it against the two."""
-    if not len(members) > limit > 0:
-        return _take(_ordered(members, value, limit), limit, ties, value, tie)
-    values = list(map(value, members))
-    cut = heapq.nlargest(limit, values)[-1]
-    above = sorted((m for m, v in zip(members, values, strict=True) if v > cut), key=str)
-    above.sort(key=value, reverse=True)  # stable: members of one value stay in their order
-    tied = [m for m, v in zip(members, values, strict=True) if v == cut]
-    first = heapq.nsmallest(limit - len(above), tied, key=str)  # as sorted(tied, key=str)[:n]
-    if not ties or len(first) == len(tied):
-        return above + first
-    taken = set(first)
-    return above + first + sorted((m for m in tied if m not in taken and tie(m)), key=str)
 
 
 def _take(

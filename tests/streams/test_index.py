@@ -6,23 +6,10 @@ import random
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as examples
-from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from contracts.settings import CommonSettings
-from streams.index import (
-    MAX_KEY_MEMBERS,
-    MK_RECORD_MAX,
-    PostingsCache,
-    RedisIndex,
-    _ordered,
-    _ranked,
-    _take,
-    rank,
-    rank_by_name,
-)
+from streams.index import MAX_KEY_MEMBERS, MK_RECORD_MAX, PostingsCache, RedisIndex, rank, rank_by_name
 
 
 def test_members_sharing_rare_keys_come_first() -> None:
@@ -562,24 +549,3 @@ async def test_a_key_that_cannot_be_sent_joined_is_a_clear_error(redis: Redis, s
         await pipe.execute()
     assert await index.lookup(["b:华为"]) == ["ofac_sdn\x1f7"]
     assert await index.all_of_many([["b:华为", "t:kappa"]]) == [["ofac_sdn\x1f7"]]
-
-
-@examples(max_examples=400, deadline=None)
-@given(
-    weights=st.dictionaries(st.text("abc", max_size=3) | st.integers(0, 30), st.sampled_from([0.5, 1.0, 1.5, 2.0]),
-                            max_size=25),
-    limit=st.integers(1, 8), ties=st.booleans(), accepted=st.sets(st.integers(0, 30) | st.text("abc", max_size=3)),
-    pairs=st.booleans(),
-)  # fmt: skip
-def test_ranking_sorts_only_what_it_takes_and_takes_what_the_full_sort_takes(
-    weights: dict[str | int, float], limit: int, ties: bool, accepted: set[str | int], pairs: bool
-) -> None:
-    # values tied by the hundred (few distinct weights), members of mixed types (their order is str's), as
-    # rank_by_name's (share, weight) pairs or _rank_one's weights
-    def value(m: str | int) -> object:
-        return (weights[m], len(str(m)) % 2) if pairs else weights[m]
-
-    def tie(m: str | int) -> bool:
-        return m in accepted
-
-    assert _ranked(weights, value, limit, ties, tie) == _take(_ordered(weights, value, limit), limit, ties, value, tie)
