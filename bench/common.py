@@ -31,10 +31,19 @@ if TYPE_CHECKING:  # imported where used: diff_speed's pandas child must not loa
     from monitor.sources.ofac_sdn import OfacSdn
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A stream worker process (``python -m streams``) writing to ``log``."""
+def start_worker(env: dict[str, str], log: Path, quota: CpuQuota | None = None) -> subprocess.Popen[bytes]:
+    """A stream worker process (``python -m streams``) writing to ``log``, moved under ``quota`` (when given) as
+    soon as it has started: with every thread it has, and any it starts after."""
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    if quota is not None:
+        try:
+            quota.add(proc.pid)
+        except OSError:
+            proc.kill()
+            proc.wait()
+            raise
+    return proc
 
 
 def process_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
@@ -69,6 +78,66 @@ class MachineCpu:
         """A result row's fields for this span of ``seconds``: the cores kept busy and those the host took."""
         busy, stolen = round(self.busy / seconds, 2), round(self.steal / seconds, 2)
         return {"machine_cores_busy": busy, "machine_cores_stolen": stolen}
+
+
+class CpuQuota:
+    """A CPU cgroup of its own capping the processes put in it at ``cores`` of CPU time a second (the kernel's
+    CFS quota: cgroup v2's ``cpu.max``, or v1's ``cpu.cfs_quota_us``), as a Kubernetes CPU limit caps a pod.
+    Two workers' scaling is then measured with each on a share of the machine of its own, while the Redis
+    and the broker they share have cores to spare: on two cores, uncapped, they are not."""
+
+    _V2, _V1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
+    _PERIOD_US = 100_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, name: str, cores: float) -> CpuQuota:
+        """The cgroup ``name`` with its quota set; OSError (with what was tried) where no CPU controller is
+        writable here (not root, or a container's read-only cgroups)."""
+        quota = max(1000, round(cores * cls._PERIOD_US))
+        v2 = "cpu" in _read(cls._V2 / "cgroup.controllers").split()
+        path = (cls._V2 if v2 else cls._V1) / name
+        try:
+            if v2:  # the parent must hand the cpu controller down to its children
+                (cls._V2 / "cgroup.subtree_control").write_text("+cpu")
+            path.mkdir(exist_ok=True)
+            if v2:
+                (path / "cpu.max").write_text(f"{quota} {cls._PERIOD_US}")
+            else:
+                (path / "cpu.cfs_period_us").write_text(str(cls._PERIOD_US))
+                (path / "cpu.cfs_quota_us").write_text(str(quota))
+        except OSError as e:
+            raise OSError(f"no writable CPU cgroup ({'v2' if v2 else 'v1'} at {path}): {e}") from e
+        return cls(path)
+
+    def add(self, pid: int) -> None:
+        """The process (all its threads, and the children it starts after) under the quota."""
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def throttled(self) -> float:
+        """Seconds the kernel held the cgroup's processes back for the quota so far (``cpu.stat``)."""
+        stat = dict(line.split() for line in _read(self.path / "cpu.stat").splitlines() if line.strip())
+        if "throttled_usec" in stat:  # v2
+            return int(stat["throttled_usec"]) / 1e6
+        return int(stat.get("throttled_time", 0)) / 1e9  # v1: nanoseconds
+
+    def close(self) -> None:
+        """Remove the cgroup once its processes have exited (a cgroup with processes cannot be removed)."""
+        for _ in range(100):
+            if not self.path.exists() or not _read(self.path / "cgroup.procs").strip():
+                break
+            time.sleep(0.05)  # its last process is still being reaped
+        if self.path.exists():
+            self.path.rmdir()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 async def server_cpu(redis: Redis) -> float:

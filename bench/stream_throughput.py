@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import (
+    CpuQuota,
     MachineCpu,
     check_alive,
     drop_namespace,
@@ -92,12 +94,13 @@ def start_floor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 async def run(
     changes: int, watches: int, workers: int = 1, with_ceiling: bool = True, baseline: bool = True,
-    floor: bool = False, joined_first: bool = False,
+    floor: bool = False, joined_first: bool = False, cores: float | None = None,
 ) -> list[dict[str, object]]:  # fmt: skip
     """``baseline``: the list's first snapshot (the baseline lane); otherwise the same entries as additions
     (the changes lane: dedupe, enrich and match in one step since 2026-11-29; enrich, the enriched topic and
     match before). ``floor``: the baseline lane with no work instead of the workers. ``joined_first``: the
-    workers start and join their group before the changes are published (for two workers)."""
+    workers start and join their group before the changes are published (for two workers). ``cores``: each
+    worker capped at that much CPU (``CpuQuota``; OSError where this machine cannot)."""
     from bench.diff_speed import synthesise
     from monitor.diff import diff, read_snapshot
     from monitor.publisher import ChangePublisher
@@ -110,7 +113,10 @@ async def run(
                                                     run_.redis)  # fmt: skip
     results: list[dict[str, object]] = []
     procs: list[subprocess.Popen[bytes]] = []
+    quotas: list[CpuQuota] = []
     try:
+        if cores is not None:
+            quotas = [CpuQuota.create(f"{namespace}-{i}", cores) for i in range(workers)]
         names = [f"Watched Holding {i} Limited" for i in range(watches)]
         store = WatchlistStore(redis, settings)
         # a thousand to a transaction (100,000 in one held Redis for over its 5 s busy limit, refusing others)
@@ -123,12 +129,16 @@ async def run(
         events = list(diff("ofac_sdn", None if baseline else {}, None, parsed, datetime.now(UTC), source.info))
         publisher = ChangePublisher(settings, topics)
         await publisher.start()
-        launch = start_floor if floor else start_worker
+
+        def launch(i: int) -> subprocess.Popen[bytes]:
+            log = tmp / f"worker-{i}.log"
+            return start_floor(env, log) if floor else start_worker(env, log, quotas[i] if quotas else None)
+
         state = settings.redis_key("list", "ofac_sdn")
         if joined_first:
             # The workers start first and the clock waits until every one's baseline lane holds partitions: a
             # second worker joining a backlog late would find it drained by the first.
-            procs = [launch(env, tmp / f"worker-{i}.log") for i in range(workers)]
+            procs = [launch(i) for i in range(workers)]
             await publisher.publish(events[:1])
             for _ in range(12_000):  # at most 10 minutes
                 if await redis.hlen(state) >= 1 and _all_assigned(procs, tmp):
@@ -141,7 +151,7 @@ async def run(
         published = time.perf_counter() - began
         await publisher.stop()
         if not joined_first:
-            procs = [launch(env, tmp / f"worker-{i}.log") for i in range(workers)]
+            procs = [launch(i) for i in range(workers)]
         # The clock starts once a quarter is applied: start-up (and the publisher, when the workers joined
         # first: it publishes at 2-3 times their rate) mostly outside it.
         for _ in range(12_000):  # at most 10 minutes
@@ -164,24 +174,59 @@ async def run(
         what = "baseline changes" if baseline else "additions"
         who = "the baseline lane with no work" if floor else f"{workers} stream worker(s)"
         who += ", joined before publishing" if joined_first else ""
+        who += f", each capped at {cores} of a core" if cores is not None else ""
+        rate = (done - first) / seconds if done > first else None
         results.append({"benchmark": "stream_throughput", "what": f"{who}, {what}",
                         "workers": workers, "changes": len(events), "timed": done - first,
                         "watched_companies": watches,
                         "seconds": round(seconds, 2),
-                        "per_second": round((done - first) / seconds) if done > first else None,
+                        "per_second": round(rate) if rate is not None else None,
                         "publish_seconds": round(published, 2), "publish_per_second": round(len(events) / published),
-                        "target_per_second": 5000, "met": done > first and (done - first) / seconds >= 5000,
+                        "target_per_second": 5000,
+                        "met": None if cores is not None else rate is not None and rate >= 5000,  # capped: no target
                         # where the time went: the worker processes' CPU and Redis's, per timed change
                         "worker_cpu_us": round(1e6 * cpu / max(1, done - first)),
+                        "worker_cores": round(cpu / seconds, 2), "cores_each": cores,
                         "redis_cpu_us": round(1e6 * redis_cpu / max(1, done - first)),
                         **machine.cores(seconds)})  # fmt: skip
         if with_ceiling:
             results.append(await ceiling(settings, f"{namespace}.bench-ceiling", len(events), 700))
     finally:
         stop(procs)
+        for quota in quotas:
+            quota.close()
         await drop_namespace(redis, settings)
         await redis.aclose()
     return results
+
+
+# Each worker's share when capped: two of them and the Redis and broker they drive (about half a worker's CPU
+# again) then keep about 1.3 of the two cores busy, so the machine has room for both and the ratio is the
+# pipeline's own (deploy/k8s gives each worker a CPU limit of its own alike).
+CAPPED_CORES = 0.4
+
+
+def capped(changes: int, watches: int, repeats: int) -> list[dict[str, object]]:
+    """One worker and two, each capped at ``CAPPED_CORES`` (``CpuQuota``), in turn ``repeats`` times: the
+    ratio's median and spread. A row saying why where this machine cannot cap a process."""
+    what = f"two workers / one worker, each capped at {CAPPED_CORES} of a core"
+    rows: list[dict[str, object]] = []
+    ratios: list[float] = []
+    try:
+        for _ in range(repeats):
+            [one] = asyncio.run(run(changes, watches, with_ceiling=False, joined_first=True, cores=CAPPED_CORES))
+            [two] = asyncio.run(
+                run(changes, watches, workers=2, with_ceiling=False, joined_first=True, cores=CAPPED_CORES)
+            )
+            rows += [one, two]
+            if isinstance(one["per_second"], int) and isinstance(two["per_second"], int):
+                ratios.append(two["per_second"] / one["per_second"])
+    except OSError as e:
+        return [*rows, {"benchmark": "stream_throughput", "what": what, "ratio": None, "skipped": str(e)}]
+    return [*rows, {"benchmark": "stream_throughput", "what": what,
+                    "ratio": round(statistics.median(ratios), 2) if ratios else None,
+                    "min": round(min(ratios), 2) if ratios else None, "max": round(max(ratios), 2) if ratios else None,
+                    "repeats": repeats, "target_ratio": 1.8}]  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -210,6 +255,7 @@ def main(argv: list[str]) -> int:
                        "ratio": ratio, "target_ratio": 1.8, "ceiling_from_one_workers_cpu": ceiling},
                 {"benchmark": "stream_throughput", **before, "when": "before the two workers"},
                 {"benchmark": "stream_throughput", **after, "when": "after the two workers"}]  # fmt: skip
+    results += capped(5 * changes, watches, 1 if args.quick else 3)
     for r in results:
         print(json.dumps(r))
     save_results("stream_throughput", results, args.quick)

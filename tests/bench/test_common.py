@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
-from bench.common import check_alive, holds_partitions, parallel_capacity
+from bench.common import CpuQuota, check_alive, holds_partitions, parallel_capacity, process_cpu
 
 
 def test_parallel_capacity_reports_two_processes_against_one() -> None:
@@ -54,3 +56,25 @@ def test_holds_partitions_reads_each_groups_last_assignment(tmp_path: Path) -> N
     log.write_text(first + lane + _ASSIGNED.format(topics="ns.watches.v1 | {0} |", group="ns.streams"))
     assert not holds_partitions(log, "ns.streams", "ns.changes.v1")
     assert not holds_partitions(log, "ns.other", "ns.changes.v1")
+
+
+def test_a_cpu_quota_holds_a_busy_process_to_its_share() -> None:
+    # The kernel enforces the quota, so the capped side cannot come out high by chance; uncapped, the loop
+    # would use most of a core over the second (at least half of one on this two-core machine when busy).
+    try:
+        quota = CpuQuota.create(f"listwatch-test-{uuid.uuid4().hex[:8]}", 0.1)
+    except OSError as e:
+        pytest.skip(f"this machine cannot cap a process: {e}")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        quota.add(busy.pid)
+        before = process_cpu([busy])
+        time.sleep(1.0)
+        used = process_cpu([busy]) - before
+        assert used < 0.3, f"{used:.2f} s of CPU in a second under a quota of 0.1 of a core"
+        assert quota.throttled() > 0
+    finally:
+        busy.kill()
+        busy.wait()
+        quota.close()
+    assert not quota.path.exists()
