@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: diff_speed's pandas child must not load listwatch's modules
     from redis.asyncio import Redis
@@ -31,11 +31,20 @@ if TYPE_CHECKING:  # imported where used: diff_speed's pandas child must not loa
     from monitor.sources.ofac_sdn import OfacSdn
 
 
+def start_child(
+    command: Sequence[str], env: Mapping[str, str] | None = None, out: IO[bytes] | int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """A process of the benchmark's (its output to ``out``, errors too) that ends when the benchmark does,
+    however the benchmark ends (bench/child.py)."""
+    wrapped = [sys.executable, "-m", "bench.child", str(os.getpid()), *command]
+    return subprocess.Popen(wrapped, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our own
+
+
 def start_worker(env: dict[str, str], log: Path, quota: CpuQuota | None = None) -> subprocess.Popen[bytes]:
     """A stream worker process (``python -m streams``) writing to ``log``, moved under ``quota`` (when given) as
     soon as it has started: with every thread it has, and any it starts after."""
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = start_child([sys.executable, "-m", "streams"], env, out)
     if quota is not None:
         try:
             quota.add(proc.pid)
@@ -173,15 +182,72 @@ def stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
-async def drop_namespace(redis: Redis, settings: CommonSettings) -> None:
-    """Every key of the run's namespace, removed from the shared local Redis, and its topics from the local
-    Kafka (left behind, thousands of them slowed the broker's start to minutes)."""
+async def drop_namespace(redis: Redis, settings: CommonSettings, namespaces: Iterable[str] = ()) -> None:
+    """Every key of the run's namespace (or of ``namespaces``, when given), removed from the shared local
+    Redis, and its topics from the local Kafka (left behind, thousands of them slowed the broker's start to
+    minutes)."""
     from contracts.topics import drop_topics
 
-    keys = [k async for k in redis.scan_iter(match=f"{settings.namespace}:*", count=1000)]
-    for i in range(0, len(keys), 500):
-        await redis.delete(*keys[i : i + 500])
-    await drop_topics(settings, [settings.namespace])
+    names = sorted(namespaces) or [settings.namespace]
+    for name in names:
+        keys = [k async for k in redis.scan_iter(match=f"{name}:*", count=1000)]
+        for i in range(0, len(keys), 500):
+            await redis.delete(*keys[i : i + 500])
+    await drop_topics(settings, names)
+
+
+RUN_PREFIX = "bench-"
+_OWNER = "bench-owner"  # a run's key naming its process: "{host} {pid}"
+
+
+def run_namespace(name: str) -> str:
+    """A benchmark run's own namespace on the shared local Kafka and Redis."""
+    return f"{RUN_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
+
+
+async def claim_namespace(redis: Redis, settings: CommonSettings, prefix: str = RUN_PREFIX) -> set[str]:
+    """The run's namespace marked as this process's, first thing (before its topics or keys), and earlier
+    runs' namespaces (named ``prefix``...) whose process has gone removed: a run killed outright (SIGKILL, a
+    closed terminal) never reaches its ``drop_namespace``. A namespace with no mark (written before marks
+    were) counts as gone; one marked by another host, or by a process still running here, is kept. Returns
+    the namespaces removed."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    await redis.set(settings.redis_key(_OWNER), f"{socket.gethostname()} {os.getpid()}")
+    found = {_text(k).split(":", 1)[0] async for k in redis.scan_iter(match=f"{prefix}*", count=1000)}
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        found |= {t.split(".", 1)[0] for t in await admin.list_topics() if t.startswith(prefix)}
+    finally:
+        await admin.close()
+    gone = set()
+    for name in sorted(found - {settings.namespace}):
+        owner = await redis.get(f"{name}:{_OWNER}")
+        if not _running(None if owner is None else _text(owner)):
+            gone.add(name)
+    if gone:
+        await drop_namespace(redis, settings, gone)
+    return gone
+
+
+def _running(owner: str | None) -> bool:
+    if owner is None:
+        return False
+    host, _, pid = owner.rpartition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def line_plot(
@@ -238,14 +304,16 @@ async def private_run(name: str) -> Run:
     from contracts.settings import CommonSettings
     from contracts.topics import Topics, ensure_topics
 
-    namespace = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+    namespace = run_namespace(name)
     tmp = Path(tempfile.mkdtemp(prefix=f"lw-{name}-"))
     env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(tmp / "state"),
            "LISTWATCH_STREAMS_WEB_PORT": "0"}  # fmt: skip
     settings = CommonSettings.from_env(env)
+    redis = redis_client(settings)
+    await claim_namespace(redis, settings)
     topics = Topics.for_settings(settings)
     await ensure_topics(settings, topics)
-    return Run(namespace, tmp, env, settings, topics, redis_client(settings))
+    return Run(namespace, tmp, env, settings, topics, redis)
 
 
 def _spin(loops: int) -> float:
@@ -282,7 +350,7 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
     # the settings every listwatch Redis gets (deploy/redis-listwatch.conf), so memory is measured as deployed
     conf = Path(__file__).resolve().parents[1] / "deploy" / "redis-listwatch.conf"
     args = [binary, str(conf), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - redis-server
+    return start_child(args)
 
 
 async def connect_redis(port: int) -> Redis:

@@ -20,13 +20,12 @@ import json
 import multiprocessing
 import os
 import time
-import uuid
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 
 from aiohttp import ClientSession, web
 
-from bench.common import drop_namespace, save_results
+from bench.common import claim_namespace, drop_namespace, run_namespace, save_results
 
 
 def _receive(conn: Connection) -> None:
@@ -79,12 +78,13 @@ async def run(alerts: int, endpoints: int) -> list[dict[str, object]]:
     receiver = multiprocessing.get_context("spawn").Process(target=_receive, args=(child,), daemon=True)
     receiver.start()
     port = int(parent.recv())
-    namespace = f"bench-delivery-{uuid.uuid4().hex[:8]}"
+    namespace = run_namespace("delivery")
     settings = AlertsSettings.from_env({
         **os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_WEBHOOK_ALLOW": "127.0.0.0/8",
         "LISTWATCH_WEBHOOK_RATE": "100000",
     })  # fmt: skip
     redis = redis_client(settings.common)
+    await claim_namespace(redis, settings.common)
     store = AlertStore(redis, settings.common)
     webhook = WebhookSink(settings)
     channels: dict[str, Channel] = {"webhook": webhook}

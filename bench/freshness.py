@@ -35,7 +35,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from alerts.store import AlertStore, Endpoint, now
-from bench.common import drop_namespace
+from bench.common import claim_namespace, drop_namespace, run_namespace, start_child
 from contracts.settings import CommonSettings
 from monitor import realdata
 from monitor.sources.base import POLL_S, PROBE_S
@@ -114,7 +114,7 @@ class Run:
 
 def _start(service: str, env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
     with (logs / f"{service}.log").open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", service], env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own modules
+        return start_child([sys.executable, "-m", service], env, log)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -140,7 +140,7 @@ async def main_async(minutes: float, quick: bool) -> list[dict[str, Any]]:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}"
 
-    namespace = f"bench-fresh-{int(time.time())}"
+    namespace = run_namespace("fresh")
     env = {**os.environ, "LISTWATCH_NAMESPACE": namespace, "LISTWATCH_STATE_DIR": str(work / "state"),
            "LISTWATCH_MONITOR_SOURCES": ",".join(SOURCES), "LISTWATCH_MONITOR_PORT": "0",
            "LISTWATCH_STREAMS_WEB_PORT": "0", "LISTWATCH_API_PORT": "0", "LISTWATCH_METRICS_PORT": "0",
@@ -151,6 +151,7 @@ async def main_async(minutes: float, quick: bool) -> list[dict[str, Any]]:
             env[f"LISTWATCH_SOURCE_{source.upper()}_SCHEDULE_S"] = "10" if "probed" in SOURCES[source][0] else "30"
     common = CommonSettings.from_env(env)
     redis = Redis.from_url(common.redis_url)
+    await claim_namespace(redis, common)
     names = made_up_names(2000)
     store = AlertStore(redis, common)
     sub, _ = await store.create_subscriber("Freshness bench")

@@ -38,6 +38,7 @@ from bench.common import (
     process_cpu,
     save_results,
     server_cpu,
+    start_child,
     start_worker,
     stop,
 )
@@ -87,9 +88,7 @@ def _all_assigned(procs: list[subprocess.Popen[bytes]], tmp: Path) -> bool:
 def start_floor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """The baseline lane with no work (bench/lane_floor.py) in place of a worker."""
     with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bench.lane_floor"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        return start_child([sys.executable, "-m", "bench.lane_floor"], env, out)
 
 
 async def run(

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -7,8 +12,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
-from bench.common import CpuQuota, check_alive, holds_partitions, parallel_capacity, process_cpu
+from bench.common import CpuQuota, check_alive, claim_namespace, holds_partitions, parallel_capacity, process_cpu
+from contracts.settings import CommonSettings
 
 
 def test_parallel_capacity_reports_two_processes_against_one() -> None:
@@ -78,3 +85,77 @@ def test_a_cpu_quota_holds_a_busy_process_to_its_share() -> None:
         busy.wait()
         quota.close()
     assert not quota.path.exists()
+
+
+async def test_claiming_a_namespace_removes_runs_whose_process_has_gone(
+    env: dict[str, str], namespaces: set[str], kafka: str, redis: Redis
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    root = env["LISTWATCH_NAMESPACE"]
+    mine, dead, unmarked, running, elsewhere = (f"{root}-{n}" for n in ("mine", "dead", "old", "live", "far"))
+    namespaces.update({mine, dead, unmarked, running, elsewhere})
+    gone_pid = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await gone_pid.wait()
+    host = socket.gethostname()
+    await redis.set(f"{dead}:bench-owner", f"{host} {gone_pid.pid}")
+    await redis.set(f"{dead}:list:x", "1")
+    await redis.set(f"{unmarked}:list:x", "1")  # a run from before runs were marked
+    await redis.set(f"{running}:bench-owner", f"{host} {os.getpid()}")
+    await redis.set(f"{elsewhere}:bench-owner", f"another-host {gone_pid.pid}")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(f"{dead}.changes.v1", 1, 1), NewTopic(f"{running}.changes.v1", 1, 1)])
+        settings = CommonSettings.from_env({**env, "LISTWATCH_NAMESPACE": mine})
+        assert await claim_namespace(redis, settings, prefix=f"{root}-") == {dead, unmarked}
+        left = {k.decode() async for k in redis.scan_iter(match=f"{root}-*", count=1000)}
+        assert left == {f"{mine}:bench-owner", f"{running}:bench-owner", f"{elsewhere}:bench-owner"}
+        topics = set(await admin.list_topics())
+        assert f"{running}.changes.v1" in topics
+        assert f"{dead}.changes.v1" not in topics
+    finally:
+        await admin.close()
+        keys = [k async for k in redis.scan_iter(match=f"{root}-*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+
+
+def test_a_benchmarks_child_ends_when_the_benchmark_is_killed(tmp_path: Path) -> None:
+    # The benchmark stands in as a process that starts a child the benchmarks' way, prints its pid, and waits;
+    # killed outright (no finally, no stop), its child must go too.
+    script = (
+        "import sys, time\n"
+        "from bench.common import start_child\n"
+        "child = start_child([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    bench = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
+    assert bench.stdout is not None
+    child = int(bench.stdout.readline())
+    try:
+        time.sleep(0.5)  # the child has run its prctl and exec'd by now, or is about to
+        os.kill(child, 0)  # running
+        bench.kill()
+        bench.wait()
+        for _ in range(200):
+            if not _running(child):
+                break
+            time.sleep(0.05)
+        assert not _running(child), "the child outlived the benchmark that started it"
+    finally:
+        bench.kill()
+        bench.wait()
+        bench.stdout.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    # a child of a killed process is reparented and reaped; a zombie (state Z) counts as gone
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
